@@ -24,7 +24,7 @@ _I64 = struct.Struct(">q")
 class Decoder:
     """Reads lib0 values from a bytes-like buffer, front to back."""
 
-    __slots__ = ("buf", "pos", "end")
+    __slots__ = ("buf", "end", "pos")
 
     def __init__(self, buf: bytes | bytearray | memoryview, pos: int = 0) -> None:
         self.buf = bytes(buf) if not isinstance(buf, bytes) else buf

@@ -31,4 +31,6 @@ class DecodeError(ProtocolError):
 
 
 class UpdateRejected(ProtocolError):
-    """A well-formed Yjs update that breaks one of the inspection rules."""
+    """A Yjs update (or state vector) that breaks one of the inspection rules."""
+
+    close_code = 4422

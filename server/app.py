@@ -1,0 +1,182 @@
+"""The Starlette application: its routes, and the life of the server around them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import unicodedata
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from crdt.protocol import KEEPALIVE_FRAME, encode_permission_denied
+from server.closecodes import CloseCode
+from server.config import Settings
+from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
+from server.inspection import Inspector
+from server.rooms import Rooms
+from server.sessions import Actor, Session
+from server.storage.database import Database
+from server.storage.log import LogWriter
+
+log = logging.getLogger("plenary.app")
+
+MAX_ROOM_NAME = 200
+
+
+class Plenary:
+    """Everything one server process holds: settings, database, log writer, rooms."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.secret:
+            raise ValueError("no secret: set PLENARY_SECRET (or run `plenary serve --dev`)")
+        self.settings = settings
+        self.tokens = TokenIssuer(settings.secret)
+        self.database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.writer = LogWriter(self.database)
+        self.rooms = Rooms(self.database, self.writer, settings)
+        self.inspector = Inspector(settings)
+        self.sessions: set[Session] = set()
+        self.ready = False
+        self._keepalive: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.database.migrate()
+        self.writer.start()
+        self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        for session in list(self.sessions):
+            session.close(CloseCode.SERVICE_RESTART, "server restarting; reconnect")
+        await self.rooms.close()
+        await self.writer.stop()
+        await self.database.close()
+
+    async def _keep_alive(self) -> None:
+        # Clients reconnect after 30 s without a message; an idle room would
+        # otherwise see every client drop and rejoin.
+        interval = self.settings.keepalive_seconds
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval / 3)
+            cutoff = loop.time() - interval
+            for session in list(self.sessions):
+                if session.last_sent < cutoff:
+                    session.send(KEEPALIVE_FRAME)
+
+
+def draft_of(room: str) -> str:
+    """The draft a room belongs to: ``d``, ``d/deliberation`` and ``d@42`` all belong to ``d``."""
+    for separator in ("/", "@"):
+        room = room.split(separator, 1)[0]
+    return room
+
+
+def room_name_problem(name: str) -> str | None:
+    if not name:
+        return "room name is empty"
+    if len(name) > MAX_ROOM_NAME:
+        return f"room name longer than {MAX_ROOM_NAME} characters"
+    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        return "room name contains control characters"
+    if not draft_of(name):
+        return "room name has no draft id"
+    return None
+
+
+async def healthz(request: Request) -> JSONResponse:
+    plenary: Plenary = request.app.state.plenary
+    if not plenary.ready:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    try:
+        await plenary.database.ping()
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "detail": str(exc)[:200]}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "ok",
+            "rooms": len(plenary.rooms),
+            "connections": len(plenary.sessions),
+            "log": {"commits": plenary.writer.commits, "entries": plenary.writer.entries_written},
+        }
+    )
+
+
+async def sync_endpoint(websocket: WebSocket) -> None:
+    plenary: Plenary = websocket.app.state.plenary
+    room = websocket.path_params["room"]
+    headers = websocket.headers
+    if not origin_allowed(headers.get("origin"), plenary.settings.allowed_origins, headers.get("host")):
+        # Refuse before the upgrade: a page from another site gets no socket at all.
+        await websocket.close(CloseCode.FORBIDDEN, "origin not allowed")
+        return
+    await websocket.accept()
+
+    async def refuse(code: int, reason: str) -> None:
+        with contextlib.suppress(Exception):
+            await websocket.send_bytes(encode_permission_denied(reason))
+            await websocket.close(code, reason[:120])
+
+    problem = room_name_problem(room)
+    if problem is not None:
+        await refuse(CloseCode.PROTOCOL, problem)
+        return
+    try:
+        participant = plenary.tokens.verify(websocket.query_params.get("token"))
+    except AuthenticationError as exc:
+        await refuse(CloseCode.UNAUTHENTICATED, exc.reason)
+        return
+    draft = draft_of(room)
+    role = participant.role_for(draft)
+    if role is None or not participant.may(Action.READ, draft):
+        await refuse(CloseCode.FORBIDDEN, "no access to this draft")
+        return
+    actor = Actor(
+        participant_id=participant.id,
+        role=str(role),
+        can_edit=participant.may(Action.EDIT_TEXT, draft),
+        user={
+            "id": participant.id,
+            "name": participant.name,
+            "delegation": participant.delegation,
+            "group": str(participant.group),
+            "role": str(role),
+        },
+    )
+    session = Session(websocket, plenary, room, actor)
+    plenary.sessions.add(session)
+    try:
+        await session.run()
+    finally:
+        plenary.sessions.discard(session)
+
+
+def create_app(settings: Settings) -> Starlette:
+    plenary = Plenary(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await plenary.start()
+        try:
+            yield
+        finally:
+            await plenary.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            WebSocketRoute("/ws/{room:path}", sync_endpoint),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.plenary = plenary
+    return app

@@ -1,0 +1,193 @@
+"""The ``plenary`` command: serve, issue tokens, and (later) look after the record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+
+from server.config import Settings
+
+#: Exit codes: 0 done, 1 the thing checked is not OK, 2 bad usage or configuration.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.run(args) or EXIT_OK)
+    except ValueError as exc:
+        print(f"plenary: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="plenary",
+        description="Plenary: a real-time collaborative deliberation server (Yjs-compatible).",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the server", description="Run the Plenary server.")
+    serve.add_argument(
+        "--host", help=f"interface to bind (env {Settings.env_name('host')}, default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, help=f"port (env {Settings.env_name('port')}, default 8000)")
+    serve.add_argument(
+        "--database-url",
+        help=f"sqlite:///FILE or postgresql://… (env {Settings.env_name('database_url')}, "
+        "default sqlite:///plenary.sqlite3)",
+    )
+    serve.add_argument(
+        "--redis-url", help=f"Redis for fan-out between processes (env {Settings.env_name('redis_url')})"
+    )
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        default=None,
+        help="development mode: generate a secret if none is set and print demo tokens",
+    )
+    serve.add_argument(
+        "--max-message-bytes",
+        type=int,
+        help="largest websocket message accepted (env PLENARY_MAX_MESSAGE_BYTES)",
+    )
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=run_serve)
+
+    token = commands.add_parser("token", help="access tokens", description="Access tokens.")
+    token_commands = token.add_subparsers(title="token commands", metavar="COMMAND")
+    issue = token_commands.add_parser(
+        "issue",
+        help="print a signed access token",
+        description="Print a signed access token (needs PLENARY_SECRET).",
+    )
+    issue.add_argument("--user", required=True, help="stable participant id")
+    issue.add_argument("--name", required=True, help="display name")
+    issue.add_argument("--delegation", required=True, help="e.g. a country, a coalition, an NGO network")
+    issue.add_argument(
+        "--group",
+        required=True,
+        choices=[
+            "government",
+            "private_sector",
+            "civil_society",
+            "international_organization",
+            "technical_academic",
+        ],
+    )
+    issue.add_argument(
+        "--role", required=True, choices=["chair", "secretariat", "delegate", "observer", "archivist"]
+    )
+    issue.add_argument("--draft", help="limit the role to this draft (default: all drafts)")
+    issue.add_argument("--ttl", default="8h", help="lifetime, e.g. 90m, 8h, 2d (default 8h)")
+    issue.add_argument("--json", action="store_true", help="print JSON with the token and its claims")
+    issue.set_defaults(run=run_token_issue)
+    return parser
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.identity import generate_secret
+
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        dev=args.dev,
+        max_message_bytes=args.max_message_bytes,
+    )
+    if not settings.secret:
+        if not settings.dev:
+            print(
+                "plenary: no secret. Set PLENARY_SECRET (at least 32 bytes, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or run `plenary serve --dev`.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        settings = Settings.from_env(**{**_settings_dict(settings), "secret": generate_secret()})
+        print_dev_banner(settings)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_message_bytes,
+        ws_per_message_deflate=settings.websocket_deflate,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        lifespan="on",
+        log_level=args.log_level,
+        proxy_headers=True,
+    )
+    uvicorn.Server(config).run()
+    return EXIT_OK
+
+
+def _settings_dict(settings: Settings) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(settings)
+
+
+def print_dev_banner(settings: Settings) -> None:
+    from server.identity import TokenIssuer, demo_participants
+
+    issuer = TokenIssuer(settings.secret or "")
+    bar = "!" * 78
+    out = sys.stderr
+    print(bar, file=out)
+    print("  DEVELOPMENT MODE: a throw-away secret was generated for this run.", file=out)
+    print("  Tokens below stop working when the server restarts. Never use --dev in production.", file=out)
+    print(bar, file=out)
+    base = f"http://{settings.host}:{settings.port}"
+    for participant in demo_participants():
+        token = issuer.issue(participant, timedelta(hours=12))
+        role = participant.role_for(None)
+        print(f"\n  {participant.name} ({participant.delegation}, {participant.group}, {role}):", file=out)
+        print(f"    {base}/?token={token}", file=out)
+    print(file=out)
+
+
+def run_token_issue(args: argparse.Namespace) -> int:
+    from server.identity import Participant, TokenIssuer, parse_ttl
+
+    secret = os.environ.get("PLENARY_SECRET")
+    if not secret:
+        print("plenary: PLENARY_SECRET is not set; it must be the server's secret", file=sys.stderr)
+        return EXIT_USAGE
+    participant = Participant(
+        id=args.user,
+        name=args.name,
+        delegation=args.delegation,
+        group=args.group,
+        roles={args.draft or "*": args.role},
+    )
+    ttl = parse_ttl(args.ttl)
+    token = TokenIssuer(secret).issue(participant, ttl)
+    if args.json:
+        print(json.dumps({"token": token, "participant": args.user, "ttl_seconds": int(ttl.total_seconds())}))
+    else:
+        print(token)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

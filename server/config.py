@@ -1,0 +1,94 @@
+"""Settings: every knob has a name, an environment variable and a default.
+
+The README's configuration and limits tables list the same settings; keep them
+in step when you add one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+ENV_PREFIX = "PLENARY_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: SQLite file in the working directory unless told otherwise.
+    database_url: str = "sqlite:///plenary.sqlite3"
+    #: Unset: one process, in-process fan-out.
+    redis_url: str | None = None
+    #: HS256 secret for access tokens; required unless ``dev`` is set.
+    secret: str | None = None
+    dev: bool = False
+    #: Browser origins allowed to open websockets; empty means same origin only.
+    allowed_origins: tuple[str, ...] = ()
+    #: SQLite's ``synchronous`` pragma (NORMAL survives a process crash in WAL mode).
+    sqlite_synchronous: str = "NORMAL"
+    #: Per-message deflate costs ~6x CPU on fan-out: off unless asked for.
+    websocket_deflate: bool = False
+
+    # Limits. Each is enforced where the README's limits table says.
+    #: Largest websocket message accepted (bytes); larger frames close with 1009.
+    max_message_bytes: int = 8 * 1024 * 1024
+    #: Deepest nesting of JSON-like content in an update.
+    max_nesting_depth: int = 64
+    #: Structs one update may carry (a 100 KB paste is one struct).
+    max_structs_per_update: int = 50_000
+    #: Size of a room's document (its encoded state) in bytes.
+    max_document_bytes: int = 64 * 1024 * 1024
+    #: Size of one awareness state (JSON) in bytes.
+    max_awareness_state_bytes: int = 64 * 1024
+    #: Bytes queued for one slow client before it is dropped (close 4408).
+    max_send_queue_bytes: int = 8 * 1024 * 1024
+    #: Messages per second one connection may send, sustained, and the burst above it.
+    max_messages_per_second: float = 500.0
+    message_burst: int = 2_000
+    #: Connections one room may hold.
+    max_connections_per_room: int = 5_000
+
+    # Timing.
+    #: Seconds a room stays loaded after its last connection leaves.
+    unload_grace_seconds: float = 10.0
+    #: Seconds between keepalive messages to an idle connection (clients give up after 30 s).
+    keepalive_seconds: float = 15.0
+    #: A snapshot is written after this many log entries in a room.
+    snapshot_every: int = 1_000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``PLENARY_*`` environment variables, then explicit overrides."""
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, raw, getattr(cls(), f.name))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+    @staticmethod
+    def env_name(name: str) -> str:
+        return ENV_PREFIX + name.upper()
+
+
+def _parse(name: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value") from None
+    return raw

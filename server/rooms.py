@@ -1,0 +1,330 @@
+"""Rooms: one loaded document, the connections editing it, and its fan-out.
+
+An accepted update takes one road (see ../shared/docs/architecture.md): applied
+to the room's replica (which tells what actually changed), appended to the log,
+and broadcast to the other connections only once the log has it on disk.
+:class:`Rooms` loads each room once, however many connections ask at the same
+time, and unloads it a little after its last connection leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pycrdt import get_state
+
+from crdt.awareness import AwarenessEntry, Presence, encode_awareness_update
+from crdt.chain import EntryFields, entry_hash
+from crdt.errors import UpdateRejected
+from crdt.protocol import encode_awareness, encode_sync_update
+from crdt.replica import Replica
+from server.config import Settings
+from server.storage.database import Database, now_us
+from server.storage.log import LogWriter
+
+if TYPE_CHECKING:
+    from server.sessions import Session
+
+log = logging.getLogger("plenary.rooms")
+
+
+class Room:
+    def __init__(
+        self,
+        name: str,
+        replica: Replica,
+        *,
+        seq: int,
+        head_hash: bytes,
+        snapshot_seq: int,
+        writer: LogWriter,
+        settings: Settings,
+        registry: Rooms,
+    ) -> None:
+        self.name = name
+        self.replica = replica
+        self.presence = Presence()
+        self.sessions: set[Session] = set()
+        #: Which connection owns each Yjs client id (see Session.claim_client).
+        self.client_owners: dict[int, Session] = {}
+        #: The last sequence number appended, and the last one known durable.
+        self.seq = seq
+        self.durable_seq = seq
+        self.head_hash = head_hash
+        self.snapshot_seq = snapshot_seq
+        self._writer = writer
+        self._settings = settings
+        self._registry = registry
+        self._durable_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._unload_timer: asyncio.TimerHandle | None = None
+        self.closed = False
+
+    # Connections.
+
+    def join(self, session: Session) -> None:
+        if self._unload_timer is not None:
+            self._unload_timer.cancel()
+            self._unload_timer = None
+        self.sessions.add(session)
+
+    def leave(self, session: Session) -> None:
+        self.sessions.discard(session)
+        for client in session.owned_clients:
+            if self.client_owners.get(client) is session:
+                del self.client_owners[client]
+        gone = self.presence.remove(session.awareness_clients)
+        if gone:
+            self.broadcast(encode_awareness(encode_awareness_update(gone)), exclude=session)
+        if not self.sessions and not self.closed:
+            loop = asyncio.get_running_loop()
+            self._unload_timer = loop.call_later(
+                self._settings.unload_grace_seconds, self._registry.unload_if_idle, self
+            )
+
+    def broadcast(self, frame: bytes, exclude: Session | None = None) -> None:
+        """Queue one encoded frame for every connection but ``exclude``."""
+        for session in self.sessions:
+            if session is not exclude:
+                session.send(frame)
+
+    # Document.
+
+    def receive_update(self, session: Session, update: bytes) -> None:
+        """Apply a client's (already inspected) update, log it, broadcast once durable."""
+        change = self.replica.apply(update)
+        if change is None:
+            return  # a duplicate: nothing to log, nothing to send
+        self.append(
+            change,
+            kind="update",
+            connection=session.id,
+            participant=session.participant_id,
+            role=session.role,
+            origin=session,
+        )
+
+    def append(
+        self,
+        payload: bytes,
+        *,
+        kind: str,
+        connection: str,
+        participant: str,
+        role: str,
+        origin: Session | None = None,
+        broadcast: bool = True,
+    ) -> int:
+        """Append one entry to the room's log; broadcast the update when durable."""
+        self.seq += 1
+        seq = self.seq
+        fields = EntryFields(
+            room=self.name,
+            seq=seq,
+            time_us=now_us(),
+            connection=connection,
+            participant=participant,
+            role=role,
+            kind=kind,
+            clients=get_state(payload) if kind == "update" else b"",
+            payload=payload,
+        )
+        digest = entry_hash(self.head_hash, fields)
+        row: dict[str, Any] = {
+            "room": fields.room,
+            "seq": seq,
+            "time_us": fields.time_us,
+            "connection": connection,
+            "participant": participant,
+            "role": role,
+            "kind": kind,
+            "clients": fields.clients,
+            "payload": payload,
+            "prev_hash": self.head_hash,
+            "hash": digest,
+        }
+        self.head_hash = digest
+        frame = encode_sync_update(payload) if broadcast and kind == "update" else None
+
+        def on_durable() -> None:
+            self._mark_durable(seq)
+            if frame is not None and not self.closed:
+                self.broadcast(frame, exclude=origin)
+
+        self._writer.append(row, on_durable, self._on_log_failure)
+        if seq - self.snapshot_seq >= self._settings.snapshot_every:
+            self.save_snapshot()
+        return seq
+
+    def save_snapshot(self) -> None:
+        if self.seq == self.snapshot_seq:
+            return
+        self.snapshot_seq = self.seq
+        self._writer.save_snapshot(
+            {"room": self.name, "seq": self.seq, "time_us": now_us(), "state": self.replica.full_state()}
+        )
+
+    def _mark_durable(self, seq: int) -> None:
+        self.durable_seq = seq
+        if self._durable_waiters:
+            still = []
+            for wanted, future in self._durable_waiters:
+                if wanted <= seq:
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    still.append((wanted, future))
+            self._durable_waiters = still
+
+    async def until_durable(self, seq: int) -> None:
+        """Wait until entry ``seq`` is in the log, so that what it holds may be shown."""
+        if seq <= self.durable_seq:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._durable_waiters.append((seq, future))
+        await future
+
+    def _on_log_failure(self, exc: BaseException) -> None:
+        # The replica holds a change the log does not: it can no longer be
+        # trusted. Drop the room; clients reconnect, and their step 2 sends the
+        # change again, to be logged properly this time.
+        if self.closed:
+            return
+        log.error("room %r: log write failed (%s); closing the room", self.name, exc)
+        self._registry.discard(self)
+        for session in list(self.sessions):
+            session.close(1011, "the server could not record the change; reconnect")
+        self.close()
+
+    def step2_for(self, state_vector: bytes) -> tuple[bytes, int]:
+        """The update a peer lacks, and the entry it is current to (wait for it to be durable)."""
+        return self.replica.diff(state_vector), self.seq
+
+    # Presence.
+
+    def receive_awareness(self, session: Session, entries: list[AwarenessEntry]) -> None:
+        accepted = self.presence.apply(entries)
+        if accepted:
+            self.broadcast(encode_awareness(encode_awareness_update(accepted)), exclude=session)
+
+    def awareness_frame(self) -> bytes | None:
+        states = self.presence.current()
+        if not states:
+            return None
+        return encode_awareness(encode_awareness_update(states))
+
+    def close(self) -> None:
+        self.closed = True
+        if self._unload_timer is not None:
+            self._unload_timer.cancel()
+            self._unload_timer = None
+        for _, future in self._durable_waiters:
+            if not future.done():
+                future.set_exception(UpdateRejected("room closed"))
+        self._durable_waiters.clear()
+        self.replica.close()
+
+
+class Rooms:
+    """The loaded rooms of this process."""
+
+    def __init__(self, database: Database, writer: LogWriter, settings: Settings) -> None:
+        self.database = database
+        self.writer = writer
+        self.settings = settings
+        self._rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Future[Room]] = {}
+        self._unloading: dict[str, asyncio.Task[None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def __iter__(self) -> Iterable[Room]:
+        return iter(list(self._rooms.values()))
+
+    def get(self, name: str) -> Room | None:
+        return self._rooms.get(name)
+
+    async def acquire(self, name: str, session: Session) -> Room:
+        """Load (once) and join a room. The join happens with no await after the
+        room is found, so an unload can never slip in between."""
+        while True:
+            room = self._rooms.get(name)
+            if room is not None:
+                room.join(session)
+                return room
+            pending = self._loading.get(name)
+            if pending is not None:
+                await asyncio.shield(pending)
+                continue
+            await self._load(name)
+
+    async def _load(self, name: str) -> None:
+        future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
+        self._loading[name] = future
+        try:
+            unloading = self._unloading.get(name)
+            if unloading is not None:
+                await asyncio.shield(unloading)
+            room = await self._read(name)
+            self._rooms[name] = room
+            future.set_result(room)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the waiters see it when they await
+            raise
+        finally:
+            del self._loading[name]
+
+    async def _read(self, name: str) -> Room:
+        replica = Replica()
+        snapshot_seq = 0
+        snapshot = await self.database.latest_snapshot(name)
+        if snapshot is not None:
+            snapshot_seq, state = snapshot
+            replica.load(state)
+        async for payload in self.database.payloads_after(name, snapshot_seq):
+            replica.load(payload)
+        head = await self.database.head(name)
+        return Room(
+            name,
+            replica,
+            seq=head.seq,
+            head_hash=head.hash,
+            snapshot_seq=snapshot_seq,
+            writer=self.writer,
+            settings=self.settings,
+            registry=self,
+        )
+
+    def unload_if_idle(self, room: Room) -> None:
+        if room.sessions or room.closed or self._rooms.get(room.name) is not room:
+            return
+        del self._rooms[room.name]
+        task = asyncio.create_task(self._unload(room))
+        self._unloading[room.name] = task
+        task.add_done_callback(lambda _t: self._unloading.pop(room.name, None))
+
+    async def _unload(self, room: Room) -> None:
+        room.save_snapshot()
+        room.close()
+        await self.writer.flush()
+        log.debug("room %r unloaded at seq %d", room.name, room.seq)
+
+    def discard(self, room: Room) -> None:
+        if self._rooms.get(room.name) is room:
+            del self._rooms[room.name]
+
+    async def close(self) -> None:
+        """Snapshot and close every room (server shutdown)."""
+        for room in list(self._rooms.values()):
+            room.save_snapshot()
+            room.close()
+        self._rooms.clear()
+        for task in list(self._unloading.values()):
+            with contextlib.suppress(Exception):
+                await task
+        await self.writer.flush()

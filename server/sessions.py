@@ -1,0 +1,241 @@
+"""One websocket connection to a room: read y-protocols messages, act on them,
+and write frames back through a bounded outbox.
+
+Reading and writing are two tasks. Fan-out only appends an already encoded
+frame to each outbox, so a slow reader never holds anyone else up; when its
+outbox passes ``max_send_queue_bytes`` it is dropped with close code 4408.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from crdt.awareness import AwarenessEntry, decode_awareness
+from crdt.errors import ProtocolError, UpdateRejected
+from crdt.protocol import (
+    EMPTY_UPDATE,
+    AwarenessMessage,
+    PermissionDenied,
+    QueryAwareness,
+    SyncStep1,
+    SyncStep2,
+    SyncUpdate,
+    encode_permission_denied,
+    encode_sync_step1,
+    encode_sync_step2,
+    parse_message,
+)
+from server.closecodes import CloseCode
+from server.ratelimit import RateLimit
+
+if TYPE_CHECKING:
+    from server.app import Plenary
+    from server.rooms import Room
+
+log = logging.getLogger("plenary.sessions")
+
+#: Yjs client ids one connection may use (doc and awareness). A browser tab
+#: uses one; a reconnecting client keeps its own.
+MAX_CLIENT_IDS_PER_CONNECTION = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is behind a connection, as the log and presence record it."""
+
+    participant_id: str
+    role: str
+    can_edit: bool
+    #: The authenticated fields written over the ``user`` field of presence.
+    user: dict[str, str] | None = None
+
+
+class Session:
+    def __init__(self, websocket: WebSocket, plenary: Plenary, room_name: str, actor: Actor) -> None:
+        self.websocket = websocket
+        self.plenary = plenary
+        self.room_name = room_name
+        self.actor = actor
+        self.id = secrets.token_hex(8)
+        self.room: Room | None = None
+        #: Client ids this connection has announced in awareness or written with.
+        self.awareness_clients: set[int] = set()
+        self.owned_clients: set[int] = set()
+        self._outbox: deque[bytes] = deque()
+        self._outbox_bytes = 0
+        self._wake = asyncio.Event()
+        self._close: tuple[int, str] | None = None
+        self.last_sent = time.monotonic()
+        settings = plenary.settings
+        self._max_outbox = settings.max_send_queue_bytes
+        self._rate = RateLimit(settings.max_messages_per_second, settings.message_burst)
+
+    # Identity shortcuts used by the room when it logs.
+    @property
+    def participant_id(self) -> str:
+        return self.actor.participant_id
+
+    @property
+    def role(self) -> str:
+        return self.actor.role
+
+    # Writing.
+
+    def send(self, frame: bytes) -> None:
+        if self._close is not None:
+            return
+        self._outbox.append(frame)
+        self._outbox_bytes += len(frame)
+        if self._outbox_bytes > self._max_outbox:
+            self._outbox.clear()
+            self._outbox_bytes = 0
+            self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
+            return
+        self._wake.set()
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frames already queued (such as an auth message) are sent."""
+        if self._close is None:
+            self._close = (code, reason[:120])  # a close reason must fit in 123 bytes
+            self._wake.set()
+
+    def refuse(self, code: int, reason: str) -> None:
+        """Tell the client why (y-protocols auth message), then close."""
+        self.send(encode_permission_denied(reason))
+        self.close(code, reason)
+
+    async def _write(self) -> None:
+        websocket = self.websocket
+        outbox = self._outbox
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while outbox:
+                frame = outbox.popleft()
+                self._outbox_bytes -= len(frame)
+                await websocket.send_bytes(frame)
+            self.last_sent = time.monotonic()
+            if self._close is not None:
+                code, reason = self._close
+                with contextlib.suppress(Exception):
+                    await websocket.close(code, reason)
+                return
+
+    # Reading.
+
+    async def run(self) -> None:
+        """Serve the connection until it closes. The websocket is already accepted."""
+        writer = asyncio.create_task(self._write(), name=f"plenary-send-{self.id}")
+        try:
+            room = await self.plenary.rooms.acquire(self.room_name, self)
+            self.room = room
+            if len(room.sessions) > self.plenary.settings.max_connections_per_room:
+                self.close(CloseCode.TRY_AGAIN_LATER, "room is full")
+            else:
+                self.send(encode_sync_step1(room.replica.state_vector()))
+                awareness = room.awareness_frame()
+                if awareness is not None:
+                    self.send(awareness)
+                await self._read(room)
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("session %s in room %r failed", self.id, self.room_name)
+            self.close(CloseCode.INTERNAL_ERROR, "internal error")
+        finally:
+            if self.room is not None:
+                self.room.leave(self)
+            self.close(1000, "")
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(writer, timeout=5)
+            writer.cancel()
+
+    async def _read(self, room: Room) -> None:
+        receive = self.websocket.receive
+        while self._close is None:
+            message = await receive()
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is None:
+                self.refuse(CloseCode.PROTOCOL, "text frames are not part of the protocol")
+                return
+            if not self._rate.allow():
+                self.refuse(CloseCode.RATE_LIMITED, "too many messages; slow down")
+                return
+            try:
+                await self._handle(room, parse_message(data))
+            except ProtocolError as exc:
+                self.refuse(exc.close_code, exc.reason)
+                return
+
+    async def _handle(self, room: Room, message: object) -> None:
+        if isinstance(message, SyncUpdate | SyncStep2):
+            self._receive_update(room, message.update, is_step2=isinstance(message, SyncStep2))
+        elif isinstance(message, SyncStep1):
+            update, seq = room.step2_for(message.state_vector)
+            # Show nothing that is not yet in the log.
+            await room.until_durable(seq)
+            self.send(encode_sync_step2(update))
+        elif isinstance(message, AwarenessMessage):
+            self._receive_awareness(room, message.payload)
+        elif isinstance(message, QueryAwareness):
+            frame = room.awareness_frame()
+            if frame is not None:
+                self.send(frame)
+        elif isinstance(message, PermissionDenied):
+            raise ProtocolError("auth messages are sent by the server only")
+
+    def _receive_update(self, room: Room, update: bytes, *, is_step2: bool) -> None:
+        if not self.actor.can_edit:
+            if update == EMPTY_UPDATE or not self.plenary.inspector.changes_document(room, update):
+                return  # the usual empty answer to our step 1
+            raise UpdateRejected(
+                "read-only: this connection may not change the document", close_code=CloseCode.FORBIDDEN
+            )
+        self.plenary.inspector.check_update(room, self, update)
+        room.receive_update(self, update)
+
+    def _receive_awareness(self, room: Room, payload: bytes) -> None:
+        settings = self.plenary.settings
+        entries = decode_awareness(payload, max_state_bytes=settings.max_awareness_state_bytes)
+        for entry in entries:
+            self.claim_client(room, entry.client)
+        user = self.actor.user
+        if user is not None:
+            entries = [_with_user(entry, user) for entry in entries]
+        self.awareness_clients.update(entry.client for entry in entries)
+        room.receive_awareness(self, entries)
+
+    def claim_client(self, room: Room, client: int) -> None:
+        """A connection owns the Yjs client ids it first uses; nobody else may use them."""
+        owner = room.client_owners.get(client)
+        if owner is self:
+            return
+        if owner is not None:
+            raise UpdateRejected(
+                f"client id {client} belongs to another connection", close_code=CloseCode.CLIENT_ID_TAKEN
+            )
+        if len(self.owned_clients) >= MAX_CLIENT_IDS_PER_CONNECTION:
+            raise UpdateRejected("too many client ids on one connection", close_code=CloseCode.POLICY)
+        room.client_owners[client] = self
+        self.owned_clients.add(client)
+
+
+def _with_user(entry: AwarenessEntry, user: dict[str, str]) -> AwarenessEntry:
+    if entry.state is None:
+        return entry
+    state = json.loads(entry.state)
+    state["user"] = {**(state.get("user") if isinstance(state.get("user"), dict) else {}), **user}
+    return AwarenessEntry(entry.client, entry.clock, json.dumps(state, separators=(",", ":")))

@@ -1,0 +1,1 @@
+"""Storage: the log (the truth), snapshots (a cache), and the tables around them."""

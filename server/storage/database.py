@@ -1,0 +1,164 @@
+"""The database: engine set-up for SQLite or PostgreSQL, migrations, and the
+queries the rooms need (head of a log, latest snapshot, entries after a point).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import SQLModel
+
+from crdt.chain import GENESIS
+from server.storage.schema import LOG, SNAPSHOTS, SchemaVersion
+
+SCHEMA_VERSION = 1
+
+#: How many snapshots to keep per room. Older ones are never needed to load;
+#: the log itself is what history is replayed from.
+SNAPSHOTS_KEPT = 2
+
+#: Rows fetched per round trip when a room replays its log.
+REPLAY_BATCH = 5_000
+
+
+def normalise_url(url: str) -> str:
+    """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick the async driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+    return parsed.render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LogHead:
+    seq: int
+    hash: bytes
+
+
+class Database:
+    """One connection pool and the statements Plenary runs on it."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if not self.is_sqlite:
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            synchronous = sqlite_synchronous.upper()
+            if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+                raise ValueError(f"bad SQLite synchronous mode {sqlite_synchronous!r}")
+
+            @event.listens_for(self.engine.sync_engine, "connect")
+            def _configure(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                # WAL lets readers (room loads, history) run beside the writer.
+                # NORMAL in WAL mode survives a crash of the process; FULL also
+                # survives power loss, at an fsync per commit.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute(f"PRAGMA synchronous={synchronous}")
+                cursor.execute("PRAGMA busy_timeout=10000")
+                cursor.close()
+
+    async def migrate(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+            current = (await conn.execute(select(SchemaVersion.version))).scalars().all()
+            if SCHEMA_VERSION not in current:
+                await conn.execute(
+                    insert(SchemaVersion.__table__).values(version=SCHEMA_VERSION, applied_us=now_us())
+                )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+
+    async def head(self, room: str) -> LogHead:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(LOG.c.seq, LOG.c.hash)
+                    .where(LOG.c.room == room)
+                    .order_by(LOG.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+        return LogHead(0, GENESIS) if row is None else LogHead(row.seq, row.hash)
+
+    async def latest_snapshot(self, room: str) -> tuple[int, bytes] | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(SNAPSHOTS.c.seq, SNAPSHOTS.c.state)
+                    .where(SNAPSHOTS.c.room == room)
+                    .order_by(SNAPSHOTS.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+        return None if row is None else (row.seq, row.state)
+
+    async def payloads_after(self, room: str, seq: int, *, kind: str = "update") -> AsyncIterator[bytes]:
+        """The payloads of a room's entries of one kind after ``seq``, in order."""
+        while True:
+            async with self.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(LOG.c.seq, LOG.c.payload)
+                        .where(LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind == kind)
+                        .order_by(LOG.c.seq)
+                        .limit(REPLAY_BATCH)
+                    )
+                ).all()
+            for row in rows:
+                yield row.payload
+            if len(rows) < REPLAY_BATCH:
+                return
+            seq = rows[-1].seq
+
+    async def entries(self, room: str, after: int = 0, limit: int = 1000) -> Sequence[Any]:
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    select(LOG).where(LOG.c.room == room, LOG.c.seq > after).order_by(LOG.c.seq).limit(limit)
+                )
+            ).all()
+
+    async def write(self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> None:
+        """Write one group commit: log entries and snapshots in one transaction."""
+        async with self.engine.begin() as conn:
+            if entries:
+                await conn.execute(insert(LOG), entries)
+            if snapshots:
+                await conn.execute(insert(SNAPSHOTS), snapshots)
+                for snap in snapshots:
+                    await self._prune_snapshots(conn, snap["room"], snap["seq"])
+
+    async def _prune_snapshots(self, conn: Any, room: str, newest: int) -> None:
+        keep = (
+            select(SNAPSHOTS.c.seq)
+            .where(SNAPSHOTS.c.room == room)
+            .order_by(SNAPSHOTS.c.seq.desc())
+            .limit(SNAPSHOTS_KEPT)
+        )
+        await conn.execute(
+            SNAPSHOTS.delete().where(SNAPSHOTS.c.room == room, SNAPSHOTS.c.seq.not_in(keep.scalar_subquery()))
+        )
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000

@@ -1,0 +1,130 @@
+"""Group commit: one writer task per database turns many appends into few commits.
+
+Producers (rooms) call :meth:`LogWriter.append` and go on; the writer takes
+everything queued, writes it in one transaction, then calls each entry's
+``on_durable`` callback in append order. Rooms broadcast from that callback, so
+nothing is seen by anyone before it is in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from server.storage.database import Database
+
+log = logging.getLogger("plenary.log")
+
+#: Entries written per transaction at most. Large enough to amortise a commit,
+#: small enough that a burst does not hold everyone behind one huge insert.
+MAX_BATCH = 2_000
+
+#: Above this many queued entries, producers are asked to wait (backpressure).
+HIGH_WATER = 20_000
+
+
+@dataclass(slots=True)
+class _Pending:
+    entry: dict[str, Any] | None
+    snapshot: dict[str, Any] | None
+    on_durable: Callable[[], None] | None
+    on_failed: Callable[[BaseException], None] | None
+
+
+class LogWriter:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._queue: deque[_Pending] = deque()
+        self._wakeup = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0
+        self.entries_written = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="plenary-log-writer")
+
+    async def stop(self) -> None:
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def append(
+        self,
+        entry: dict[str, Any],
+        on_durable: Callable[[], None] | None = None,
+        on_failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self._push(_Pending(entry, None, on_durable, on_failed))
+
+    def save_snapshot(self, snapshot: dict[str, Any]) -> None:
+        self._push(_Pending(None, snapshot, None, None))
+
+    def _push(self, item: _Pending) -> None:
+        self._queue.append(item)
+        if len(self._queue) >= HIGH_WATER:
+            self._drained.clear()
+        self._wakeup.set()
+
+    @property
+    def congested(self) -> bool:
+        return not self._drained.is_set()
+
+    async def wait_drained(self) -> None:
+        await self._drained.wait()
+
+    async def flush(self) -> None:
+        """Wait until everything appended so far is durable (or failed)."""
+        done = asyncio.get_running_loop().create_future()
+
+        def resolve() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def fail(_exc: BaseException) -> None:
+            resolve()
+
+        self._push(_Pending(None, None, resolve, fail))
+        await done
+
+    async def _run(self) -> None:
+        queue = self._queue
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while queue:
+                count = min(len(queue), MAX_BATCH)
+                batch = [queue.popleft() for _ in range(count)]
+                entries = [item.entry for item in batch if item.entry is not None]
+                snapshots = [item.snapshot for item in batch if item.snapshot is not None]
+                try:
+                    if entries or snapshots:
+                        await self.database.write(entries, snapshots)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.exception("group commit of %d entries failed", len(entries))
+                    for item in batch:
+                        if item.on_failed is not None:
+                            item.on_failed(exc)
+                    continue
+                finally:
+                    if len(queue) < HIGH_WATER // 2:
+                        self._drained.set()
+                self.commits += 1
+                self.entries_written += len(entries)
+                for item in batch:
+                    if item.on_durable is not None:
+                        try:
+                            item.on_durable()
+                        except Exception:
+                            log.exception("callback after commit failed")

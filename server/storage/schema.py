@@ -1,0 +1,58 @@
+"""The database tables. The log is written with SQLAlchemy Core (hot path); the
+other tables are plain SQLModel models.
+
+Migrations are ordered steps recorded in ``schema_version`` (see database.py);
+add a step, never edit a released one.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String
+from sqlmodel import Field, SQLModel
+
+
+class LogEntry(SQLModel, table=True):
+    """One change to one room, in order. Never updated, never deleted."""
+
+    __tablename__ = "log_entry"
+
+    room: str = Field(sa_column=Column(String(200), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    #: Server time in microseconds since the Unix epoch (an exact integer, hashed as is).
+    time_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    #: Which websocket connection (or API request) sent it.
+    connection: str = Field(sa_column=Column(String(64), nullable=False, default=""))
+    #: The authenticated participant and the role they acted in ("" when none).
+    participant: str = Field(sa_column=Column(String(200), nullable=False, default=""))
+    role: str = Field(sa_column=Column(String(32), nullable=False, default=""))
+    #: ``update`` for a Yjs update; deliberation commands use their own kinds.
+    kind: str = Field(sa_column=Column(String(64), nullable=False, default="update"))
+    #: The Yjs client ids and clocks the update carries (an encoded state vector).
+    clients: bytes = Field(sa_column=Column(LargeBinary, nullable=False, default=b""))
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    prev_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Snapshot(SQLModel, table=True):
+    """A room's whole document just after entry ``seq``: a cache that makes loading fast."""
+
+    __tablename__ = "snapshot"
+
+    room: str = Field(sa_column=Column(String(200), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    time_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+
+    version: int = Field(primary_key=True)
+    applied_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+Index("ix_log_entry_room_time", LogEntry.__table__.c.room, LogEntry.__table__.c.time_us)
+
+LOG = LogEntry.__table__
+SNAPSHOTS = Snapshot.__table__

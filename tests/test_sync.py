@@ -1,0 +1,102 @@
+"""A Plenary room co-edited by unmodified Yjs clients (npm yjs 13 + y-websocket 3)
+and the Python client, over real websockets to a real server process."""
+
+from __future__ import annotations
+
+from pycrdt import Text
+
+from client.session import RoomClient
+from tests.conftest import eventually
+
+
+async def test_js_and_python_clients_converge_with_emoji(server, tokens, js_peers):
+    alice = await js_peers(server.ws, "summit", tokens(user="alice"))
+    bob = await js_peers(server.ws, "summit", tokens(user="bob", delegation="CCBI", group="private_sector"))
+    await alice.call("synced")
+    await bob.call("synced")
+
+    async with RoomClient(server.ws, "summit", token=tokens(user="carol")) as carol:
+        await carol.wait_synced()
+        text = carol.doc.get("text", type=Text)
+
+        await alice.call("insert", index=0, text="Principes 🇫🇷: ")
+        await eventually(lambda: str(text) == "Principes 🇫🇷: ")
+        # UTF-16 offset 16 is after "Principes 🇫🇷: " (10 + the flag, 4 code units, + 2).
+        await bob.call("insert", index=16, text="café ☕")
+        await eventually(lambda: str(text) == "Principes 🇫🇷: café ☕")
+        # Python inserts at a UTF-8 byte offset: the end of the text.
+        text.insert(len(text), " — 👩🏽‍💻 fin")
+
+        expected = "Principes 🇫🇷: café ☕ — 👩🏽‍💻 fin"
+        await alice.call("waitText", text=expected)
+        await bob.call("waitText", text=expected)
+        assert str(text) == expected
+
+    # The server's copy agrees: a fresh client sees the same text.
+    async with RoomClient(server.ws, "summit", token=tokens()) as late:
+        await late.wait_synced()
+        assert str(late.doc.get("text", type=Text)) == expected
+
+
+async def test_js_clients_see_each_others_presence(server, tokens, js_peers):
+    alice = await js_peers(server.ws, "room-a", tokens(user="alice", name="Alice"))
+    bob = await js_peers(server.ws, "room-a", tokens(user="bob", name="Bob"))
+    await alice.call("synced")
+    await bob.call("synced")
+    alice_id = (await alice.call("awareness", state={"cursor": {"index": 3}, "color": "#ff0000"}))["clientID"]
+
+    async def bob_sees_alice():
+        states = (await bob.call("states"))["states"]
+        return states.get(str(alice_id))
+
+    state = await eventually(bob_sees_alice)
+    assert state["cursor"] == {"index": 3}
+    # The server wrote the authenticated identity over the user field.
+    assert state["user"]["name"] == "Alice"
+    assert state["user"]["id"] == "alice"
+
+    await alice.call("quit")
+
+    async def bob_sees_alice_gone():
+        states = (await bob.call("states"))["states"]
+        return str(alice_id) not in states
+
+    await eventually(bob_sees_alice_gone)
+
+
+async def test_offline_edit_reaches_others_after_reconnect(server, tokens, js_peers):
+    alice = await js_peers(server.ws, "offline", tokens())
+    await alice.call("synced")
+    await alice.call("insert", index=0, text="Draft text.")
+
+    async with RoomClient(server.ws, "offline", token=tokens()) as python:
+        await python.wait_synced()
+        text = python.doc.get("text", type=Text)
+        await eventually(lambda: str(text) == "Draft text.")
+
+        await alice.call("disconnect")
+        await alice.call("insert", index=0, text="Revised ")
+        # Meanwhile the Python client edits too.
+        text.insert(len(text), " Agreed.")
+        await alice.call("connect")
+
+        await eventually(lambda: str(text) == "Revised Draft text. Agreed.")
+        await alice.call("waitText", text="Revised Draft text. Agreed.")
+
+
+async def test_python_client_offline_edit_merges(server, tokens):
+    async with (
+        RoomClient(server.ws, "py-offline", token=tokens()) as one,
+        RoomClient(server.ws, "py-offline", token=tokens()) as two,
+    ):
+        await one.wait_synced()
+        await two.wait_synced()
+        t1 = one.doc.get("text", type=Text)
+        t2 = two.doc.get("text", type=Text)
+        t1 += "abc"
+        await eventually(lambda: str(t2) == "abc")
+        await one.disconnect()
+        t1 += "-offline"
+        await one.wait_synced()
+        await eventually(lambda: str(t2) == "abc-offline")
+        assert one.connections >= 2

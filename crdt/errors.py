@@ -34,3 +34,9 @@ class UpdateRejected(ProtocolError):
     """A Yjs update (or state vector) that breaks one of the inspection rules."""
 
     close_code = 4422
+
+
+class UpdateTooLarge(UpdateRejected):
+    """An update over a size limit: too many structs, or a document grown too big."""
+
+    close_code = 4413

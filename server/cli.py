@@ -113,8 +113,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if not settings.secret:
         if not settings.dev:
             print(
-                "plenary: no secret. Set PLENARY_SECRET (at least 32 bytes, e.g. from "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or run `plenary serve --dev`.",
+                "plenary: no secret. Set PLENARY_SECRET (at least 32 bytes, e.g. from `python -c "
+                "'import secrets; print(secrets.token_urlsafe(48))'`), or run `plenary serve --dev`.",
                 file=sys.stderr,
             )
             return EXIT_USAGE

@@ -1,13 +1,12 @@
-"""Interim inspector (replaced by the full rule set in crdt/inspection.py)."""
+"""Where the update rules meet a live room: state, ownership and room limits."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pycrdt import get_state
-
-from crdt.errors import UpdateRejected
-from crdt.replica import decode_state_vector
+from crdt.errors import UpdateTooLarge
+from crdt.inspection import Inspection, Limits, changes_anything, inspect_update
+from crdt.updates import decode_update
 from server.config import Settings
 
 if TYPE_CHECKING:
@@ -18,16 +17,30 @@ if TYPE_CHECKING:
 class Inspector:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.limits = Limits(
+            max_nesting_depth=settings.max_nesting_depth,
+            max_string_bytes=settings.max_message_bytes,
+            max_structs=settings.max_structs_per_update,
+        )
 
-    def check_update(self, room: Room, session: Session, update: bytes) -> None:
-        try:
-            clients = decode_state_vector(get_state(update))
-        except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                raise
-            raise UpdateRejected("update does not decode") from exc
-        for client in clients:
+    def check_update(self, room: Room, session: Session, update: bytes) -> Inspection:
+        """Refuse (raise) unless ``session`` may apply ``update`` to ``room`` now."""
+        inspection = inspect_update(update, room.client_state, self.limits)
+        if room.size_estimate + len(update) > self.settings.max_document_bytes:
+            raise UpdateTooLarge(f"the document would exceed {self.settings.max_document_bytes} bytes")
+        for client in inspection.writers:
             session.claim_client(room, client)
+        return inspection
 
     def changes_document(self, room: Room, update: bytes) -> bool:
-        return True
+        """For read-only connections: would this update change anything here?"""
+        inspection = inspect_update(update, room.client_state, self.limits)
+        if inspection.writers:
+            return True
+        if not inspection.update.delete_set:
+            return False
+        return changes_anything(inspection, room.deleted_ranges())
+
+
+def delete_set_of(state: bytes) -> dict[int, list[tuple[int, int]]]:
+    return decode_update(state, values=False).delete_set

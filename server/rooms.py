@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import get_state
@@ -23,6 +23,7 @@ from crdt.errors import UpdateRejected
 from crdt.protocol import encode_awareness, encode_sync_update
 from crdt.replica import Replica
 from server.config import Settings
+from server.inspection import delete_set_of
 from server.storage.database import Database, now_us
 from server.storage.log import LogWriter
 
@@ -41,6 +42,7 @@ class Room:
         seq: int,
         head_hash: bytes,
         snapshot_seq: int,
+        size_estimate: int,
         writer: LogWriter,
         settings: Settings,
         registry: Rooms,
@@ -61,6 +63,11 @@ class Room:
         self._registry = registry
         self._durable_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._unload_timer: asyncio.TimerHandle | None = None
+        #: Client id → next clock: what the inspector checks updates against.
+        self.client_state: dict[int, int] = replica.state()
+        #: An upper bound of the document's encoded size, for the size limit.
+        self.size_estimate = size_estimate
+        self._deleted: tuple[int, dict[int, list[tuple[int, int]]]] | None = None
         self.closed = False
 
     # Connections.
@@ -93,11 +100,16 @@ class Room:
 
     # Document.
 
-    def receive_update(self, session: Session, update: bytes) -> None:
+    def receive_update(self, session: Session, update: bytes, new_state: Mapping[int, int]) -> None:
         """Apply a client's (already inspected) update, log it, broadcast once durable."""
         change = self.replica.apply(update)
         if change is None:
             return  # a duplicate: nothing to log, nothing to send
+        state = self.client_state
+        for client, clock in new_state.items():
+            if clock > state.get(client, 0):
+                state[client] = clock
+        self.size_estimate += len(change)
         self.append(
             change,
             kind="update",
@@ -163,9 +175,15 @@ class Room:
         if self.seq == self.snapshot_seq:
             return
         self.snapshot_seq = self.seq
-        self._writer.save_snapshot(
-            {"room": self.name, "seq": self.seq, "time_us": now_us(), "state": self.replica.full_state()}
-        )
+        state = self.replica.full_state()
+        self.size_estimate = len(state)
+        self._writer.save_snapshot({"room": self.name, "seq": self.seq, "time_us": now_us(), "state": state})
+
+    def deleted_ranges(self) -> dict[int, list[tuple[int, int]]]:
+        """The document's delete set (cached until the next change)."""
+        if self._deleted is None or self._deleted[0] != self.seq:
+            self._deleted = (self.seq, delete_set_of(self.replica.full_state()))
+        return self._deleted[1]
 
     def _mark_durable(self, seq: int) -> None:
         self.durable_seq = seq
@@ -282,12 +300,15 @@ class Rooms:
     async def _read(self, name: str) -> Room:
         replica = Replica()
         snapshot_seq = 0
+        size = 0
         snapshot = await self.database.latest_snapshot(name)
         if snapshot is not None:
             snapshot_seq, state = snapshot
             replica.load(state)
+            size = len(state)
         async for payload in self.database.payloads_after(name, snapshot_seq):
             replica.load(payload)
+            size += len(payload)
         head = await self.database.head(name)
         return Room(
             name,
@@ -295,6 +316,7 @@ class Rooms:
             seq=head.seq,
             head_hash=head.hash,
             snapshot_seq=snapshot_seq,
+            size_estimate=size,
             writer=self.writer,
             settings=self.settings,
             registry=self,

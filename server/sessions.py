@@ -204,19 +204,30 @@ class Session:
             raise UpdateRejected(
                 "read-only: this connection may not change the document", close_code=CloseCode.FORBIDDEN
             )
-        self.plenary.inspector.check_update(room, self, update)
-        room.receive_update(self, update)
+        inspection = self.plenary.inspector.check_update(room, self, update)
+        room.receive_update(self, update, inspection.new_state)
 
     def _receive_awareness(self, room: Room, payload: bytes) -> None:
         settings = self.plenary.settings
         entries = decode_awareness(payload, max_state_bytes=settings.max_awareness_state_bytes)
+        # y-websocket clients relay the states of others they hear about; only
+        # the connection that owns a client id speaks for it, so relays are
+        # dropped. A connection announces its own id in its first awareness
+        # message, or owns it by writing to the document with it.
+        own = []
         for entry in entries:
-            self.claim_client(room, entry.client)
+            client = entry.client
+            owner = room.client_owners.get(client)
+            if owner is self or (owner is None and not self.awareness_clients):
+                if owner is None:
+                    self.claim_client(room, client)
+                self.awareness_clients.add(client)
+                own.append(entry)
         user = self.actor.user
         if user is not None:
-            entries = [_with_user(entry, user) for entry in entries]
-        self.awareness_clients.update(entry.client for entry in entries)
-        room.receive_awareness(self, entries)
+            own = [_with_user(entry, user) for entry in own]
+        if own:
+            room.receive_awareness(self, own)
 
     def claim_client(self, room: Room, client: int) -> None:
         """A connection owns the Yjs client ids it first uses; nobody else may use them."""

@@ -19,7 +19,11 @@ CASES = {
     "garbage bytes": (b"\xff\xfe\xfd\xfc\xfb", 4400, "malformed message"),
     "unknown message type": (b"\x07", 4400, "unknown message type 7"),
     "truncated varint": (b"\x00\x02\x85", 4400, "malformed message"),
-    "update that does not decode": (b"\x00\x02" + encode_var_bytes(b"\x01\x05\xff\xff"), 4422, "update"),
+    "update that does not decode": (
+        b"\x00\x02" + encode_var_bytes(b"\x01\x05\xff\xff"),
+        4400,
+        "update does not decode",
+    ),
     "unknown sync type": (b"\x00\x09\x00", 4400, "unknown sync message type"),
     "text frame": ("hello", 4400, "text frames"),
     "awareness that is not JSON": (b"\x01" + encode_var_bytes(b"\x01\x01\x01\x03{x}"), 4400, "JSON"),
@@ -95,7 +99,9 @@ async def test_flooding_client_is_rate_limited(server_factory, tokens):
 
 async def test_server_survives_and_counts_nothing_from_refused_updates(server, tokens):
     before = httpx.get(f"{server.http}/healthz").json()["log"]["entries"]
-    for frame, _, _ in CASES.values():
+    for name, (frame, _, _) in CASES.items():
+        if name == "oversize frame":
+            continue  # this server has the default (larger) message limit
         async with connect(f"{server.ws}/quiet?token={tokens()}", max_size=None) as ws:
             await ws.send(frame)
             await receive_close(ws)

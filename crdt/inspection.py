@@ -1,0 +1,120 @@
+"""The rules every client update must pass before it reaches pycrdt.
+
+A crafted update can crash the interpreter (deep nesting), break every JS client
+(deep nesting again), or make replicas diverge silently (clock gaps, clocks past
+2^31 that pycrdt truncates). :func:`inspect_update` decodes the update with our
+own decoder (``crdt.updates``) and refuses it with a reason and a close code
+before any of that can happen. Pure: the caller passes the document's state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from crdt.errors import DecodeError, ProtocolError, UpdateRejected, UpdateTooLarge
+from crdt.updates import ContentTooLarge, NestingTooDeep, Update, decode_update
+
+#: Clocks are u32 in some Yjs paths and pycrdt truncates above 2^32 when it
+#: re-encodes; staying below 2^31 keeps every implementation exact.
+MAX_CLOCK = 2**31
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one update may contain. The server builds this from its settings."""
+
+    #: Deepest nesting of JSON-like content (Any, JSON, embeds, format values).
+    max_nesting_depth: int = 64
+    #: Largest string or binary in one update (bytes); the message limit is the natural cap.
+    max_string_bytes: int = 8 * 1024 * 1024
+    #: Structs in one update.
+    max_structs: int = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What an accepted update carries."""
+
+    update: Update
+    #: Clients whose structs reach past the document's state: the ones that write.
+    writers: tuple[int, ...]
+    #: client → end clock after this update, for the writers.
+    new_state: Mapping[int, int]
+
+
+def inspect_update(data: bytes, state: Mapping[int, int], limits: Limits) -> Inspection:
+    """Decode ``data`` and check it against the document's ``state`` (client → next clock).
+
+    Raises :class:`ProtocolError` (4400) when it does not decode,
+    :class:`UpdateTooLarge` (4413) over a size limit, :class:`UpdateRejected`
+    (4422) when it would corrupt or fork the document.
+    """
+    try:
+        update = decode_update(
+            data, max_depth=limits.max_nesting_depth, max_string=limits.max_string_bytes, values=False
+        )
+    except NestingTooDeep as exc:
+        raise UpdateRejected(f"content nested deeper than {limits.max_nesting_depth} levels") from exc
+    except ContentTooLarge as exc:
+        raise UpdateTooLarge(f"string or binary larger than {limits.max_string_bytes} bytes") from exc
+    except DecodeError as exc:
+        raise ProtocolError(f"update does not decode: {exc}") from exc
+
+    if update.struct_count > limits.max_structs:
+        raise UpdateTooLarge(f"update carries {update.struct_count} structs (limit {limits.max_structs})")
+
+    writers = []
+    new_state = {}
+    for group in update.structs:
+        known = state.get(group.client, 0)
+        if group.clock > known:
+            # Yjs would keep this pending forever while pycrdt integrates it.
+            raise UpdateRejected(
+                f"clock gap for client {group.client}: starts at {group.clock}, document has {known}"
+            )
+        if group.end >= MAX_CLOCK:
+            raise UpdateRejected(f"clock {group.end} for client {group.client} is out of range")
+        for struct in group.structs:
+            if struct.kind == "skip":
+                raise UpdateRejected(f"update has a gap (skip) for client {group.client}")
+        if group.end > known:
+            writers.append(group.client)
+            new_state[group.client] = group.end
+
+    for client, ranges in update.delete_set.items():
+        horizon = max(state.get(client, 0), new_state.get(client, 0))
+        for clock, length in ranges:
+            if clock + length > horizon:
+                raise UpdateRejected(
+                    f"deletes clock {clock + length - 1} of client {client}, which does not exist"
+                )
+    return Inspection(update, tuple(writers), new_state)
+
+
+def changes_anything(inspection: Inspection, deleted: Mapping[int, list[tuple[int, int]]]) -> bool:
+    """Whether an inspected update would change a document whose delete set is ``deleted``.
+
+    A read-only client's answer to our step 1 carries its whole delete set; that
+    is fine as long as everything in it is already deleted here.
+    """
+    if inspection.writers:
+        return True
+    for client, ranges in inspection.update.delete_set.items():
+        have = deleted.get(client, [])
+        for clock, length in ranges:
+            if not _covered(have, clock, clock + length):
+                return True
+    return False
+
+
+def _covered(ranges: list[tuple[int, int]], start: int, end: int) -> bool:
+    # ``ranges`` is a Yjs delete set list: sorted and merged per client.
+    for clock, length in ranges:
+        if clock <= start < clock + length:
+            start = clock + length
+            if start >= end:
+                return True
+        elif clock > start:
+            return False
+    return start >= end

@@ -8,6 +8,8 @@ into :class:`~crdt.errors.UpdateRejected`, so callers deal with one exception.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pycrdt import Doc, TransactionEvent
 
 from crdt.encoding import Decoder
@@ -49,6 +51,16 @@ class Replica:
         if not changes:
             return None
         change = changes[0] if len(changes) == 1 else _merge(changes)
+        changes.clear()
+        return change if change != b"\x00\x00" else None
+
+    def transact(self, edit: Callable[[Doc], None]) -> bytes | None:
+        """Run a trusted local edit in one transaction; return the update it made, or None."""
+        changes = self._changes
+        changes.clear()
+        with self.doc.transaction():
+            edit(self.doc)
+        change = _merge(changes) if len(changes) > 1 else (changes[0] if changes else None)
         changes.clear()
         return change if change != b"\x00\x00" else None
 

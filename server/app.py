@@ -9,14 +9,19 @@ import unicodedata
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from crdt.protocol import KEEPALIVE_FRAME, encode_permission_denied
+from server.api import drafts as drafts_api
+from server.api.endpoints import openapi_document
+from server.api.problems import Problem, handle_http_exception, handle_problem
 from server.closecodes import CloseCode
 from server.config import Settings
+from server.demo import create_demo_draft
 from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
 from server.inspection import Inspector
 from server.rooms import Rooms
@@ -166,17 +171,28 @@ def create_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await plenary.start()
+        if settings.demo:
+            await create_demo_draft(plenary)
         try:
             yield
         finally:
             await plenary.stop()
 
+    endpoints = [*drafts_api.ENDPOINTS]
+    openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
+
+    async def openapi_json(_request: Request) -> JSONResponse:
+        return JSONResponse(openapi)
+
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/api/openapi.json", openapi_json),
+            *(endpoint.route() for endpoint in endpoints),
             WebSocketRoute("/ws/{room:path}", sync_endpoint),
         ],
         lifespan=lifespan,
+        exception_handlers={Problem: handle_problem, HTTPException: handle_http_exception},
     )
     app.state.plenary = plenary
     return app

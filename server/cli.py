@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="development mode: generate a secret if none is set and print demo tokens",
     )
     serve.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="create the demo draft (the WSIS follow-up principles) if it does not exist yet",
+    )
+    serve.add_argument(
         "--max-message-bytes",
         type=int,
         help="largest websocket message accepted (env PLENARY_MAX_MESSAGE_BYTES)",
@@ -108,6 +114,7 @@ def run_serve(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         redis_url=args.redis_url,
         dev=args.dev,
+        demo=args.demo,
         max_message_bytes=args.max_message_bytes,
     )
     if not settings.secret:

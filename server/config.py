@@ -24,6 +24,8 @@ class Settings:
     #: HS256 secret for access tokens; required unless ``dev`` is set.
     secret: str | None = None
     dev: bool = False
+    #: Create the demo draft at start-up if it does not exist.
+    demo: bool = False
     #: Browser origins allowed to open websockets; empty means same origin only.
     allowed_origins: tuple[str, ...] = ()
     #: SQLite's ``synchronous`` pragma (NORMAL survives a process crash in WAL mode).

@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pycrdt import get_state
+from pycrdt import Doc, get_state
 
 from crdt.awareness import AwarenessEntry, Presence, encode_awareness_update
 from crdt.chain import EntryFields, entry_hash
@@ -52,7 +52,8 @@ class Room:
         self.presence = Presence()
         self.sessions: set[Session] = set()
         #: Which connection owns each Yjs client id (see Session.claim_client).
-        self.client_owners: dict[int, Session] = {}
+        #: The server's own id is owned by nobody who can connect.
+        self.client_owners: dict[int, object] = {replica.doc.client_id: self}
         #: The last sequence number appended, and the last one known durable.
         self.seq = seq
         self.durable_seq = seq
@@ -86,11 +87,17 @@ class Room:
         gone = self.presence.remove(session.awareness_clients)
         if gone:
             self.broadcast(encode_awareness(encode_awareness_update(gone)), exclude=session)
-        if not self.sessions and not self.closed:
-            loop = asyncio.get_running_loop()
-            self._unload_timer = loop.call_later(
-                self._settings.unload_grace_seconds, self._registry.unload_if_idle, self
-            )
+        if not self.sessions:
+            self.schedule_unload()
+
+    def schedule_unload(self) -> None:
+        if self.closed:
+            return
+        if self._unload_timer is not None:
+            self._unload_timer.cancel()
+        self._unload_timer = asyncio.get_running_loop().call_later(
+            self._settings.unload_grace_seconds, self._registry.unload_if_idle, self
+        )
 
     def broadcast(self, frame: bytes, exclude: Session | None = None) -> None:
         """Queue one encoded frame for every connection but ``exclude``."""
@@ -118,6 +125,18 @@ class Room:
             role=session.role,
             origin=session,
         )
+
+    def edit(
+        self, edit: Callable[[Doc], None], *, participant: str, role: str, connection: str = "server"
+    ) -> int | None:
+        """A server-side edit of the document (draft creation, an adopted amendment),
+        logged under the participant who caused it. Returns its sequence number."""
+        change = self.replica.transact(edit)
+        if change is None:
+            return None
+        self.client_state = self.replica.state()
+        self.size_estimate += len(change)
+        return self.append(change, kind="update", connection=connection, participant=participant, role=role)
 
     def append(
         self,
@@ -273,6 +292,20 @@ class Rooms:
             room = self._rooms.get(name)
             if room is not None:
                 room.join(session)
+                return room
+            pending = self._loading.get(name)
+            if pending is not None:
+                await asyncio.shield(pending)
+                continue
+            await self._load(name)
+
+    async def open(self, name: str) -> Room:
+        """Load a room for the server's own use (no connection joins it)."""
+        while True:
+            room = self._rooms.get(name)
+            if room is not None:
+                if not room.sessions:
+                    room.schedule_unload()
                 return room
             pending = self._loading.get(name)
             if pending is not None:

@@ -53,7 +53,9 @@ async def test_restart_loses_nothing(server_factory, database_url, tokens):
 
         async with RoomClient(server.ws, "charter", token=tokens()) as witness:
             await witness.wait_synced()
-            await eventually(lambda: str(witness.doc.get("text", type=Text)) == "We the peoples 🌍 déterminés")
+            await eventually(
+                lambda: str(witness.doc.get("text", type=Text)) == "We the peoples 🌍 déterminés"
+            )
 
     server.restart()
     async with RoomClient(server.ws, "charter", token=tokens()) as fresh:

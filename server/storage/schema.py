@@ -45,6 +45,18 @@ class Snapshot(SQLModel, table=True):
     state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class DraftRecord(SQLModel, table=True):
+    """A draft's identity and settings. Its text and its history live in the log."""
+
+    __tablename__ = "draft"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    title: str = Field(sa_column=Column(String(500), nullable=False))
+    symbol: str = Field(sa_column=Column(String(100), nullable=False, default=""))
+    created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_by: str = Field(sa_column=Column(String(200), nullable=False))
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
 
@@ -56,3 +68,4 @@ Index("ix_log_entry_room_time", LogEntry.__table__.c.room, LogEntry.__table__.c.
 
 LOG = LogEntry.__table__
 SNAPSHOTS = Snapshot.__table__
+DRAFTS = DraftRecord.__table__

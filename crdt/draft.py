@@ -1,0 +1,159 @@
+"""The schema of a draft's text document, and reading it back.
+
+Room ``{draft}`` holds one root array ``paragraphs``; each element is a map
+``{"id": str, "kind": str, "text": Y.Text}``. A JS client renders it with
+``doc.getArray('paragraphs')`` and edits ``p.get('text')`` like any Y.Text. The
+id is stable: it survives reordering and renumbering. Numbers are derived from
+order (:func:`number_paragraphs`), never stored in the text document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pycrdt import Array, Doc, Map, Text
+
+PARAGRAPHS = "paragraphs"
+MAX_PARAGRAPH_ID = 64
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ParagraphKind(StrEnum):
+    HEADING = "heading"
+    PREAMBULAR = "preambular"
+    OPERATIVE = "operative"
+    ITEM = "item"
+
+
+_KINDS = frozenset(kind.value for kind in ParagraphKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    id: str
+    kind: ParagraphKind
+    text: str
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ValueError(f"bad paragraph id {self.id!r}: letters, digits, '.', '_', '-', at most 64")
+        object.__setattr__(self, "kind", ParagraphKind(self.kind))
+
+
+def paragraphs_array(doc: Doc) -> Array:
+    return doc.get(PARAGRAPHS, type=Array)
+
+
+def write_paragraphs(doc: Doc, paragraphs: Iterable[Paragraph]) -> None:
+    """Append paragraphs to the document, in one transaction."""
+    array = paragraphs_array(doc)
+    with doc.transaction():
+        for paragraph in paragraphs:
+            array.append(Map({"id": paragraph.id, "kind": str(paragraph.kind), "text": Text(paragraph.text)}))
+
+
+def read_paragraphs(doc: Doc) -> list[Paragraph]:
+    """The paragraphs in order. Elements that do not follow the schema are skipped."""
+    out = []
+    for element in paragraphs_array(doc):
+        if not isinstance(element, Map):
+            continue
+        pid, kind, text = element.get("id"), element.get("kind"), element.get("text")
+        if not isinstance(pid, str) or not isinstance(text, Text):
+            continue
+        try:
+            out.append(
+                Paragraph(pid, ParagraphKind(kind) if kind in _KINDS else ParagraphKind.OPERATIVE, str(text))
+            )
+        except ValueError:
+            continue
+    return out
+
+
+def find_text(doc: Doc, paragraph_id: str) -> Text | None:
+    for element in paragraphs_array(doc):
+        if isinstance(element, Map) and element.get("id") == paragraph_id:
+            text = element.get("text")
+            return text if isinstance(text, Text) else None
+    return None
+
+
+_SUFFIXES = ("bis", "ter", "quater", "quinquies", "sexies", "septies", "octies", "novies", "decies")
+
+
+def number_paragraphs(
+    paragraphs: Iterable[Paragraph], frozen: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Display numbers by paragraph id.
+
+    Operative paragraphs are numbered 1, 2, …; items under one get (a), (b), …;
+    headings and preambular paragraphs are not numbered (""), as in UN practice.
+    Once numbering is frozen (``frozen`` maps ids to their numbers), a paragraph
+    inserted after 12 shows as "12 bis", the next as "12 ter".
+    """
+    numbers: dict[str, str] = {}
+    operative = 0
+    item = 0
+    last = "0"
+    inserted_after = 0
+    for paragraph in paragraphs:
+        if paragraph.kind == ParagraphKind.OPERATIVE:
+            item = 0
+            if frozen is None:
+                operative += 1
+                numbers[paragraph.id] = str(operative)
+            elif paragraph.id in frozen:
+                last = frozen[paragraph.id]
+                inserted_after = 0
+                numbers[paragraph.id] = last
+            else:
+                suffix = (
+                    _SUFFIXES[inserted_after] if inserted_after < len(_SUFFIXES) else str(inserted_after + 1)
+                )
+                inserted_after += 1
+                numbers[paragraph.id] = f"{last} {suffix}"
+        elif paragraph.kind == ParagraphKind.ITEM:
+            letter = chr(ord("a") + item) if item < 26 else str(item + 1)
+            item += 1
+            numbers[paragraph.id] = f"({letter})"
+        else:
+            numbers[paragraph.id] = ""
+    return numbers
+
+
+_BULLET = re.compile(r"^\s*[-·•*]\s+")
+
+
+def parse_plain_text(source: str, id_prefix: str = "p") -> list[Paragraph]:
+    """Paragraphs from plain text or Markdown.
+
+    Blank lines separate paragraphs; ``#`` lines are headings; ``-``/``·``/``•``
+    bullets are items (one per line); everything else is operative. Ids are
+    ``{prefix}1``, ``{prefix}2``, … in order.
+    """
+    blocks: list[tuple[ParagraphKind, str]] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            blocks.append((ParagraphKind.OPERATIVE, " ".join(line.strip() for line in current)))
+            current.clear()
+
+    for line in source.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            flush()
+        elif line.lstrip().startswith("#"):
+            flush()
+            blocks.append((ParagraphKind.HEADING, line.lstrip().lstrip("#").strip()))
+        elif _BULLET.match(line):
+            flush()
+            blocks.append((ParagraphKind.ITEM, _BULLET.sub("", line).strip()))
+        else:
+            current.append(line)
+    flush()
+    return [
+        Paragraph(f"{id_prefix}{i}", kind, text) for i, (kind, text) in enumerate(blocks, start=1) if text
+    ]

@@ -1,0 +1,124 @@
+"""``/api/drafts``: create, list and read drafts."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from pydantic import BaseModel, Field
+
+from crdt.draft import Paragraph, ParagraphKind, number_paragraphs, read_paragraphs
+from crdt.offsets import utf16_length
+from server.api.endpoints import Call, Endpoint
+from server.api.problems import Problem, conflict, forbidden, not_found
+from server.drafts import DraftExists, create_draft, get_draft, list_drafts
+from server.identity import Action
+
+
+class ParagraphIn(BaseModel):
+    id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description="stable id, unique in the draft"
+    )
+    kind: ParagraphKind = ParagraphKind.OPERATIVE
+    text: str = Field(max_length=100_000)
+
+
+class DraftIn(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="a slug, e.g. 'tunis-2005'")
+    title: str = Field(min_length=1, max_length=500)
+    symbol: str = Field(default="", max_length=100, description="document symbol, e.g. WSIS-II/PC-3/DOC/1")
+    paragraphs: list[ParagraphIn] = Field(default_factory=list, max_length=5_000)
+
+
+class DraftOut(BaseModel):
+    id: str
+    title: str
+    symbol: str
+    created_us: int
+    created_by: str
+    room: str = Field(description="Yjs room of the text")
+
+
+class ParagraphOut(BaseModel):
+    id: str
+    number: str
+    kind: ParagraphKind
+    text: str
+    length_utf16: int = Field(description="length in UTF-16 code units, as JS clients count")
+
+
+class DraftTextOut(DraftOut):
+    paragraphs: list[ParagraphOut]
+
+
+async def post_draft(call: Call) -> DraftOut:
+    body = call.body
+    assert isinstance(body, DraftIn)
+    if not call.participant.may(Action.CREATE_DRAFT, None) and not call.participant.may(
+        Action.CREATE_DRAFT, body.id
+    ):
+        raise forbidden("only a chair or the secretariat may create drafts")
+    plenary = call.plenary
+    try:
+        info = await create_draft(
+            plenary.database,
+            plenary.rooms,
+            draft_id=body.id,
+            title=body.title,
+            symbol=body.symbol,
+            paragraphs=[Paragraph(p.id, p.kind, p.text) for p in body.paragraphs],
+            creator=call.participant,
+        )
+    except DraftExists as exc:
+        raise conflict(f"draft {body.id!r} already exists") from exc
+    except ValueError as exc:
+        raise Problem(422, "Unprocessable Content", str(exc)) from exc
+    return DraftOut(**asdict(info), room=info.id)
+
+
+async def get_drafts(call: Call) -> list[dict[str, object]]:
+    drafts = await list_drafts(call.plenary.database)
+    return [
+        DraftOut(**asdict(d), room=d.id).model_dump()
+        for d in drafts
+        if call.participant.may(Action.READ, d.id)
+    ]
+
+
+async def get_one(call: Call) -> DraftTextOut:
+    draft_id = call.path("draft")
+    if not call.participant.may(Action.READ, draft_id):
+        raise forbidden("no access to this draft")
+    info = await get_draft(call.plenary.database, draft_id)
+    if info is None:
+        raise not_found(f"no draft {draft_id!r}")
+    room = await call.plenary.rooms.open(draft_id)
+    await room.until_durable(room.seq)  # show nothing that is not yet in the log
+    paragraphs = read_paragraphs(room.replica.doc)
+    numbers = number_paragraphs(paragraphs)
+    return DraftTextOut(
+        **asdict(info),
+        room=info.id,
+        paragraphs=[
+            ParagraphOut(
+                id=p.id, number=numbers[p.id], kind=p.kind, text=p.text, length_utf16=utf16_length(p.text)
+            )
+            for p in paragraphs
+        ],
+    )
+
+
+ENDPOINTS = [
+    Endpoint(
+        "POST", "/api/drafts", post_draft, "Create a draft", DraftIn, DraftOut, status=201, tags=["drafts"]
+    ),
+    Endpoint("GET", "/api/drafts", get_drafts, "Drafts you may read", tags=["drafts"]),
+    Endpoint(
+        "GET",
+        "/api/drafts/{draft}",
+        get_one,
+        "A draft and its paragraphs",
+        None,
+        DraftTextOut,
+        tags=["drafts"],
+    ),
+]

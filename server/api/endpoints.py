@@ -1,0 +1,178 @@
+"""Declaring an endpoint once: its route, who may call it, the request and
+response models that validate it and document it in OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from server.api.problems import Problem, unauthorized
+from server.identity import AuthenticationError, Participant
+
+#: Largest JSON request body accepted (bytes).
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Call:
+    """What an endpoint function receives."""
+
+    request: Request
+    participant: Participant
+    body: BaseModel | None
+
+    @property
+    def plenary(self) -> Any:
+        return self.request.app.state.plenary
+
+    def path(self, name: str) -> str:
+        return self.request.path_params[name]
+
+
+Handler = Callable[[Call], Awaitable[BaseModel | dict[str, Any] | list[Any] | Response]]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    request_model: type[BaseModel] | None = None
+    response_model: type[BaseModel] | None = None
+    status: int = 200
+    tags: list[str] = field(default_factory=list)
+
+    def route(self) -> Route:
+        async def endpoint(request: Request) -> Response:
+            participant = authenticate(request)
+            body = await _read_body(request, self.request_model) if self.request_model else None
+            result = await self.handler(Call(request, participant, body))
+            if isinstance(result, Response):
+                return result
+            if isinstance(result, BaseModel):
+                result = result.model_dump(mode="json")
+            return JSONResponse(result, status_code=self.status)
+
+        return Route(self.path, endpoint, methods=[self.method])
+
+
+def authenticate(request: Request) -> Participant:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise unauthorized("missing Authorization: Bearer token")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("Authorization header must be 'Bearer <token>'")
+    try:
+        return request.app.state.plenary.tokens.verify(token.strip())
+    except AuthenticationError as exc:
+        raise unauthorized(exc.reason) from exc
+
+
+async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise Problem(415, "Unsupported Media Type", "send a JSON body with Content-Type: application/json")
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise Problem(413, "Content Too Large", f"request body over {MAX_BODY_BYTES} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise Problem(413, "Content Too Large", f"request body over {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise Problem(400, "Bad Request", f"body is not valid JSON: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ".".join(str(part) for part in error["loc"]), "msg": error["msg"]}
+            for error in exc.errors()
+        ]
+        detail = "; ".join(f"{e['loc'] or 'body'}: {e['msg']}" for e in errors)
+        raise Problem(422, "Unprocessable Content", detail, errors=errors) from exc
+
+
+def openapi_document(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
+    """An OpenAPI 3.1 document from the endpoint declarations."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {
+        "Problem": {
+            "type": "object",
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+            },
+        }
+    }
+
+    def ref(model: type[BaseModel]) -> dict[str, str]:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas[name] = definition
+        schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    for endpoint in endpoints:
+        operation: dict[str, Any] = {
+            "summary": endpoint.summary,
+            "tags": endpoint.tags,
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in _path_params(endpoint.path)
+            ],
+            "responses": {
+                str(endpoint.status): {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": ref(endpoint.response_model)}}
+                    if endpoint.response_model
+                    else {"application/json": {}},
+                },
+                "default": {
+                    "description": "A problem (RFC 9457)",
+                    "content": {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    },
+                },
+            },
+        }
+        if endpoint.request_model is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(endpoint.request_model)}},
+            }
+        paths.setdefault(_openapi_path(endpoint.path), {})[endpoint.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    import re
+
+    return [name.split(":")[0] for name in re.findall(r"{([^}]+)}", path)]
+
+
+def _openapi_path(path: str) -> str:
+    import re
+
+    return re.sub(r"{([^}:]+)(:[^}]+)?}", r"{\1}", path)

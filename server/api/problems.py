@@ -1,0 +1,72 @@
+"""Errors as RFC 9457 ``application/problem+json`` documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+PROBLEM_TYPE = "https://plenary.example.org/problems/"
+
+
+class Problem(Exception):
+    """Raise anywhere in a request: the client gets a problem document."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, *, kind: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.kind = kind or title.lower().replace(" ", "-")
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+def problem_response(problem: Problem) -> Response:
+    body = {
+        "type": PROBLEM_TYPE + problem.kind,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        **problem.extra,
+    }
+    return JSONResponse(
+        body, status_code=problem.status, media_type="application/problem+json", headers=problem.headers
+    )
+
+
+async def handle_problem(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Problem)
+    return problem_response(exc)
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    titles = {404: "Not Found", 405: "Method Not Allowed"}
+    title = titles.get(exc.status_code, "Error")
+    problem = Problem(exc.status_code, title, str(exc.detail))
+    if exc.headers:
+        problem.headers.update(exc.headers)
+    return problem_response(problem)
+
+
+def unauthorized(detail: str) -> Problem:
+    problem = Problem(401, "Unauthorized", detail)
+    problem.headers["WWW-Authenticate"] = 'Bearer realm="plenary"'
+    return problem
+
+
+def forbidden(detail: str) -> Problem:
+    return Problem(403, "Forbidden", detail)
+
+
+def not_found(detail: str) -> Problem:
+    return Problem(404, "Not Found", detail)
+
+
+def conflict(detail: str, **extra: Any) -> Problem:
+    return Problem(409, "Conflict", detail, **extra)

@@ -16,11 +16,13 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from crdt.protocol import KEEPALIVE_FRAME, encode_permission_denied
+from server.api import deliberation as deliberation_api
 from server.api import drafts as drafts_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem
 from server.closecodes import CloseCode
 from server.config import Settings
+from server.deliberation import Deliberations
 from server.demo import create_demo_draft
 from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
 from server.inspection import Inspector
@@ -46,6 +48,8 @@ class Plenary:
         self.writer = LogWriter(self.database)
         self.rooms = Rooms(self.database, self.writer, settings)
         self.inspector = Inspector(settings)
+        self.deliberations = Deliberations(self)
+        self.rooms.on_load.append(self.deliberations.attach)
         self.sessions: set[Session] = set()
         self.ready = False
         self._keepalive: asyncio.Task[None] | None = None
@@ -53,6 +57,8 @@ class Plenary:
     async def start(self) -> None:
         await self.database.migrate()
         self.writer.start()
+        await self.deliberations.load_all()
+        self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
         self.ready = True
 
@@ -60,6 +66,7 @@ class Plenary:
         self.ready = False
         if self._keepalive is not None:
             self._keepalive.cancel()
+        await self.deliberations.stop()
         for session in list(self.sessions):
             session.close(CloseCode.SERVICE_RESTART, "server restarting; reconnect")
         await self.rooms.close()
@@ -148,7 +155,8 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     actor = Actor(
         participant_id=participant.id,
         role=str(role),
-        can_edit=participant.may(Action.EDIT_TEXT, draft),
+        # The deliberation document is the server's to write; historical rooms are read-only.
+        can_edit=participant.may(Action.EDIT_TEXT, draft) and room == draft,
         user={
             "id": participant.id,
             "name": participant.name,
@@ -178,7 +186,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await plenary.stop()
 
-    endpoints = [*drafts_api.ENDPOINTS]
+    endpoints = [*drafts_api.ENDPOINTS, *deliberation_api.ENDPOINTS]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
 
     async def openapi_json(_request: Request) -> JSONResponse:

@@ -69,6 +69,13 @@ class Room:
         #: An upper bound of the document's encoded size, for the size limit.
         self.size_estimate = size_estimate
         self._deleted: tuple[int, dict[int, list[tuple[int, int]]]] | None = None
+        #: Set by the deliberation: no direct edits while the text is locked.
+        self.locked = False
+        #: Indices of paragraphs changed by the update being applied, and who
+        #: wants to know (the deliberation: reopen agreed paragraphs, restart silence).
+        self.touched: set[int] = set()
+        self.on_touched: Callable[[Room, set[int]], None] | None = None
+        self.subscriptions: list[Any] = []
         self.closed = False
 
     # Connections.
@@ -117,6 +124,10 @@ class Room:
             if clock > state.get(client, 0):
                 state[client] = clock
         self.size_estimate += len(change)
+        if self.touched:
+            touched, self.touched = self.touched, set()
+            if self.on_touched is not None:
+                self.on_touched(self, touched)
         self.append(
             change,
             kind="update",
@@ -275,6 +286,8 @@ class Rooms:
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unloading: dict[str, asyncio.Task[None]] = {}
+        #: Called with every room just loaded (the deliberation hooks in here).
+        self.on_load: list[Callable[[Room], None]] = []
 
     def __len__(self) -> int:
         return len(self._rooms)
@@ -321,6 +334,8 @@ class Rooms:
             if unloading is not None:
                 await asyncio.shield(unloading)
             room = await self._read(name)
+            for hook in self.on_load:
+                hook(room)
             self._rooms[name] = room
             future.set_result(room)
         except BaseException as exc:

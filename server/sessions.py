@@ -198,12 +198,15 @@ class Session:
             raise ProtocolError("auth messages are sent by the server only")
 
     def _receive_update(self, room: Room, update: bytes, *, is_step2: bool) -> None:
-        if not self.actor.can_edit:
+        if not self.actor.can_edit or room.locked:
             if update == EMPTY_UPDATE or not self.plenary.inspector.changes_document(room, update):
                 return  # the usual empty answer to our step 1
-            raise UpdateRejected(
-                "read-only: this connection may not change the document", close_code=CloseCode.FORBIDDEN
+            reason = (
+                "the text is locked for negotiation: changes only by adopted amendments"
+                if self.actor.can_edit
+                else "read-only: this connection may not change the document"
             )
+            raise UpdateRejected(reason, close_code=CloseCode.FORBIDDEN)
         inspection = self.plenary.inspector.check_update(room, self, update)
         room.receive_update(self, update, inspection.new_state)
 

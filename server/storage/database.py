@@ -130,6 +130,25 @@ class Database:
                 return
             seq = rows[-1].seq
 
+    async def commands(self, room: str, prefix: str) -> AsyncIterator[Any]:
+        """A room's entries whose kind starts with ``prefix`` (deliberation commands), in order."""
+        seq = 0
+        while True:
+            async with self.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(LOG.c.seq, LOG.c.time_us, LOG.c.payload)
+                        .where(LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind.startswith(prefix))
+                        .order_by(LOG.c.seq)
+                        .limit(REPLAY_BATCH)
+                    )
+                ).all()
+            for row in rows:
+                yield row
+            if len(rows) < REPLAY_BATCH:
+                return
+            seq = rows[-1].seq
+
     async def entries(self, room: str, after: int = 0, limit: int = 1000) -> Sequence[Any]:
         async with self.engine.connect() as conn:
             return (

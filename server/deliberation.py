@@ -1,0 +1,477 @@
+"""Deliberation commands: permission, validation, the log, then the published state.
+
+A command takes the road an update takes (../shared/docs/architecture.md):
+permission → validation (``crdt.deliberation``) → appended to the draft's log
+(kind ``cmd.<type>``, in the same hash chain as the text) → folded into the
+state → published, once durable, into the read-only ``{draft}/deliberation``
+document that every client syncs like any other room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pycrdt import Array, Doc, Map
+
+from crdt.deliberation import Actor, CommandRefused, Deliberation, ParagraphStatus, refuse, snapshot
+from crdt.draft import find_text, read_paragraphs
+from server.identity import Action, Participant
+from server.storage.database import now_us
+
+if TYPE_CHECKING:
+    from server.app import Plenary
+    from server.rooms import Room
+
+log = logging.getLogger("plenary.deliberation")
+
+COMMAND_PREFIX = "cmd."
+SYSTEM = Actor("plenary", "Plenary (server)", "", "", "system")
+
+#: Which permission each command needs. Commands not listed are the server's own.
+REQUIRED: Mapping[str, Action] = {
+    "annotation.create": Action.ANNOTATE,
+    "annotation.resolve": Action.ANNOTATE,
+    "annotation.reopen": Action.ANNOTATE,
+    "amendment.propose": Action.PROPOSE_AMENDMENT,
+    "amendment.withdraw": Action.PROPOSE_AMENDMENT,
+    "amendment.cosponsor": Action.PROPOSE_AMENDMENT,
+    "position.state": Action.STATE_POSITION,
+    "amendment.adopt": Action.DECIDE_AMENDMENT,
+    "amendment.reject": Action.DECIDE_AMENDMENT,
+    "paragraph.status": Action.MANAGE_PROCESS,
+    "text.lock": Action.MANAGE_PROCESS,
+    "text.unlock": Action.MANAGE_PROCESS,
+    "period.open": Action.MANAGE_PROCESS,
+    "period.extend": Action.MANAGE_PROCESS,
+    "period.close": Action.MANAGE_PROCESS,
+    "silence.start": Action.MANAGE_PROCESS,
+    "rule.set": Action.MANAGE_PROCESS,
+}
+
+DELIBERATION_MAPS = (
+    "process",
+    "statuses",
+    "annotations",
+    "amendments",
+    "positions",
+    "periods",
+    "silences",
+    "indicators",
+)
+
+
+def iso(time_us: int) -> str:
+    return datetime.fromtimestamp(time_us / 1e6, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def actor_of(participant: Participant, draft: str) -> Actor:
+    return Actor(
+        participant.id,
+        participant.name,
+        participant.delegation,
+        str(participant.group),
+        str(participant.role_for(draft)),
+    )
+
+
+class DraftDeliberation:
+    def __init__(self, draft: str, state: Deliberation) -> None:
+        self.draft = draft
+        self.state = state
+        self.lock = asyncio.Lock()
+        self.published: dict[str, dict[str, Any]] = {}
+
+
+class Deliberations:
+    """The deliberation state of every draft this process has touched."""
+
+    def __init__(self, plenary: Plenary) -> None:
+        self.plenary = plenary
+        self._drafts: dict[str, DraftDeliberation] = {}
+        self._loading: dict[str, asyncio.Future[DraftDeliberation]] = {}
+        self._timer: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    # Loading: a fold of the draft's log.
+
+    async def get(self, draft: str) -> DraftDeliberation:
+        found = self._drafts.get(draft)
+        if found is not None:
+            return found
+        pending = self._loading.get(draft)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[DraftDeliberation] = asyncio.get_running_loop().create_future()
+        self._loading[draft] = future
+        try:
+            state = Deliberation()
+            async for row in self.plenary.database.commands(draft, COMMAND_PREFIX):
+                record = json.loads(row.payload)
+                try:
+                    state.apply(record["command"], Actor(**record["actor"]), row.time_us, iso(row.time_us))
+                except CommandRefused as exc:  # the log is the truth: keep going, but say so
+                    log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
+            found = DraftDeliberation(draft, state)
+            self._drafts[draft] = found
+            future.set_result(found)
+            self._wake.set()
+            return found
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._loading[draft]
+
+    # Commands.
+
+    async def execute(self, draft: str, command: dict[str, Any], participant: Participant) -> dict[str, Any]:
+        kind = command.get("type")
+        action = REQUIRED.get(kind) if isinstance(kind, str) else None
+        if action is None:
+            raise refuse(f"unknown command {kind!r}", 400)
+        if not participant.may(action, draft):
+            role = participant.role_for(draft)
+            raise refuse(f"a {role} may not {kind}" if role else "no access to this draft", 403)
+        deliberation = await self.get(draft)
+        async with deliberation.lock:
+            return await self._run(deliberation, command, actor_of(participant, draft))
+
+    async def _run(
+        self, deliberation: DraftDeliberation, command: dict[str, Any], actor: Actor
+    ) -> dict[str, Any]:
+        state = deliberation.state
+        text_room = await self.plenary.rooms.open(deliberation.draft)
+        await text_room.until_durable(text_room.seq)
+        doc = text_room.replica.doc
+        now = now_us()
+        command = self._prepare(state, doc, command, actor, now)
+        text_edit = command.pop("_text_edit", None)
+        result = state.apply(command, actor, now, iso(now))  # raises CommandRefused: nothing logged
+        payload = json.dumps(
+            {"command": command, "actor": actor.to_json()}, sort_keys=True, ensure_ascii=False
+        )
+        text_room.append(
+            payload.encode(),
+            kind=COMMAND_PREFIX + command["type"],
+            connection="api",
+            participant=actor.participant,
+            role=actor.role,
+        )
+        if text_edit is not None:
+            # The text change an adoption makes, logged right after the decision
+            # and attributed to the amendment through its connection field.
+            text_room.edit(
+                text_edit,
+                participant=actor.participant,
+                role=actor.role,
+                connection=f"amendment/{command['id']}",
+            )
+        text_room.locked = state.locked
+        await text_room.until_durable(text_room.seq)
+        await self.publish(deliberation)
+        self._wake.set()
+        return result
+
+    def _prepare(
+        self, state: Deliberation, doc: Doc, command: dict[str, Any], actor: Actor, now: int
+    ) -> dict[str, Any]:
+        """Complete a command with what the server knows: ids, the original text, text edits."""
+        kind = command["type"]
+        command = dict(command)
+        paragraphs = {p.id: p for p in read_paragraphs(doc)}
+
+        def paragraph(pid: Any) -> Any:
+            if not isinstance(pid, str) or pid not in paragraphs:
+                raise refuse(f"no paragraph {pid!r} in this draft", 404)
+            return paragraphs[pid]
+
+        if kind == "annotation.create":
+            command["id"] = f"an-{len(state.annotations) + 1}"
+            text = paragraph(command.get("paragraph")).text
+            command["quote"] = _span_text(text, command.get("start"), command.get("end"))
+        elif kind == "amendment.propose":
+            command["id"] = f"am-{len(state.amendments) + 1}"
+            text = paragraph(command.get("paragraph")).text
+            command["original"] = _span_text(text, command.get("start"), command.get("end"), required=True)
+        elif kind == "period.open":
+            command["id"] = f"cp-{len(state.periods) + 1}"
+            for pid in command.get("paragraphs") or []:
+                paragraph(pid)
+        elif kind in ("paragraph.status",):
+            paragraph(command.get("paragraph"))
+        elif kind in ("position.state", "silence.start"):
+            target = command.get("target")
+            if target not in state.amendments:
+                paragraph(target)
+        elif kind == "amendment.adopt":
+            amendment = state.amendments.get(command.get("id", ""))
+            if amendment is not None and amendment["state"] == "proposed":
+                command.update(self._adoption(state, doc, amendment, command))
+        return command
+
+    def _adoption(
+        self, state: Deliberation, doc: Doc, amendment: dict[str, Any], command: dict[str, Any]
+    ) -> dict[str, Any]:
+        from crdt.offsets import utf16_to_utf8
+
+        text = find_text(doc, amendment["paragraph"])
+        if text is None:
+            raise refuse("the amendment's paragraph no longer exists", 409)
+        current = str(text)
+        start, end = amendment["start"], amendment["end"]
+        try:
+            now_original = _span_text(current, start, end, required=True)
+        except CommandRefused:
+            now_original = None
+        if now_original != amendment["original"] and not command.get("confirm"):
+            raise CommandRefused(
+                409,
+                f"the span's text changed since the amendment was proposed (was {amendment['original']!r}, "
+                f"now {now_original!r}); adopt with confirm=true to apply anyway",
+            )
+        replacement = command.get("modified_text")
+        if replacement is None:
+            replacement = amendment["text"]
+        if amendment["kind"] == "deletion" and command.get("modified_text") is None:
+            replacement = ""
+        start8 = utf16_to_utf8(current, start)
+        end8 = utf16_to_utf8(current, min(end, _utf16_len(current)))
+
+        def edit(_doc: Doc) -> None:
+            if end8 > start8:
+                del text[start8:end8]
+            if replacement:
+                text.insert(start8, replacement)
+
+        superseded = [
+            other["id"]
+            for other in state.amendments.values()
+            if other["id"] != amendment["id"]
+            and other["state"] == "proposed"
+            and other["paragraph"] == amendment["paragraph"]
+            and _overlaps((other["start"], other["end"]), (start, end))
+        ]
+        return {"_text_edit": edit, "superseded": superseded}
+
+    # Publishing into the read-only deliberation document.
+
+    async def publish(self, deliberation: DraftDeliberation) -> None:
+        text_room = await self.plenary.rooms.open(deliberation.draft)
+        paragraph_ids = [p.id for p in read_paragraphs(text_room.replica.doc)]
+        current = _as_json(snapshot(deliberation.state, paragraph_ids))
+        previous = deliberation.published
+        room = await self.plenary.rooms.open(f"{deliberation.draft}/deliberation")
+        changes: list[tuple[str, str, Any]] = []
+        for name in DELIBERATION_MAPS:
+            now, before = current.get(name, {}), previous.get(name)
+            if before is None:
+                before = _read_map(room.replica.doc, name)
+            for key, value in now.items():
+                if before.get(key) != value:
+                    changes.append((name, key, value))
+            for key in before:
+                if key not in now:
+                    changes.append((name, key, None))
+        if changes:
+
+            def write(doc: Doc) -> None:
+                for name, key, value in changes:
+                    target = doc.get(name, type=Map)
+                    if value is None:
+                        del target[key]
+                    else:
+                        target[key] = value
+
+            room.edit(write, participant="plenary", role="system", connection="deliberation")
+            await room.until_durable(room.seq)
+        deliberation.published = current
+
+    # Room hooks: lock, and text changes that reopen paragraphs or restart silence.
+
+    def attach(self, room: Room) -> None:
+        if "/" in room.name or "@" in room.name:
+            return
+        deliberation = self._drafts.get(room.name)
+        if deliberation is not None:
+            room.locked = deliberation.state.locked
+        array = room.replica.doc.get("paragraphs", type=Array)
+
+        def on_change(events: list[Any]) -> None:
+            for event in events:
+                path = event.path
+                if path and isinstance(path[0], int):
+                    room.touched.add(path[0])
+
+        room.subscriptions.append(array.observe_deep(on_change))
+        room.on_touched = self._touched
+
+    def _touched(self, room: Room, indices: set[int]) -> None:
+        deliberation = self._drafts.get(room.name)
+        if deliberation is None:
+            return
+        state = deliberation.state
+        array = room.replica.doc.get("paragraphs", type=Array)
+        touched = []
+        for index in indices:
+            if index < len(array):
+                element = array[index]
+                if isinstance(element, Map) and isinstance(element.get("id"), str):
+                    touched.append(element.get("id"))
+        commands = []
+        for pid in touched:
+            if state.status_of(pid) in (ParagraphStatus.AGREED, ParagraphStatus.AGREED_AD_REF):
+                commands.append({"type": "paragraph.reopen", "paragraph": pid})
+            for target, silence in state.silences.items():
+                if silence["state"] == "running" and state.paragraph_of(target) == pid:
+                    commands.append({"type": "silence.restart", "target": target})
+        if commands:
+            asyncio.get_running_loop().create_task(self._system(deliberation, commands))
+
+    async def _system(self, deliberation: DraftDeliberation, commands: list[dict[str, Any]]) -> None:
+        async with deliberation.lock:
+            for command in commands:
+                try:
+                    await self._run_system(deliberation, command)
+                except CommandRefused as exc:
+                    log.info("system command %s not needed: %s", command["type"], exc.detail)
+
+    async def _run_system(self, deliberation: DraftDeliberation, command: dict[str, Any]) -> None:
+        state = deliberation.state
+        text_room = await self.plenary.rooms.open(deliberation.draft)
+        now = now_us()
+        if command["type"] == "silence.restart":
+            silence = state.silences.get(command["target"])
+            if silence is not None:
+                command["deadline"] = iso(now + silence["duration_us"])
+        if command["type"] == "silence.conclude":
+            target = command["target"]
+            if target in state.amendments:
+                extra = self._adoption(
+                    state, text_room.replica.doc, state.amendments[target], {"confirm": True}
+                )
+                await self._run(deliberation, {"type": "silence.conclude", "target": target}, SYSTEM)
+                await self._run(
+                    deliberation, {"type": "amendment.adopt", "id": target, "confirm": True, **extra}, SYSTEM
+                )
+            else:
+                await self._run(deliberation, command, SYSTEM)
+                await self._run(
+                    deliberation,
+                    {
+                        "type": "paragraph.status",
+                        "paragraph": target,
+                        "status": "agreed",
+                        "reason": "silence procedure concluded without objection",
+                    },
+                    SYSTEM,
+                )
+            return
+        await self._run(deliberation, command, SYSTEM)
+
+    # Deadlines: silence procedures fire once, here, from the server's clock.
+
+    def start(self) -> None:
+        self._timer = asyncio.create_task(self._deadlines(), name="plenary-deadlines")
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    async def load_all(self) -> None:
+        from server.drafts import list_drafts
+
+        for draft in await list_drafts(self.plenary.database):
+            await self.get(draft.id)
+
+    async def _deadlines(self) -> None:
+        while True:
+            next_due: int | None = None
+            now = now_us()
+            for deliberation in list(self._drafts.values()):
+                for target, silence in list(deliberation.state.silences.items()):
+                    if silence["state"] != "running":
+                        continue
+                    if silence["deadline_us"] <= now:
+                        try:
+                            async with deliberation.lock:
+                                current = deliberation.state.silences.get(target)
+                                if (
+                                    current is silence
+                                    and silence["state"] == "running"
+                                    and silence["deadline_us"] <= now_us()
+                                ):
+                                    await self._run_system(
+                                        deliberation, {"type": "silence.conclude", "target": target}
+                                    )
+                        except Exception:
+                            log.exception("concluding the silence procedure on %s failed", target)
+                    else:
+                        next_due = (
+                            silence["deadline_us"]
+                            if next_due is None
+                            else min(next_due, silence["deadline_us"])
+                        )
+                for period in deliberation.state.periods.values():
+                    if not period["closed"] and period["deadline_us"] > now:
+                        next_due = (
+                            period["deadline_us"]
+                            if next_due is None
+                            else min(next_due, period["deadline_us"])
+                        )
+            wait = 1.0 if next_due is None else max(0.01, min(1.0, (next_due - now_us()) / 1e6))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            # A period whose deadline passed changes what is open: republish.
+            for deliberation in list(self._drafts.values()):
+                if any(
+                    p["deadline_us"] <= now_us() and not p.get("expired_published") and not p["closed"]
+                    for p in deliberation.state.periods.values()
+                ):
+                    for p in deliberation.state.periods.values():
+                        if p["deadline_us"] <= now_us():
+                            p["expired_published"] = True
+                    await self.publish(deliberation)
+
+
+def _utf16_len(text: str) -> int:
+    from crdt.offsets import utf16_length
+
+    return utf16_length(text)
+
+
+def _span_text(text: str, start: Any, end: Any, *, required: bool = False) -> str | None:
+    """The text of [start, end) in UTF-16 code units, checked."""
+    from crdt.offsets import OffsetError, utf16_span_to_codepoint
+
+    if start is None and end is None and not required:
+        return None
+    if not isinstance(start, int) or not isinstance(end, int):
+        raise refuse("start and end (UTF-16 code units) are required", 422)
+    try:
+        a, b = utf16_span_to_codepoint(text, start, end)
+    except OffsetError as exc:
+        raise refuse(f"bad span: {exc}", 422) from exc
+    return text[a:b]
+
+
+def _read_map(doc: Doc, name: str) -> dict[str, Any]:
+    return {key: value for key, value in doc.get(name, type=Map).items()}
+
+
+def _as_json(value: Any) -> Any:
+    # Round-trip through JSON so that comparisons with what the Yjs maps hold
+    # (floats for numbers) are like for like.
+    return json.loads(json.dumps(value), parse_int=float)
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Spans compete when they share text, or are the same insertion point."""
+    return a == b or (a[0] < b[1] and b[0] < a[1])

@@ -283,21 +283,34 @@ def _decide(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, no
         amendment["decision"] = {"reason": reason, "by": actor.to_json(), "at": now}
         amendment["history"].append({"event": "rejected", "at": now, "by": actor.name, "reason": reason})
     else:
-        modified = c.get("modified_text")
-        amendment["state"] = (
-            AmendmentState.ADOPTED_MODIFIED if modified is not None else AmendmentState.ADOPTED
-        ).value
-        amendment["adopted_text"] = modified if modified is not None else amendment["text"]
-        amendment["decision"] = {"by": actor.to_json(), "at": now, "text_seq": c.get("text_seq")}
-        amendment["history"].append({"event": amendment["state"], "at": now, "by": actor.name})
-        for other_id in c.get("superseded", []):
-            other = state.amendments.get(other_id)
-            if other is not None and other["state"] == AmendmentState.PROPOSED:
-                other["state"] = AmendmentState.SUPERSEDED.value
-                other["history"].append({"event": "superseded", "at": now, "by_amendment": amendment["id"]})
-                state.silences.pop(other_id, None)
+        _adopt(
+            state, amendment, actor, now, c.get("modified_text"), c.get("superseded", []), c.get("text_seq")
+        )
     state.silences.pop(amendment["id"], None)
     return amendment
+
+
+def _adopt(
+    state: Deliberation,
+    amendment: dict[str, Any],
+    actor: Actor,
+    now: str,
+    modified: str | None,
+    superseded: list[str],
+    text_seq: int | None,
+) -> None:
+    amendment["state"] = (
+        AmendmentState.ADOPTED_MODIFIED if modified is not None else AmendmentState.ADOPTED
+    ).value
+    amendment["adopted_text"] = modified if modified is not None else amendment["text"]
+    amendment["decision"] = {"by": actor.to_json(), "at": now, "text_seq": text_seq}
+    amendment["history"].append({"event": amendment["state"], "at": now, "by": actor.name})
+    for other_id in superseded:
+        other = state.amendments.get(other_id)
+        if other is not None and other["state"] == AmendmentState.PROPOSED:
+            other["state"] = AmendmentState.SUPERSEDED.value
+            other["history"].append({"event": "superseded", "at": now, "by_amendment": amendment["id"]})
+            state.silences.pop(other_id, None)
 
 
 # Positions.
@@ -452,8 +465,20 @@ def _silence(
         silence["deadline"] = c.get("deadline", "")
         silence["restarts"] += 1
     elif kind == "silence.conclude":
+        # Silence unbroken at the deadline: the text is agreed (a paragraph) or adopted (an amendment).
         silence["state"] = "concluded"
         silence["concluded"] = now
+        amendment = state.amendments.get(target)
+        if amendment is not None:
+            if amendment["state"] == AmendmentState.PROPOSED:
+                _adopt(state, amendment, actor, now, None, c.get("superseded", []), None)
+        else:
+            state.statuses[target] = {
+                "status": ParagraphStatus.AGREED.value,
+                "reason": "silence procedure concluded without objection",
+                "by": actor.name,
+                "at": now,
+            }
     return silence
 
 

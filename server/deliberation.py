@@ -171,7 +171,7 @@ class Deliberations:
                 text_edit,
                 participant=actor.participant,
                 role=actor.role,
-                connection=f"amendment/{command['id']}",
+                connection=f"amendment/{command.get('id') or command.get('target')}",
             )
         text_room.locked = state.locked
         await text_room.until_durable(text_room.seq)
@@ -214,6 +214,11 @@ class Deliberations:
             amendment = state.amendments.get(command.get("id", ""))
             if amendment is not None and amendment["state"] == "proposed":
                 command.update(self._adoption(state, doc, amendment, command))
+        elif kind == "silence.conclude":
+            amendment = state.amendments.get(command["target"])
+            if amendment is not None and amendment["state"] == "proposed":
+                # Nobody objected: the server adopts it, whatever happened to the span meanwhile.
+                command.update(self._adoption(state, doc, amendment, {"confirm": True}))
         return command
 
     def _adoption(
@@ -343,36 +348,10 @@ class Deliberations:
                     log.info("system command %s not needed: %s", command["type"], exc.detail)
 
     async def _run_system(self, deliberation: DraftDeliberation, command: dict[str, Any]) -> None:
-        state = deliberation.state
-        text_room = await self.plenary.rooms.open(deliberation.draft)
-        now = now_us()
         if command["type"] == "silence.restart":
-            silence = state.silences.get(command["target"])
+            silence = deliberation.state.silences.get(command["target"])
             if silence is not None:
-                command["deadline"] = iso(now + silence["duration_us"])
-        if command["type"] == "silence.conclude":
-            target = command["target"]
-            if target in state.amendments:
-                extra = self._adoption(
-                    state, text_room.replica.doc, state.amendments[target], {"confirm": True}
-                )
-                await self._run(deliberation, {"type": "silence.conclude", "target": target}, SYSTEM)
-                await self._run(
-                    deliberation, {"type": "amendment.adopt", "id": target, "confirm": True, **extra}, SYSTEM
-                )
-            else:
-                await self._run(deliberation, command, SYSTEM)
-                await self._run(
-                    deliberation,
-                    {
-                        "type": "paragraph.status",
-                        "paragraph": target,
-                        "status": "agreed",
-                        "reason": "silence procedure concluded without objection",
-                    },
-                    SYSTEM,
-                )
-            return
+                command["deadline"] = iso(now_us() + silence["duration_us"])
         await self._run(deliberation, command, SYSTEM)
 
     # Deadlines: silence procedures fire once, here, from the server's clock.

@@ -42,6 +42,25 @@ const handlers = {
   insert: ({ index, text: t }) => { text.insert(index, t); return {} },
   delete: ({ index, length }) => { text.delete(index, length); return {} },
   text: () => ({ text: text.toString() }),
+  // The draft schema: root array 'paragraphs' of maps { id, kind, text: Y.Text }.
+  paragraphs: () => ({
+    paragraphs: doc.getArray('paragraphs').toArray().map((p) => ({
+      id: p.get('id'), kind: p.get('kind'), text: p.get('text').toString(),
+    })),
+  }),
+  waitParagraph: async ({ index, text: expected, timeoutMs }) => {
+    const current = () => {
+      const p = doc.getArray('paragraphs').get(index)
+      return p ? p.get('text').toString() : null
+    }
+    await waitFor(() => current() === expected, timeoutMs)
+    return { text: current() }
+  },
+  insertInParagraph: ({ index, at, text: t }) => {
+    doc.getArray('paragraphs').get(index).get('text').insert(at, t)
+    return {}
+  },
+  deltaOf: ({ index }) => ({ delta: doc.getArray('paragraphs').get(index).get('text').toDelta() }),
   synced: async () => { await waitFor(() => provider.synced); return { synced: true } },
   waitText: async ({ text: expected, timeoutMs }) => {
     await waitFor(() => text.toString() === expected, timeoutMs)

@@ -18,22 +18,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from crdt.consensus import StakeholderGroup
 from crdt.errors import PlenaryError
-
-# crdt/consensus.py (which will own StakeholderGroup) does not exist yet, so the enum is defined here
-# for now; once it lands this block becomes `from crdt.consensus import StakeholderGroup`, and the
-# values must stay identical because they travel inside already-issued tokens.
-
-
-class StakeholderGroup(StrEnum):
-    """The declared (never inferred) stakeholder group of a delegation."""
-
-    GOVERNMENT = "government"
-    PRIVATE_SECTOR = "private_sector"
-    CIVIL_SOCIETY = "civil_society"
-    INTERNATIONAL_ORGANIZATION = "international_organization"
-    TECHNICAL_ACADEMIC = "technical_academic"
-
 
 __all__ = [
     "ALL_DRAFTS",

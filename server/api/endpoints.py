@@ -53,6 +53,9 @@ class Endpoint:
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:
             participant = authenticate(request)
+            draft = request.path_params.get("draft")
+            if draft is not None and request.app.state.plenary.access.revoked(draft, participant.id):
+                raise Problem(403, "Forbidden", "your access to this draft was revoked")
             body = await _read_body(request, self.request_model) if self.request_model else None
             result = await self.handler(Call(request, participant, body))
             if isinstance(result, Response):

@@ -57,6 +57,17 @@ class DraftRecord(SQLModel, table=True):
     created_by: str = Field(sa_column=Column(String(200), nullable=False))
 
 
+class Revocation(SQLModel, table=True):
+    """A participant removed from a draft by its chair or secretariat."""
+
+    __tablename__ = "revocation"
+
+    draft: str = Field(sa_column=Column(String(64), primary_key=True))
+    participant: str = Field(sa_column=Column(String(200), primary_key=True))
+    revoked_by: str = Field(sa_column=Column(String(200), nullable=False))
+    time_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
 
@@ -69,3 +80,4 @@ Index("ix_log_entry_room_time", LogEntry.__table__.c.room, LogEntry.__table__.c.
 LOG = LogEntry.__table__
 SNAPSHOTS = Snapshot.__table__
 DRAFTS = DraftRecord.__table__
+REVOCATIONS = Revocation.__table__

@@ -1,0 +1,70 @@
+"""Who has been removed from which draft: revocation, checked on every connection and request."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, insert, select
+
+from server.closecodes import CloseCode
+from server.identity import Participant
+from server.roomnames import draft_of
+from server.storage.database import now_us
+from server.storage.schema import REVOCATIONS
+
+if TYPE_CHECKING:
+    from server.app import Plenary
+
+
+class Access:
+    def __init__(self, plenary: Plenary) -> None:
+        self.plenary = plenary
+        self._revoked: set[tuple[str, str]] = set()
+
+    async def load(self) -> None:
+        async with self.plenary.database.engine.connect() as conn:
+            rows = (await conn.execute(select(REVOCATIONS.c.draft, REVOCATIONS.c.participant))).all()
+        self._revoked = {(row.draft, row.participant) for row in rows}
+
+    def revoked(self, draft: str, participant: str) -> bool:
+        return (draft, participant) in self._revoked
+
+    async def revoke(self, draft: str, participant: str, by: Participant) -> int:
+        """Remove ``participant`` from ``draft``: record it, log it, close their connections now."""
+        database = self.plenary.database
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                delete(REVOCATIONS).where(
+                    REVOCATIONS.c.draft == draft, REVOCATIONS.c.participant == participant
+                )
+            )
+            await conn.execute(
+                insert(REVOCATIONS).values(
+                    draft=draft, participant=participant, revoked_by=by.id, time_us=now_us()
+                )
+            )
+        self._revoked.add((draft, participant))
+        await self._log(draft, "access.revoked", participant, by)
+        closed = 0
+        for session in list(self.plenary.sessions):
+            if session.participant_id == participant and draft_of(session.room_name) == draft:
+                session.refuse(CloseCode.FORBIDDEN, "your access to this draft was revoked")
+                closed += 1
+        return closed
+
+    async def reinstate(self, draft: str, participant: str, by: Participant) -> None:
+        async with self.plenary.database.engine.begin() as conn:
+            await conn.execute(
+                delete(REVOCATIONS).where(
+                    REVOCATIONS.c.draft == draft, REVOCATIONS.c.participant == participant
+                )
+            )
+        self._revoked.discard((draft, participant))
+        await self._log(draft, "access.reinstated", participant, by)
+
+    async def _log(self, draft: str, kind: str, participant: str, by: Participant) -> None:
+        room = await self.plenary.rooms.open(draft)
+        payload = json.dumps({"participant": participant}, sort_keys=True).encode()
+        room.append(payload, kind=kind, connection="api", participant=by.id, role=str(by.role_for(draft)))
+        await room.until_durable(room.seq)

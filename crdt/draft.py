@@ -38,7 +38,7 @@ class Paragraph:
     text: str
 
     def __post_init__(self) -> None:
-        if not _ID.match(self.id):
+        if not _ID.fullmatch(self.id):
             raise ValueError(f"bad paragraph id {self.id!r}: letters, digits, '.', '_', '-', at most 64")
         object.__setattr__(self, "kind", ParagraphKind(self.kind))
 

@@ -13,14 +13,16 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import Array, Doc, Map
 
+from crdt.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
 from crdt.deliberation import Actor, CommandRefused, Deliberation, ParagraphStatus, refuse, snapshot
 from crdt.draft import find_text, read_paragraphs
+from crdt.offsets import utf16_to_utf8
 from server.identity import Action, Participant
 from server.storage.database import now_us
 
@@ -165,14 +167,10 @@ class Deliberations:
             role=actor.role,
         )
         if text_edit is not None:
-            # The text change an adoption makes, logged right after the decision
-            # and attributed to the amendment through its connection field.
-            text_room.edit(
-                text_edit,
-                participant=actor.participant,
-                role=actor.role,
-                connection=f"amendment/{command.get('id') or command.get('target')}",
-            )
+            # The text change a command makes (an anchor placed, an adoption),
+            # logged right after it and tied to it through the connection field.
+            edit, connection = text_edit
+            text_room.edit(edit, participant=actor.participant, role=actor.role, connection=connection)
         text_room.locked = state.locked
         await text_room.until_durable(text_room.seq)
         await self.publish(deliberation)
@@ -196,10 +194,15 @@ class Deliberations:
             command["id"] = f"an-{len(state.annotations) + 1}"
             text = paragraph(command.get("paragraph")).text
             command["quote"] = _span_text(text, command.get("start"), command.get("end"))
+            if command["quote"] is not None:
+                command["anchor"] = anchor_key(command["id"])
+                command["_text_edit"] = _placing(command)
         elif kind == "amendment.propose":
             command["id"] = f"am-{len(state.amendments) + 1}"
             text = paragraph(command.get("paragraph")).text
             command["original"] = _span_text(text, command.get("start"), command.get("end"), required=True)
+            command["anchor"] = anchor_key(command["id"])
+            command["_text_edit"] = _placing(command)
         elif kind == "period.open":
             command["id"] = f"cp-{len(state.periods) + 1}"
             for pid in command.get("paragraphs") or []:
@@ -224,46 +227,74 @@ class Deliberations:
     def _adoption(
         self, state: Deliberation, doc: Doc, amendment: dict[str, Any], command: dict[str, Any]
     ) -> dict[str, Any]:
-        from crdt.offsets import utf16_to_utf8
+        """The text edit that adopting ``amendment`` makes, and the amendments it supersedes.
 
+        The span is found through the amendment's anchor (a formatting mark that
+        followed every concurrent edit), not through the offsets recorded when it
+        was proposed.
+        """
         text = find_text(doc, amendment["paragraph"])
         if text is None:
             raise refuse("the amendment's paragraph no longer exists", 409)
+        spans = resolve_all(text)
+        span = spans.get(amendment["id"])
         current = str(text)
-        start, end = amendment["start"], amendment["end"]
-        try:
-            now_original = _span_text(current, start, end, required=True)
-        except CommandRefused:
-            now_original = None
+        if span is None:
+            # Every character of the span was deleted: fall back to the offsets
+            # recorded at proposal, if they still fit (the chair must confirm).
+            where: tuple[int, int] | None = None
+            now_original: str | None = None
+            try:
+                now_original = _span_text(current, amendment["start"], amendment["end"], required=True)
+                where = (amendment["start"], amendment["end"])
+            except CommandRefused:
+                pass
+        elif span.point is not None:
+            where = (span.position or 0, span.position or 0)
+            now_original = ""
+        else:
+            where = (span.start, span.end)
+            now_original = span.text
         if now_original != amendment["original"] and not command.get("confirm"):
             raise CommandRefused(
                 409,
                 f"the span's text changed since the amendment was proposed (was {amendment['original']!r}, "
                 f"now {now_original!r}); adopt with confirm=true to apply anyway",
             )
+        if where is None:
+            raise refuse("the amended span was deleted from the text; propose the amendment again", 409)
         replacement = command.get("modified_text")
         if replacement is None:
-            replacement = amendment["text"]
-        if amendment["kind"] == "deletion" and command.get("modified_text") is None:
-            replacement = ""
-        start8 = utf16_to_utf8(current, start)
-        end8 = utf16_to_utf8(current, min(end, _utf16_len(current)))
+            replacement = "" if amendment["kind"] == "deletion" else amendment["text"]
+        start8, end8 = utf16_to_utf8(current, where[0]), utf16_to_utf8(current, where[1])
+        amendment_id = amendment["id"]
 
         def edit(_doc: Doc) -> None:
+            remove_anchor(text, amendment_id)
             if end8 > start8:
                 del text[start8:end8]
             if replacement:
                 text.insert(start8, replacement)
 
-        superseded = [
-            other["id"]
-            for other in state.amendments.values()
-            if other["id"] != amendment["id"]
-            and other["state"] == "proposed"
-            and other["paragraph"] == amendment["paragraph"]
-            and _overlaps((other["start"], other["end"]), (start, end))
-        ]
-        return {"_text_edit": edit, "superseded": superseded}
+        superseded = []
+        for other in state.amendments.values():
+            if other["id"] == amendment_id or other["state"] != "proposed":
+                continue
+            if other["paragraph"] != amendment["paragraph"]:
+                continue
+            theirs = spans.get(other["id"])
+            if theirs is None:
+                continue
+            other_where = (
+                (theirs.position, theirs.position) if theirs.point is not None else (theirs.start, theirs.end)
+            )
+            if _overlaps(other_where, where):  # type: ignore[arg-type]
+                superseded.append(other["id"])
+        return {
+            "_text_edit": (edit, f"amendment/{amendment_id}"),
+            "superseded": superseded,
+            "span": list(where),
+        }
 
     # Publishing into the read-only deliberation document.
 
@@ -311,7 +342,8 @@ class Deliberations:
         def on_change(events: list[Any]) -> None:
             for event in events:
                 path = event.path
-                if path and isinstance(path[0], int):
+                # Inserts and deletes count; formatting (anchors) does not change the words.
+                if path and isinstance(path[0], int) and _changes_words(event):
                     room.touched.add(path[0])
 
         room.subscriptions.append(array.observe_deep(on_change))
@@ -420,10 +452,27 @@ class Deliberations:
                     await self.publish(deliberation)
 
 
-def _utf16_len(text: str) -> int:
-    from crdt.offsets import utf16_length
+def _changes_words(event: Any) -> bool:
+    delta = getattr(event, "delta", None)
+    if not isinstance(delta, list):
+        return True
+    return any("insert" in op or "delete" in op for op in delta if isinstance(op, dict))
 
-    return utf16_length(text)
+
+def _placing(command: dict[str, Any]) -> tuple[Callable[[Doc], None], str]:
+    """The text edit that anchors an annotation or amendment to its span."""
+    paragraph, anchor_id, start, end = command["paragraph"], command["id"], command["start"], command["end"]
+
+    def edit(doc: Doc) -> None:
+        text = find_text(doc, paragraph)
+        if text is None:
+            return
+        if start == end:
+            place_point(text, anchor_id, start)
+        else:
+            place_anchor(text, anchor_id, start, end)
+
+    return edit, f"anchor/{anchor_id}"
 
 
 def _span_text(text: str, start: Any, end: Any, *, required: bool = False) -> str | None:

@@ -33,7 +33,7 @@ class DraftInfo:
 
 
 def check_draft_id(draft_id: str) -> None:
-    if not DRAFT_ID.match(draft_id):
+    if not DRAFT_ID.fullmatch(draft_id):
         raise ValueError(
             "draft id must be a slug: lowercase letters, digits and '-', at most 64, e.g. 'tunis-2005'"
         )

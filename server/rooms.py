@@ -143,6 +143,8 @@ class Room:
         """A server-side edit of the document (draft creation, an adopted amendment),
         logged under the participant who caused it. Returns its sequence number."""
         change = self.replica.transact(edit)
+        # Server edits are decisions, not drafting: they do not reopen paragraphs.
+        self.touched.clear()
         if change is None:
             return None
         self.client_state = self.replica.state()

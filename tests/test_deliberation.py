@@ -417,3 +417,36 @@ async def test_deliberation_room_is_read_only_for_everyone(server, tokens):
         await eventually(lambda: chair.closed.is_set())
         assert chair.close_code == 4403
     assert table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["process"]["locked"] is False
+
+
+async def test_amendment_follows_its_span_through_concurrent_edits(server, tokens, js_peers):
+    table = Table(server, tokens)
+    create(table)
+    # p2: "Any implementation mechanism must have a multi-stakeholder character 🌍."
+    amendment = table.ok(
+        "ccbi",
+        "POST",
+        "/api/drafts/tunis/amendments",
+        {"paragraph": "p2", "start": 19, "end": 28, "kind": "substitution", "text": "process"},
+    )["result"]
+    assert amendment["original"] == "mechanism"
+    editor = await js_peers(server.ws, "tunis", table.tokens["csc"])
+    await editor.call("synced")
+    # The JS client sees the anchor as a formatting mark on exactly the span.
+    delta = (await editor.call("deltaOf", index=1))["delta"]
+    marked = [op["insert"] for op in delta if (op.get("attributes") or {}).get(amendment["anchor"])]
+    assert marked == ["mechanism"]
+    # Edits before the span (with an emoji: two UTF-16 units) and after it shift the offsets.
+    await editor.call("insertInParagraph", index=1, at=0, text="🕊️ Indeed, ")
+    # (Text typed right at the end of a span joins it, as in any editor's formatting;
+    # this insert is after the next word.)
+    await editor.call("insertInParagraph", index=1, at=45, text=" truly")
+    expected_before = (
+        "🕊️ Indeed, Any implementation mechanism must truly have a multi-stakeholder character 🌍."
+    )
+    await eventually(
+        lambda: table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"][1]["text"] == expected_before
+    )
+    table.ok("chair", "POST", f"/api/drafts/tunis/amendments/{amendment['id']}/adopt", {})
+    expected = "🕊️ Indeed, Any implementation process must truly have a multi-stakeholder character 🌍."
+    assert (await editor.call("waitParagraph", index=1, text=expected))["text"] == expected

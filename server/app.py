@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import unicodedata
+import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -16,8 +16,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from crdt.protocol import KEEPALIVE_FRAME, encode_permission_denied
+from server.access import Access
+from server.api import audit as audit_api
 from server.api import deliberation as deliberation_api
 from server.api import drafts as drafts_api
+from server.api import participants as participants_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem
 from server.closecodes import CloseCode
@@ -26,14 +29,13 @@ from server.deliberation import Deliberations
 from server.demo import create_demo_draft
 from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
 from server.inspection import Inspector
+from server.roomnames import draft_of, room_name_problem
 from server.rooms import Rooms
 from server.sessions import Actor, Session
 from server.storage.database import Database
 from server.storage.log import LogWriter
 
 log = logging.getLogger("plenary.app")
-
-MAX_ROOM_NAME = 200
 
 
 class Plenary:
@@ -49,6 +51,7 @@ class Plenary:
         self.rooms = Rooms(self.database, self.writer, settings)
         self.inspector = Inspector(settings)
         self.deliberations = Deliberations(self)
+        self.access = Access(self)
         self.rooms.on_load.append(self.deliberations.attach)
         self.sessions: set[Session] = set()
         self.ready = False
@@ -57,6 +60,7 @@ class Plenary:
     async def start(self) -> None:
         await self.database.migrate()
         self.writer.start()
+        await self.access.load()
         await self.deliberations.load_all()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
@@ -84,25 +88,6 @@ class Plenary:
             for session in list(self.sessions):
                 if session.last_sent < cutoff:
                     session.send(KEEPALIVE_FRAME)
-
-
-def draft_of(room: str) -> str:
-    """The draft a room belongs to: ``d``, ``d/deliberation`` and ``d@42`` all belong to ``d``."""
-    for separator in ("/", "@"):
-        room = room.split(separator, 1)[0]
-    return room
-
-
-def room_name_problem(name: str) -> str | None:
-    if not name:
-        return "room name is empty"
-    if len(name) > MAX_ROOM_NAME:
-        return f"room name longer than {MAX_ROOM_NAME} characters"
-    if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
-        return "room name contains control characters"
-    if not draft_of(name):
-        return "room name has no draft id"
-    return None
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -143,14 +128,18 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         await refuse(CloseCode.PROTOCOL, problem)
         return
     try:
-        participant = plenary.tokens.verify(websocket.query_params.get("token"))
+        verified = plenary.tokens.verify_token(websocket.query_params.get("token"))
     except AuthenticationError as exc:
         await refuse(CloseCode.UNAUTHENTICATED, exc.reason)
         return
+    participant = verified.participant
     draft = draft_of(room)
     role = participant.role_for(draft)
     if role is None or not participant.may(Action.READ, draft):
         await refuse(CloseCode.FORBIDDEN, "no access to this draft")
+        return
+    if plenary.access.revoked(draft, participant.id):
+        await refuse(CloseCode.FORBIDDEN, "your access to this draft was revoked")
         return
     actor = Actor(
         participant_id=participant.id,
@@ -167,9 +156,17 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     )
     session = Session(websocket, plenary, room, actor)
     plenary.sessions.add(session)
+    # A connection does not outlive its token: the client reconnects with a fresh one.
+    expiry = asyncio.get_running_loop().call_later(
+        max(0.0, verified.expires_at.timestamp() - time.time()),
+        session.refuse,
+        CloseCode.UNAUTHENTICATED,
+        "access token expired",
+    )
     try:
         await session.run()
     finally:
+        expiry.cancel()
         plenary.sessions.discard(session)
 
 
@@ -186,7 +183,12 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await plenary.stop()
 
-    endpoints = [*drafts_api.ENDPOINTS, *deliberation_api.ENDPOINTS]
+    endpoints = [
+        *drafts_api.ENDPOINTS,
+        *deliberation_api.ENDPOINTS,
+        *participants_api.ENDPOINTS,
+        *audit_api.ENDPOINTS,
+    ]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
 
     async def openapi_json(_request: Request) -> JSONResponse:

@@ -99,6 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--ttl", default="8h", help="lifetime, e.g. 90m, 8h, 2d (default 8h)")
     issue.add_argument("--json", action="store_true", help="print JSON with the token and its claims")
     issue.set_defaults(run=run_token_issue)
+
+    drafts = commands.add_parser("drafts", help="drafts", description="Create and list drafts.")
+    draft_commands = drafts.add_subparsers(title="drafts commands", metavar="COMMAND")
+    importer = draft_commands.add_parser(
+        "import",
+        help="create a draft from a plain-text or Markdown file",
+        description="Create a draft from a plain-text or Markdown file: blank lines separate paragraphs, "
+        "'#' lines are headings, '-'/'·' bullets are items. Writes to the database directly.",
+    )
+    importer.add_argument("file", help="the text file ('-' for standard input)")
+    importer.add_argument("--id", required=True, help="the draft id, a slug such as tunis-2005")
+    importer.add_argument("--title", required=True)
+    importer.add_argument("--symbol", default="", help="document symbol, e.g. WSIS-II/PC-3/DOC/1")
+    importer.add_argument("--by", default="cli", help="participant id recorded as the creator (default: cli)")
+    importer.add_argument("--database-url", help=f"env {Settings.env_name('database_url')}")
+    importer.add_argument("--json", action="store_true", help="print the result as JSON")
+    importer.set_defaults(run=run_drafts_import)
+
+    from server.audit import add_commands as add_audit_commands
+
+    add_audit_commands(commands)
     return parser
 
 
@@ -194,6 +215,71 @@ def run_token_issue(args: argparse.Namespace) -> int:
     else:
         print(token)
     return EXIT_OK
+
+
+def run_drafts_import(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from crdt.draft import parse_plain_text
+    from server.drafts import DraftExists, check_draft_id, create_draft
+    from server.identity import Participant
+    from server.storage.database import Database
+    from server.storage.log import LogWriter
+
+    check_draft_id(args.id)
+    source = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+    paragraphs = parse_plain_text(source)
+    settings = Settings.from_env(database_url=args.database_url)
+    creator = Participant(
+        id=args.by,
+        name=args.by,
+        delegation="Secretariat",
+        group="international_organization",
+        roles={"*": "secretariat"},
+    )
+
+    async def run() -> int:
+        from server.rooms import Rooms
+
+        database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        await database.migrate()
+        writer = LogWriter(database)
+        writer.start()
+        rooms = Rooms(database, writer, settings)
+        try:
+            await create_draft(
+                database,
+                rooms,
+                draft_id=args.id,
+                title=args.title,
+                symbol=args.symbol,
+                paragraphs=paragraphs,
+                creator=creator,
+            )
+        except DraftExists:
+            print(f"plenary: draft {args.id!r} already exists", file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            await rooms.close()
+            await writer.stop()
+            await database.close()
+        return EXIT_OK
+
+    code = asyncio.run(run())
+    if code == EXIT_OK:
+        kinds: dict[str, int] = {}
+        for paragraph in paragraphs:
+            kinds[paragraph.kind] = kinds.get(paragraph.kind, 0) + 1
+        if args.json:
+            print(
+                json.dumps(
+                    {"id": args.id, "title": args.title, "paragraphs": len(paragraphs), "kinds": kinds}
+                )
+            )
+        else:
+            summary = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            print(f"created draft {args.id!r} with {len(paragraphs)} paragraphs ({summary})")
+    return code
 
 
 if __name__ == "__main__":

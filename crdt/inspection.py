@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from crdt.encoding import Decoder, encode_var_uint
 from crdt.errors import DecodeError, ProtocolError, UpdateRejected, UpdateTooLarge
 from crdt.updates import ContentTooLarge, NestingTooDeep, Update, decode_update
 
@@ -30,6 +31,19 @@ class Limits:
     max_string_bytes: int = 8 * 1024 * 1024
     #: Structs in one update.
     max_structs: int = 50_000
+
+
+class ClockGap(UpdateRejected):
+    """An update that starts past the document's clock for a client.
+
+    From the client that owns the id, this is usually a keystroke sent while
+    reconnecting, before its sync step 2: the server asks for a step 2 instead
+    of refusing it. From anyone else it is refused.
+    """
+
+    def __init__(self, client: int, clock: int, known: int) -> None:
+        super().__init__(f"clock gap for client {client}: starts at {clock}, document has {known}")
+        self.client = client
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +84,7 @@ def inspect_update(data: bytes, state: Mapping[int, int], limits: Limits) -> Ins
         known = state.get(group.client, 0)
         if group.clock > known:
             # Yjs would keep this pending forever while pycrdt integrates it.
-            raise UpdateRejected(
-                f"clock gap for client {group.client}: starts at {group.clock}, document has {known}"
-            )
+            raise ClockGap(group.client, group.clock, known)
         if group.end >= MAX_CLOCK:
             raise UpdateRejected(f"clock {group.end} for client {group.client} is out of range")
         for struct in group.structs:
@@ -82,6 +94,18 @@ def inspect_update(data: bytes, state: Mapping[int, int], limits: Limits) -> Ins
             writers.append(group.client)
             new_state[group.client] = group.end
 
+    # Every item must hang on items that exist (here or earlier in this update):
+    # otherwise pycrdt keeps it pending, unlogged, and replicas drift apart.
+    for group in update.structs:
+        for struct in group.structs:
+            if struct.kind != "item":
+                continue
+            for ref in (struct.origin, struct.right_origin, struct.parent_id):
+                if ref is not None and ref[1] >= max(state.get(ref[0], 0), new_state.get(ref[0], 0)):
+                    raise UpdateRejected(
+                        f"item {struct.client}:{struct.clock} refers to missing item {ref[0]}:{ref[1]}"
+                    )
+
     for client, ranges in update.delete_set.items():
         horizon = max(state.get(client, 0), new_state.get(client, 0))
         for clock, length in ranges:
@@ -90,6 +114,24 @@ def inspect_update(data: bytes, state: Mapping[int, int], limits: Limits) -> Ins
                     f"deletes clock {clock + length - 1} of client {client}, which does not exist"
                 )
     return Inspection(update, tuple(writers), new_state)
+
+
+def encode_clients(update: Update) -> bytes:
+    """The clock ranges an update writes: ``varUint(n) · n × (client · first clock · end clock)``."""
+    ranges = update.clock_ranges()
+    parts = [encode_var_uint(len(ranges))]
+    for client, (first, end) in ranges.items():
+        parts += [encode_var_uint(client), encode_var_uint(first), encode_var_uint(end)]
+    return b"".join(parts)
+
+
+def decode_clients(data: bytes) -> dict[int, tuple[int, int]]:
+    decoder = Decoder(data)
+    out = {}
+    for _ in range(decoder.read_var_uint()):
+        client = decoder.read_var_uint()
+        out[client] = (decoder.read_var_uint(), decoder.read_var_uint())
+    return out
 
 
 def changes_anything(inspection: Inspection, deleted: Mapping[int, list[tuple[int, int]]]) -> bool:

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pycrdt import Doc, get_state
+from pycrdt import Doc
 
 from crdt.awareness import AwarenessEntry, Presence, encode_awareness_update
 from crdt.chain import EntryFields, entry_hash
 from crdt.errors import UpdateRejected
+from crdt.inspection import decode_clients, encode_clients
 from crdt.protocol import encode_awareness, encode_sync_update
 from crdt.replica import Replica
+from crdt.updates import decode_update
 from server.config import Settings
 from server.inspection import delete_set_of
 from server.storage.database import Database, now_us
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from server.sessions import Session
 
 log = logging.getLogger("plenary.rooms")
+
+#: The owner recorded for the client ids the server itself writes with.
+SERVER = "plenary-server"
 
 
 class Room:
@@ -43,6 +49,7 @@ class Room:
         head_hash: bytes,
         snapshot_seq: int,
         size_estimate: int,
+        owners: dict[int, str],
         writer: LogWriter,
         settings: Settings,
         registry: Rooms,
@@ -51,6 +58,8 @@ class Room:
         self.replica = replica
         self.presence = Presence()
         self.sessions: set[Session] = set()
+        #: Which participant first wrote with each Yjs client id: nobody else may.
+        self.client_participants = owners
         #: Which connection owns each Yjs client id (see Session.claim_client).
         #: The server's own id is owned by nobody who can connect.
         self.client_owners: dict[int, object] = {replica.doc.client_id: self}
@@ -149,7 +158,9 @@ class Room:
             return None
         self.client_state = self.replica.state()
         self.size_estimate += len(change)
-        return self.append(change, kind="update", connection=connection, participant=participant, role=role)
+        return self.append(
+            change, kind="update", connection=connection, participant=participant, role=role, owner=SERVER
+        )
 
     def append(
         self,
@@ -161,6 +172,7 @@ class Room:
         role: str,
         origin: Session | None = None,
         broadcast: bool = True,
+        owner: str | None = None,
     ) -> int:
         """Append one entry to the room's log; broadcast the update when durable."""
         self.seq += 1
@@ -173,9 +185,12 @@ class Room:
             participant=participant,
             role=role,
             kind=kind,
-            clients=get_state(payload) if kind == "update" else b"",
+            clients=encode_clients(decode_update(payload, values=False)) if kind == "update" else b"",
             payload=payload,
         )
+        if kind == "update":
+            for client in decode_clients(fields.clients):
+                self.client_participants.setdefault(client, owner or participant)
         digest = entry_hash(self.head_hash, fields)
         row: dict[str, Any] = {
             "room": fields.room,
@@ -198,7 +213,7 @@ class Room:
             if frame is not None and not self.closed:
                 self.broadcast(frame, exclude=origin)
 
-        self._writer.append(row, on_durable, self._on_log_failure)
+        self._writer.append(row, on_durable, self._on_log_failure, owner=self)
         if seq - self.snapshot_seq >= self._settings.snapshot_every:
             self.save_snapshot()
         return seq
@@ -209,7 +224,11 @@ class Room:
         self.snapshot_seq = self.seq
         state = self.replica.full_state()
         self.size_estimate = len(state)
-        self._writer.save_snapshot({"room": self.name, "seq": self.seq, "time_us": now_us(), "state": state})
+        owners = json.dumps({str(client): who for client, who in self.client_participants.items()})
+        self._writer.save_snapshot(
+            {"room": self.name, "seq": self.seq, "time_us": now_us(), "state": state, "owners": owners},
+            owner=self,
+        )
 
     def deleted_ranges(self) -> dict[int, list[tuple[int, int]]]:
         """The document's delete set (cached until the next change)."""
@@ -351,14 +370,18 @@ class Rooms:
         replica = Replica()
         snapshot_seq = 0
         size = 0
+        owners: dict[int, str] = {}
         snapshot = await self.database.latest_snapshot(name)
         if snapshot is not None:
-            snapshot_seq, state = snapshot
-            replica.load(state)
-            size = len(state)
-        async for payload in self.database.payloads_after(name, snapshot_seq):
-            replica.load(payload)
-            size += len(payload)
+            snapshot_seq = snapshot.seq
+            replica.load(snapshot.state)
+            size = len(snapshot.state)
+            owners = {int(client): who for client, who in json.loads(snapshot.owners or "{}").items()}
+        async for row in self.database.updates_after(name, snapshot_seq):
+            replica.load(row.payload)
+            size += len(row.payload)
+            for client in decode_clients(row.clients):
+                owners.setdefault(client, row.participant)
         head = await self.database.head(name)
         return Room(
             name,
@@ -367,6 +390,7 @@ class Rooms:
             head_hash=head.hash,
             snapshot_seq=snapshot_seq,
             size_estimate=size,
+            owners=owners,
             writer=self.writer,
             settings=self.settings,
             registry=self,

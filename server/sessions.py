@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from crdt.awareness import AwarenessEntry, decode_awareness
 from crdt.errors import ProtocolError, UpdateRejected
+from crdt.inspection import ClockGap
 from crdt.protocol import (
     EMPTY_UPDATE,
     AwarenessMessage,
@@ -207,7 +208,15 @@ class Session:
                 else "read-only: this connection may not change the document"
             )
             raise UpdateRejected(reason, close_code=CloseCode.FORBIDDEN)
-        inspection = self.plenary.inspector.check_update(room, self, update)
+        try:
+            inspection = self.plenary.inspector.check_update(room, self, update)
+        except ClockGap as gap:
+            if not self.owns(room, gap.client):
+                raise
+            # Typed while reconnecting, before our step 1 was answered: ask for
+            # the step 2 that carries everything, instead of refusing.
+            self.send(encode_sync_step1(room.replica.state_vector()))
+            return
         room.receive_update(self, update, inspection.new_state)
 
     def _receive_awareness(self, room: Room, payload: bytes) -> None:
@@ -232,14 +241,28 @@ class Session:
         if own:
             room.receive_awareness(self, own)
 
+    def owns(self, room: Room, client: int) -> bool:
+        """Whether ``client`` is known to be this connection's or this participant's."""
+        owner = room.client_owners.get(client)
+        first = room.client_participants.get(client)
+        if owner is self:
+            return first in (None, self.participant_id)
+        return owner is None and first == self.participant_id
+
     def claim_client(self, room: Room, client: int) -> None:
-        """A connection owns the Yjs client ids it first uses; nobody else may use them."""
+        """A connection owns the Yjs client ids it first uses, while it is open, and a
+        participant owns for good the ids they first wrote with: nobody else may use them."""
         owner = room.client_owners.get(client)
         if owner is self:
             return
         if owner is not None:
             raise UpdateRejected(
                 f"client id {client} belongs to another connection", close_code=CloseCode.CLIENT_ID_TAKEN
+            )
+        first = room.client_participants.get(client)
+        if first is not None and first != self.participant_id:
+            raise UpdateRejected(
+                f"client id {client} belongs to another participant", close_code=CloseCode.CLIENT_ID_TAKEN
             )
         if len(self.owned_clients) >= MAX_CLIENT_IDS_PER_CONNECTION:
             raise UpdateRejected("too many client ids on one connection", close_code=CloseCode.POLICY)

@@ -388,14 +388,9 @@ async def test_attacks_leave_no_trace_in_the_stored_document(server, tokens, js_
     assert await alice.text() == "After " + STABLE
 
 
-# --- bugs found (strict xfail: they pass once the server is fixed) ----------------------------
+# --- regressions: bugs this file found, now fixed -----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an update whose origin is missing passes inspection and is kept pending by pycrdt: "
-    "not logged, not counted against max_document_bytes, held in memory",
-)
 async def test_update_with_a_missing_origin_is_not_kept_unaccounted(server_factory, tokens, js_peers):
     server = server_factory(plenary_max_document_bytes="2000")
     alice = await start_alice(server, tokens, js_peers)
@@ -409,11 +404,6 @@ async def test_update_with_a_missing_origin_is_not_kept_unaccounted(server_facto
     assert outcome.code in (4413, 4422), "accepted: 15 KB held by a room limited to 2000 bytes"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client ids are owned per connection: once the JS client disconnects anyone may write "
-    "at its next clocks, and its own offline edits at those clocks are then dropped as duplicates",
-)
 async def test_client_id_of_a_disconnected_client_cannot_be_taken_over(server, tokens, js_peers):
     alice = await start_alice(server, tokens, js_peers)
     alice_id, alice_next = await js_state(alice)
@@ -439,12 +429,6 @@ async def test_client_id_of_a_disconnected_client_cannot_be_taken_over(server, t
     assert outcome.code == 4409
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a y-websocket client that types the moment it reconnects, with offline edits, sends an "
-    "update past the server's state before its step 2: refused as a clock gap with 4422, which "
-    "y-websocket 3 treats as final, so it never reconnects and its edits never arrive",
-)
 async def test_typing_through_a_reconnect_is_not_refused(server, tokens, js_peers):
     # js_peers only for its Node check; the scenario is scripted in hostile.mjs.
     del js_peers

@@ -100,32 +100,32 @@ class Database:
             ).first()
         return LogHead(0, GENESIS) if row is None else LogHead(row.seq, row.hash)
 
-    async def latest_snapshot(self, room: str) -> tuple[int, bytes] | None:
+    async def latest_snapshot(self, room: str) -> Any | None:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(SNAPSHOTS.c.seq, SNAPSHOTS.c.state)
+                    select(SNAPSHOTS.c.seq, SNAPSHOTS.c.state, SNAPSHOTS.c.owners)
                     .where(SNAPSHOTS.c.room == room)
                     .order_by(SNAPSHOTS.c.seq.desc())
                     .limit(1)
                 )
             ).first()
-        return None if row is None else (row.seq, row.state)
+        return row
 
-    async def payloads_after(self, room: str, seq: int, *, kind: str = "update") -> AsyncIterator[bytes]:
-        """The payloads of a room's entries of one kind after ``seq``, in order."""
+    async def updates_after(self, room: str, seq: int) -> AsyncIterator[Any]:
+        """A room's Yjs update entries after ``seq`` (payload, participant, clients), in order."""
         while True:
             async with self.engine.connect() as conn:
                 rows = (
                     await conn.execute(
-                        select(LOG.c.seq, LOG.c.payload)
-                        .where(LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind == kind)
+                        select(LOG.c.seq, LOG.c.payload, LOG.c.participant, LOG.c.clients)
+                        .where(LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind == "update")
                         .order_by(LOG.c.seq)
                         .limit(REPLAY_BATCH)
                     )
                 ).all()
             for row in rows:
-                yield row.payload
+                yield row
             if len(rows) < REPLAY_BATCH:
                 return
             seq = rows[-1].seq

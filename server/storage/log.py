@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ class _Pending:
     snapshot: dict[str, Any] | None
     on_durable: Callable[[], None] | None
     on_failed: Callable[[BaseException], None] | None
+    #: Who appended it (a room). Once one of its writes failed, its later
+    #: queued writes are dropped too: writing them would leave a gap in its chain.
+    owner: object | None = None
 
 
 class LogWriter:
@@ -44,6 +48,7 @@ class LogWriter:
         self._drained = asyncio.Event()
         self._drained.set()
         self._task: asyncio.Task[None] | None = None
+        self._failed: weakref.WeakSet[Any] = weakref.WeakSet()
         self.commits = 0
         self.entries_written = 0
 
@@ -63,11 +68,12 @@ class LogWriter:
         entry: dict[str, Any],
         on_durable: Callable[[], None] | None = None,
         on_failed: Callable[[BaseException], None] | None = None,
+        owner: object | None = None,
     ) -> None:
-        self._push(_Pending(entry, None, on_durable, on_failed))
+        self._push(_Pending(entry, None, on_durable, on_failed, owner))
 
-    def save_snapshot(self, snapshot: dict[str, Any]) -> None:
-        self._push(_Pending(None, snapshot, None, None))
+    def save_snapshot(self, snapshot: dict[str, Any], owner: object | None = None) -> None:
+        self._push(_Pending(None, snapshot, None, None, owner))
 
     def _push(self, item: _Pending) -> None:
         self._queue.append(item)
@@ -103,7 +109,14 @@ class LogWriter:
             self._wakeup.clear()
             while queue:
                 count = min(len(queue), MAX_BATCH)
-                batch = [queue.popleft() for _ in range(count)]
+                batch = []
+                for _ in range(count):
+                    item = queue.popleft()
+                    if item.owner is not None and item.owner in self._failed:
+                        if item.on_failed is not None:
+                            item.on_failed(RuntimeError("an earlier write of the same room failed"))
+                        continue
+                    batch.append(item)
                 entries = [item.entry for item in batch if item.entry is not None]
                 snapshots = [item.snapshot for item in batch if item.snapshot is not None]
                 try:
@@ -114,6 +127,8 @@ class LogWriter:
                 except Exception as exc:
                     log.exception("group commit of %d entries failed", len(entries))
                     for item in batch:
+                        if item.owner is not None:
+                            self._failed.add(item.owner)
                         if item.on_failed is not None:
                             item.on_failed(exc)
                     continue

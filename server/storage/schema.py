@@ -7,7 +7,7 @@ add a step, never edit a released one.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, String
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -27,7 +27,7 @@ class LogEntry(SQLModel, table=True):
     role: str = Field(sa_column=Column(String(32), nullable=False, default=""))
     #: ``update`` for a Yjs update; deliberation commands use their own kinds.
     kind: str = Field(sa_column=Column(String(64), nullable=False, default="update"))
-    #: The Yjs client ids and clocks the update carries (an encoded state vector).
+    #: The clock ranges the update writes: varUint(n) · n × (client · first clock · end clock).
     clients: bytes = Field(sa_column=Column(LargeBinary, nullable=False, default=b""))
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     prev_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -43,6 +43,9 @@ class Snapshot(SQLModel, table=True):
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     time_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     state: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    #: Which participant owns each Yjs client id at ``seq`` (JSON), so that loading
+    #: does not have to scan the whole log to know who may write with which id.
+    owners: str = Field(sa_column=Column(Text, nullable=False, default="{}"))
 
 
 class DraftRecord(SQLModel, table=True):

@@ -93,6 +93,8 @@ class Deliberation:
     silences: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Delegations known in this draft (delegation → stakeholder group).
     delegations: dict[str, str] = field(default_factory=dict)
+    #: Paragraph numbers frozen by the chair (paragraph id → number), or None.
+    numbering: dict[str, str] | None = None
     counter: int = 0
 
     # Queries.
@@ -393,6 +395,17 @@ def _rule(state: Deliberation, c: Mapping[str, Any], _a: Actor, _n: int, _now: s
     return {"rule": rule}
 
 
+def _numbering(state: Deliberation, c: Mapping[str, Any], _a: Actor, _n: int, _now: str) -> dict[str, Any]:
+    if c["type"] == "numbering.freeze":
+        numbers = c.get("numbers")
+        if not isinstance(numbers, dict):
+            raise refuse("missing numbers")
+        state.numbering = {str(k): str(v) for k, v in numbers.items()}
+    else:
+        state.numbering = None
+    return {"numbering_frozen": state.numbering is not None}
+
+
 def _period(state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
     kind = c["type"]
     if kind == "period.open":
@@ -499,6 +512,8 @@ _HANDLERS: dict[str, Any] = {
     "text.lock": _lock,
     "text.unlock": _lock,
     "rule.set": _rule,
+    "numbering.freeze": _numbering,
+    "numbering.unfreeze": _numbering,
     "period.open": _period,
     "period.extend": _period,
     "period.close": _period,
@@ -535,7 +550,11 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         *(a for a, am in state.amendments.items() if am["state"] == AmendmentState.PROPOSED),
     ]
     return {
-        "process": {"rule": str(state.rule), "locked": state.locked},
+        "process": {
+            "rule": str(state.rule),
+            "locked": state.locked,
+            "numbering_frozen": state.numbering is not None,
+        },
         "statuses": state.statuses,
         "annotations": state.annotations,
         "amendments": state.amendments,

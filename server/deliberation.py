@@ -21,7 +21,7 @@ from pycrdt import Array, Doc, Map
 
 from crdt.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
 from crdt.deliberation import Actor, CommandRefused, Deliberation, ParagraphStatus, refuse, snapshot
-from crdt.draft import find_text, read_paragraphs
+from crdt.draft import find_text, number_paragraphs, read_paragraphs
 from crdt.offsets import utf16_to_utf8
 from server.identity import Action, Participant
 from server.storage.database import now_us
@@ -54,6 +54,8 @@ REQUIRED: Mapping[str, Action] = {
     "period.close": Action.MANAGE_PROCESS,
     "silence.start": Action.MANAGE_PROCESS,
     "rule.set": Action.MANAGE_PROCESS,
+    "numbering.freeze": Action.MANAGE_PROCESS,
+    "numbering.unfreeze": Action.MANAGE_PROCESS,
 }
 
 DELIBERATION_MAPS = (
@@ -207,6 +209,8 @@ class Deliberations:
             command["id"] = f"cp-{len(state.periods) + 1}"
             for pid in command.get("paragraphs") or []:
                 paragraph(pid)
+        elif kind == "numbering.freeze":
+            command["numbers"] = number_paragraphs(list(paragraphs.values()))
         elif kind in ("paragraph.status",):
             paragraph(command.get("paragraph"))
         elif kind in ("position.state", "silence.start"):

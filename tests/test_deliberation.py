@@ -96,6 +96,9 @@ async def test_scripted_session(server, tokens, js_peers):
     # A JS client edits the text; the chair watches the deliberation room.
     editor = await js_peers(server.ws, "tunis", table.tokens["switzerland"])
     await editor.call("synced")
+    # An unmodified JS client watches the deliberation room too.
+    js_watch = await js_peers(server.ws, "tunis/deliberation", table.tokens["observer"])
+    await js_watch.call("synced")
     async with RoomClient(server.ws, "tunis/deliberation", token=table.tokens["chair"]) as watch:
         await watch.wait_synced()
         indicators = watch.doc.get("indicators", type=Map)
@@ -184,6 +187,17 @@ async def test_scripted_session(server, tokens, js_peers):
         assert paragraphs[4]["text"] == expected
         amendments = watch.doc.get("amendments", type=Map)
         await eventually(lambda: (amendments.get(a2["id"]) or {}).get("state") == "superseded")
+
+        async def js_sees_decision():
+            seen = (await js_watch.call("map", name="amendments"))["value"]
+            return (
+                seen.get(a1["id"], {}).get("state") == "adopted"
+                and seen.get(a2["id"], {}).get("state") == "superseded"
+            )
+
+        await eventually(js_sees_decision)
+        js_indicators = (await js_watch.call("map", name="indicators"))["value"]
+        assert js_indicators["p5"]["rule"] == "consensus"
 
         # Editing an agreed paragraph reopens it.
         statuses = watch.doc.get("statuses", type=Map)
@@ -450,3 +464,38 @@ async def test_amendment_follows_its_span_through_concurrent_edits(server, token
     table.ok("chair", "POST", f"/api/drafts/tunis/amendments/{amendment['id']}/adopt", {})
     expected = "🕊️ Indeed, Any implementation process must truly have a multi-stakeholder character 🌍."
     assert (await editor.call("waitParagraph", index=1, text=expected))["text"] == expected
+
+
+async def test_frozen_numbering_shows_bis_for_inserted_paragraphs(server, tokens):
+    table = Table(server, tokens)
+    create(table)
+    table.ok("chair", "POST", "/api/drafts/tunis/numbering/freeze")
+    async with RoomClient(server.ws, "tunis", token=table.tokens["secretariat"]) as secretariat:
+        await secretariat.wait_synced()
+        from pycrdt import Text
+
+        from crdt.draft import Paragraph, ParagraphKind
+
+        paragraphs = secretariat.doc.get("paragraphs", type=Array)
+        # Between operative paragraph 2 (p3, index 2) and the heading (index 3).
+        for offset, pid in enumerate(["p3-bis", "p3-ter"]):
+            paragraph = Paragraph(pid, ParagraphKind.OPERATIVE, f"Inserted {pid}.")
+            paragraphs.insert(
+                3 + offset,
+                Map({"id": paragraph.id, "kind": str(paragraph.kind), "text": Text(paragraph.text)}),
+            )
+
+        def numbers():
+            listed = table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"]
+            return {p["id"]: p["number"] for p in listed} if len(listed) == 9 else None
+
+        found = await eventually(numbers)
+    assert (
+        found["p3"] == "2"
+        and found["p3-bis"] == "2 bis"
+        and found["p3-ter"] == "2 ter"
+        and found["p5"] == "3"
+    )
+    table.ok("chair", "POST", "/api/drafts/tunis/numbering/unfreeze")
+    renumbered = {p["id"]: p["number"] for p in table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"]}
+    assert renumbered["p3-bis"] == "3" and renumbered["p5"] == "5"

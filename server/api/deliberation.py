@@ -243,6 +243,20 @@ ENDPOINTS = [
         tags=["process"],
     ),
     E(
+        "POST",
+        "/api/drafts/{draft}/numbering/freeze",
+        command(lambda c: {"type": "numbering.freeze"}),
+        "Freeze paragraph numbers: later insertions show as '12 bis'",
+        tags=["process"],
+    ),
+    E(
+        "POST",
+        "/api/drafts/{draft}/numbering/unfreeze",
+        command(lambda c: {"type": "numbering.unfreeze"}),
+        "Number paragraphs by order again",
+        tags=["process"],
+    ),
+    E(
         "PUT",
         "/api/drafts/{draft}/rule",
         command(lambda c: {"type": "rule.set", **_body(c)}),

@@ -94,7 +94,8 @@ async def get_one(call: Call) -> DraftTextOut:
     room = await call.plenary.rooms.open(draft_id)
     await room.until_durable(room.seq)  # show nothing that is not yet in the log
     paragraphs = read_paragraphs(room.replica.doc)
-    numbers = number_paragraphs(paragraphs)
+    deliberation = await call.plenary.deliberations.get(draft_id)
+    numbers = number_paragraphs(paragraphs, deliberation.state.numbering)
     return DraftTextOut(
         **asdict(info),
         room=info.id,

@@ -60,6 +60,7 @@ const handlers = {
     doc.getArray('paragraphs').get(index).get('text').insert(at, t)
     return {}
   },
+  map: ({ name }) => ({ value: doc.getMap(name).toJSON() }),
   deltaOf: ({ index }) => ({ delta: doc.getArray('paragraphs').get(index).get('text').toDelta() }),
   synced: async () => { await waitFor(() => provider.synced); return { synced: true } },
   waitText: async ({ text: expected, timeoutMs }) => {

@@ -1,4 +1,10 @@
-"""Websocket close codes Plenary uses, in one place (the README has the table)."""
+"""Websocket close codes Plenary uses, in one place (the README has the table).
+
+y-websocket 3 clients treat 4400-4499 as final (they stop reconnecting) and
+reconnect after any other code, so refusals that would only repeat (a bad
+update, no access) are 44xx, and conditions that pass (too slow, too fast) are
+45xx: the client comes back after its backoff.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +25,8 @@ class CloseCode(IntEnum):
     UNAUTHENTICATED = 4401
     #: Authenticated, but not allowed: no access to the draft, read-only, revoked.
     FORBIDDEN = 4403
-    #: The client did not read fast enough; its queue passed the limit.
-    SLOW_READER = 4408
+    #: The client did not read fast enough; its queue passed the limit (it reconnects).
+    SLOW_READER = 4508
     #: A Yjs client id already owned by another connection in the room.
     CLIENT_ID_TAKEN = 4409
     #: Too many client ids on one connection, or another policy limit.
@@ -29,5 +35,5 @@ class CloseCode(IntEnum):
     TOO_LARGE = 4413
     #: An update that decodes but breaks a rule (clock gap, nesting, limits).
     UPDATE_REJECTED = 4422
-    #: Too many messages per second.
-    RATE_LIMITED = 4429
+    #: Too many messages per second (it reconnects after its backoff).
+    RATE_LIMITED = 4529

@@ -44,7 +44,7 @@ class Settings:
     max_document_bytes: int = 64 * 1024 * 1024
     #: Size of one awareness state (JSON) in bytes.
     max_awareness_state_bytes: int = 64 * 1024
-    #: Bytes queued for one slow client before it is dropped (close 4408).
+    #: Bytes queued for one slow client before it is dropped (close 4508).
     max_send_queue_bytes: int = 8 * 1024 * 1024
     #: Messages per second one connection may send, sustained, and the burst above it.
     max_messages_per_second: float = 500.0

@@ -3,7 +3,7 @@ and write frames back through a bounded outbox.
 
 Reading and writing are two tasks. Fan-out only appends an already encoded
 frame to each outbox, so a slow reader never holds anyone else up; when its
-outbox passes ``max_send_queue_bytes`` it is dropped with close code 4408.
+outbox passes ``max_send_queue_bytes`` it is dropped with close code 4508.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ async def test_flooding_client_is_rate_limited(server_factory, tokens):
             except ConnectionClosed:
                 break
         code, reason = await receive_close(ws)
-    assert code == 4429
+    assert code == 4529
     assert "too many messages" in reason
 
 

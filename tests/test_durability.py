@@ -9,7 +9,7 @@ import httpx
 from pycrdt import Doc, Text
 
 from client.session import RoomClient
-from crdt.chain import GENESIS, EntryFields, entry_hash
+from crdt.verification import verify_chain
 from server.storage.database import Database
 from tests.conftest import eventually
 
@@ -23,23 +23,7 @@ async def read_log(database_url: str, room: str) -> list:
 
 
 def chain_is_intact(rows: list) -> bool:
-    prev = GENESIS
-    for expected_seq, row in enumerate(rows, start=1):
-        fields = EntryFields(
-            room=row.room,
-            seq=row.seq,
-            time_us=row.time_us,
-            connection=row.connection,
-            participant=row.participant,
-            role=row.role,
-            kind=row.kind,
-            clients=row.clients,
-            payload=row.payload,
-        )
-        if row.seq != expected_seq or row.prev_hash != prev or row.hash != entry_hash(prev, fields):
-            return False
-        prev = row.hash
-    return True
+    return verify_chain(rows).ok
 
 
 async def test_restart_loses_nothing(server_factory, database_url, tokens):

@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server.audit import add_commands as add_audit_commands
 
     add_audit_commands(commands)
+    from server.exports import add_commands as add_export_commands
+
+    add_export_commands(commands)
     return parser
 
 

@@ -1,0 +1,63 @@
+"""``GET /api/drafts/{draft}/export?format=…&view=…``: a draft exported (see server/exports.py).
+
+Exporting is part of reading the history, so it needs ``read_history`` (chair, secretariat, archivist).
+The response is the document itself, with its media type and a file name in ``Content-Disposition``:
+
+=============  =============================================================  ==========================
+format         what                                                            media type
+=============  =============================================================  ==========================
+markdown       compilation (default) or clean text (``view=clean``)           text/markdown
+html           the same as an HTML5 page                                       text/html
+akn            ZIP: the draft and each amendment as Akoma Ntoso 3.0 XML       application/zip
+annotations    W3C Web Annotation collection (JSON-LD)                         application/ld+json
+summary        meeting summary, plain text                                     text/plain
+=============  =============================================================  ==========================
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from crdt.exports import FORMATS, VIEWS
+from server.api.endpoints import Call, Endpoint
+from server.api.problems import Problem, forbidden, not_found
+from server.drafts import get_draft
+from server.exports import live_view, render
+from server.identity import Action
+
+
+async def export_draft(call: Call) -> Response:
+    draft = call.path("draft")
+    if not call.participant.may(Action.READ_HISTORY, draft):
+        raise forbidden("exporting a draft needs the chair, secretariat or archivist role")
+    params = call.request.query_params
+    fmt = params.get("format", "markdown")
+    kind = params.get("view", "compilation")
+    if fmt not in FORMATS:
+        raise Problem(422, "Unprocessable Content", f"format must be one of {', '.join(FORMATS)}")
+    if kind not in VIEWS:
+        raise Problem(422, "Unprocessable Content", f"view must be one of {', '.join(VIEWS)}")
+    info = await get_draft(call.plenary.database, draft)
+    if info is None:
+        raise not_found(f"no draft {draft!r}")
+    view = await live_view(call.plenary, info)
+    base = str(call.request.base_url).rstrip("/")
+    rendered = render(view, fmt, kind, base)
+    disposition = "attachment" if fmt == "akn" else "inline"
+    return Response(
+        rendered.data,
+        media_type=rendered.media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{rendered.filename}"'},
+    )
+
+
+ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "GET",
+        "/api/drafts/{draft}/export",
+        export_draft,
+        "Export the draft: format=markdown|html (view=compilation|clean), akn, annotations or summary "
+        "(chair, secretariat, archivist)",
+        tags=["exports"],
+    ),
+]

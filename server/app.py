@@ -20,6 +20,7 @@ from server.access import Access
 from server.api import audit as audit_api
 from server.api import deliberation as deliberation_api
 from server.api import drafts as drafts_api
+from server.api import exports as exports_api
 from server.api import participants as participants_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem
@@ -188,6 +189,7 @@ def create_app(settings: Settings) -> Starlette:
         *deliberation_api.ENDPOINTS,
         *participants_api.ENDPOINTS,
         *audit_api.ENDPOINTS,
+        *exports_api.ENDPOINTS,
     ]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
 

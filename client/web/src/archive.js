@@ -1,0 +1,338 @@
+// The archive: the chain's verification, the signed head, exports, and a replay of the log:
+// a slider over the entries showing the text at any point, coloured by delegation (blame).
+import { ApiError, draftPath } from './api.js'
+import { announce, colourFor, debounce, errorBox, fill, formatClock, formatTime, h, saveBlob, srOnly, timeEl } from './dom.js'
+import { ROLES, numberLabel, statusBadge } from './labels.js'
+
+const EXPORTS = [
+  ['markdown', 'compilation', 'Markdown (compilation with amendments)'],
+  ['markdown', 'clean', 'Markdown (clean text)'],
+  ['html', 'compilation', 'HTML page'],
+  ['akn', null, 'Akoma Ntoso XML (ZIP)'],
+  ['annotations', null, 'Web Annotations (JSON-LD)'],
+  ['summary', null, 'Meeting summary (text)']
+]
+const MAX_EVENTS = 20_000
+const PAGE = 1000
+const WINDOW = 40
+
+export class ArchivePage {
+  constructor ({ api, me, role, draft, container }) {
+    this.api = api
+    this.me = me
+    this.role = role
+    this.draft = draft
+    this.container = container
+    this.events = []
+    this.index = 0
+    this.destroyed = false
+  }
+
+  async mount () {
+    this.title = h('h1', {}, 'Archive')
+    this.subtitle = h('p', { class: 'symbol' })
+    this.verifyEl = h('section', { class: 'panel verify', 'aria-labelledby': 'verify-title', dataset: { test: 'verify' } })
+    this.headEl = h('section', { class: 'panel head', 'aria-labelledby': 'head-title' })
+    this.exportEl = h('section', { class: 'panel exports', 'aria-labelledby': 'export-title', hidden: true })
+    this.timelineEl = h('section', { class: 'timeline', 'aria-labelledby': 'timeline-title' })
+    fill(this.container,
+      h('section', { class: 'archive-page' },
+        h('div', { class: 'draft-title' }, this.title, this.subtitle),
+        h('div', { class: 'archive-panels' }, this.verifyEl, this.headEl, this.exportEl),
+        this.timelineEl))
+    this.api.get(draftPath(this.draft)).then((draft) => {
+      this.subtitle.textContent = `${draft.title}${draft.symbol ? ' · ' + draft.symbol : ''}`
+      document.title = `Archive · ${draft.title} · Plenary`
+    }).catch(() => {})
+    this.verify()
+    this.head()
+    this.exports()
+    this.timeline()
+  }
+
+  async verify () {
+    fill(this.verifyEl, h('h2', { id: 'verify-title' }, 'Chain verification'), h('p', { class: 'muted' }, 'Verifying the hash chain…'))
+    let report
+    try {
+      report = await this.api.get(draftPath(this.draft, '/audit/verify'))
+    } catch (e) {
+      fill(this.verifyEl, h('h2', { id: 'verify-title' }, 'Chain verification'), h('p', { class: 'error' }, e.message))
+      return
+    }
+    const entries = report.rooms.reduce((n, r) => n + r.count, 0)
+    fill(this.verifyEl,
+      h('h2', { id: 'verify-title' }, 'Chain verification'),
+      h('p', { class: `verdict ${report.ok ? 'verdict-ok' : 'verdict-bad'}`, dataset: { ok: String(report.ok) } },
+        h('span', { 'aria-hidden': 'true' }, report.ok ? '✓ ' : '✗ '),
+        report.ok
+          ? `Intact: ${entries} entries verified in ${report.rooms.length} room${report.rooms.length === 1 ? '' : 's'}.`
+          : 'Altered: the record does not verify.'),
+      h('ul', { class: 'rooms' }, report.rooms.map((r) => h('li', {},
+        h('code', {}, r.room), `: ${r.count} entries, head ${r.head_seq} `, h('code', { class: 'hash', title: r.head_hash }, r.head_hash.slice(0, 16) + '…'),
+        r.problem ? h('span', { class: 'problem' }, ` — ${r.problem.kind} at ${r.problem.seq ?? '?'}: ${r.problem.detail}`) : null))),
+      h('p', { class: 'muted' }, 'Checked ', timeEl(report.checked_at), ' ',
+        h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.verify() }, 'Verify again')))
+    announce(report.ok ? 'The record verifies.' : 'The record does not verify.')
+  }
+
+  async head () {
+    const title = h('h2', { id: 'head-title' }, 'Signed head')
+    let receipt
+    try {
+      receipt = await this.api.get(draftPath(this.draft, '/audit/head'))
+    } catch (e) {
+      fill(this.headEl, title, h('p', { class: 'error' }, e.message))
+      return
+    }
+    const check = h('p', { class: 'receipt-check', role: 'status' })
+    fill(this.headEl, title,
+      h('dl', { class: 'receipt' },
+        h('dt', {}, 'Entry'), h('dd', {}, `${receipt.seq} in room `, h('code', {}, receipt.room)),
+        h('dt', {}, 'Hash'), h('dd', {}, h('code', { class: 'hash' }, receipt.hash)),
+        h('dt', {}, 'Entry time'), h('dd', {}, timeEl(receipt.time)),
+        h('dt', {}, 'Signed'), h('dd', {}, timeEl(receipt.signed_at)),
+        h('dt', {}, 'Public key'), h('dd', {}, h('code', { class: 'hash' }, receipt.public_key))),
+      h('div', { class: 'row' },
+        h('button', {
+          type: 'button',
+          class: 'btn',
+          onclick: () => saveBlob(new Blob([JSON.stringify(receipt, null, 2)], { type: 'application/json' }), `${this.draft}-receipt-${receipt.seq}.json`)
+        }, 'Download receipt'),
+        h('button', {
+          type: 'button',
+          class: 'btn',
+          onclick: async () => {
+            try {
+              const r = await this.api.post(draftPath(this.draft, '/audit/receipts/verify'), receipt)
+              check.textContent = r.ok ? '✓ The receipt checks: the log has only grown since.' : `✗ The receipt does not check: ${r.problem?.detail || r.signature}`
+            } catch (e) { check.textContent = e.message }
+          }
+        }, 'Check this receipt')),
+      check)
+  }
+
+  async exports () {
+    if (!(await this.hasEndpoint(/^\/api\/drafts\/\{[^}]+\}\/export$/, '/export?format=summary'))) return
+    const error = errorBox()
+    this.exportEl.hidden = false
+    fill(this.exportEl,
+      h('h2', { id: 'export-title' }, 'Export'),
+      h('div', { class: 'export-buttons' }, EXPORTS.map(([format, view, label]) =>
+        h('button', { type: 'button', class: 'btn', dataset: { format }, onclick: () => this.download(format, view, error) }, label))),
+      error)
+  }
+
+  async download (format, view, error) {
+    const query = new URLSearchParams({ format })
+    if (view) query.set('view', view)
+    try {
+      const response = await this.api.raw('GET', draftPath(this.draft, `/export?${query}`))
+      const blob = await response.blob()
+      const disposition = response.headers.get('content-disposition') || ''
+      const name = /filename="([^"]+)"/.exec(disposition)?.[1] || `${this.draft}.${format}`
+      saveBlob(blob, name)
+      error.show('')
+    } catch (e) { error.show(e.message) }
+  }
+
+  /** Whether the server has an optional endpoint: in its OpenAPI document, else by asking. */
+  async hasEndpoint (pattern, probe) {
+    const doc = await this.api.openapi()
+    if (Object.keys(doc.paths || {}).some((p) => pattern.test(p))) return true
+    try {
+      await this.api.raw('GET', draftPath(this.draft, probe))
+      return true
+    } catch (e) {
+      return !(e instanceof ApiError && (e.status === 404 || e.status === 405))
+    }
+  }
+
+  async timeline () {
+    const title = h('h2', { id: 'timeline-title' }, 'Replay')
+    fill(this.timelineEl, title, h('p', { class: 'muted' }, 'Loading the record…'))
+    const available = await Promise.all([
+      this.hasEndpoint(/^\/api\/drafts\/\{[^}]+\}\/events$/, '/events?limit=1'),
+      this.hasEndpoint(/^\/api\/drafts\/\{[^}]+\}\/text$/, '/text')
+    ])
+    if (!available.every(Boolean)) {
+      fill(this.timelineEl, title, h('p', { class: 'banner banner-info', dataset: { test: 'no-history' } },
+        'This server does not offer the history endpoints (events, text at a point): the replay is unavailable. The verification and the signed head above still cover the whole record.'))
+      return
+    }
+    this.hasBlame = await this.hasEndpoint(/^\/api\/drafts\/\{[^}]+\}\/blame$/, '/blame')
+    try {
+      await this.loadEvents()
+    } catch (e) {
+      fill(this.timelineEl, title, h('p', { class: 'error' }, `Could not read the record: ${e.message}`))
+      return
+    }
+    if (this.destroyed) return
+    if (!this.events.length) {
+      fill(this.timelineEl, title, h('p', { class: 'muted' }, 'The record is empty.'))
+      return
+    }
+    this.slider = h('input', {
+      type: 'range',
+      id: 'timeline-slider',
+      min: '0',
+      max: String(this.events.length - 1),
+      step: '1',
+      value: String(this.events.length - 1),
+      'aria-describedby': 'timeline-position'
+    })
+    this.position = h('p', { id: 'timeline-position', class: 'timeline-position', 'aria-live': 'polite' })
+    this.textEl = h('div', { class: 'replay-text', 'aria-live': 'off', dataset: { test: 'replay-text' } })
+    this.legendEl = h('ul', { class: 'blame-legend', 'aria-label': 'Authors in this version' })
+    this.eventsEl = h('ol', { class: 'events' })
+    const step = (d) => this.go(this.index + d)
+    this.slider.addEventListener('input', () => this.go(Number(this.slider.value), { fromSlider: true }))
+    const truncated = this.truncated ? h('p', { class: 'muted' }, `Showing the first ${this.events.length} entries of the record.`) : null
+    fill(this.timelineEl, title,
+      h('div', { class: 'slider-row' },
+        h('label', { for: 'timeline-slider' }, 'Point in the record'),
+        this.slider,
+        h('div', { class: 'row' },
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.go(0) }, '|◀ First'),
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => step(-1) }, '◀ Previous'),
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => step(1) }, 'Next ▶'),
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.go(this.events.length - 1) }, 'Latest ▶|'))),
+      this.position, truncated,
+      h('div', { class: 'replay' },
+        h('section', { class: 'replay-main', 'aria-label': 'The text at this point' }, this.legendEl, this.textEl),
+        h('section', { class: 'replay-events', 'aria-labelledby': 'events-title' }, h('h3', { id: 'events-title' }, 'Events'), this.eventsEl)))
+    this.load = debounce(() => this.loadText(), 120)
+    this.go(this.events.length - 1)
+  }
+
+  async loadEvents () {
+    let after = null
+    this.events = []
+    for (;;) {
+      const query = new URLSearchParams({ limit: String(PAGE) })
+      if (after != null) query.set('after', String(after))
+      const page = await this.api.get(draftPath(this.draft, `/events?${query}`))
+      this.events.push(...(page.events || []))
+      if (this.events.length >= MAX_EVENTS) { this.truncated = true; break }
+      if (page.next_after == null || !(page.events || []).length) break
+      after = page.next_after
+    }
+  }
+
+  go (index, { fromSlider = false } = {}) {
+    index = Math.max(0, Math.min(this.events.length - 1, index))
+    this.index = index
+    if (!fromSlider) this.slider.value = String(index)
+    const event = this.events[index]
+    this.slider.setAttribute('aria-valuetext', `Entry ${event.seq}, ${formatTime(event.time)}`)
+    fill(this.position,
+      h('strong', {}, `Entry ${event.seq}`), ` (${index + 1} of ${this.events.length}) · `, timeEl(event.time), ' · ',
+      `${event.participant || 'system'}${event.role ? ' (' + (ROLES[event.role] || event.role) + ')' : ''} · ${event.summary || event.kind}`)
+    this.renderEvents()
+    this.load()
+  }
+
+  renderEvents () {
+    const from = Math.max(0, this.index - WINDOW)
+    const to = Math.min(this.events.length, this.index + WINDOW + 1)
+    const items = []
+    for (let i = from; i < to; i++) {
+      const e = this.events[i]
+      const current = i === this.index
+      items.push(h('li', { class: current ? 'current' : '', dataset: { seq: String(e.seq) } },
+        h('button', {
+          type: 'button',
+          class: 'event',
+          'aria-current': current ? 'step' : null,
+          onclick: () => this.go(i)
+        },
+        h('span', { class: 'event-line' },
+          h('span', { class: 'event-seq' }, current ? h('span', { 'aria-hidden': 'true' }, '▶ ') : null, `#${e.seq}`),
+          h('span', { class: 'event-time' }, formatClock(e.time)),
+          h('span', { class: 'event-who' }, `${e.participant || 'system'}${e.role ? ' (' + e.role + ')' : ''}`)),
+        h('span', { class: 'event-line' },
+          h('code', { class: `event-kind kind-${String(e.kind).replace(/[^a-z]/gi, '-')}` }, e.kind),
+          h('span', { class: 'event-summary' }, e.summary || '')))))
+    }
+    if (from > 0) items.unshift(h('li', { class: 'muted' }, `… ${from} earlier`))
+    if (to < this.events.length) items.push(h('li', { class: 'muted' }, `… ${this.events.length - to} later`))
+    this.eventsEl.replaceChildren(...items)
+    // Keep the current event in view, scrolling the list only (not the page).
+    const current = this.eventsEl.querySelector('.current')
+    if (current) {
+      const list = this.eventsEl
+      const top = current.offsetTop - list.offsetTop
+      if (top < list.scrollTop || top + current.offsetHeight > list.scrollTop + list.clientHeight) {
+        list.scrollTop = Math.max(0, top - list.clientHeight / 2)
+      }
+    }
+  }
+
+  async loadText () {
+    const event = this.events[this.index]
+    const seq = event.seq
+    const token = (this.loading = {})
+    this.textEl.setAttribute('aria-busy', 'true')
+    try {
+      const [text, blame] = await Promise.all([
+        this.api.get(draftPath(this.draft, `/text?at=${seq}`)),
+        this.hasBlame ? this.api.get(draftPath(this.draft, `/blame?at=${seq}`)).catch(() => null) : null
+      ])
+      if (token !== this.loading || this.destroyed) return
+      this.renderText(text, blame, seq)
+    } catch (e) {
+      if (token === this.loading) fill(this.textEl, h('p', { class: 'error' }, e.message))
+    } finally {
+      if (token === this.loading) this.textEl.removeAttribute('aria-busy')
+    }
+  }
+
+  renderText (text, blame, seq) {
+    const spansById = new Map((blame?.paragraphs || []).map((p) => [p.id, p.spans || []]))
+    const statuses = text.deliberation?.statuses || {}
+    const amendments = text.deliberation?.amendments || {}
+    const authors = new Map()
+    const paragraphs = (text.paragraphs || []).map((p) => {
+      const spans = spansById.get(p.id)
+      let body
+      if (spans && spans.length) {
+        body = spans.map((s) => {
+          // Words that came in by adopting an amendment are the sponsoring delegation's.
+          const sponsor = s.amendment ? amendments[s.amendment]?.sponsor : null
+          const who = sponsor || s.delegation || s.name || s.participant || 'unknown'
+          authors.set(who, (authors.get(who) || 0) + s.text.length)
+          const colour = colourFor(who)
+          const writer = `${s.name || s.participant}${s.delegation ? ' (' + s.delegation + ')' : ''}`
+          const how = s.amendment ? `amendment ${s.amendment} by ${sponsor || '?'}, adopted by ${writer}` : `written by ${writer}`
+          const detail = `${who}: ${how}, entry ${s.seq}${s.time ? ', ' + formatTime(s.time) : ''}`
+          return h('span', {
+            class: 'blame',
+            style: `background:${colour.light}; border-bottom-color:${colour.solid}`,
+            title: detail,
+            dataset: { delegation: who, seq: String(s.seq) }
+          }, s.text)
+        })
+      } else {
+        body = p.text
+      }
+      const number = numberLabel(p.number, p.kind)
+      return h('div', { class: `replay-para replay-${p.kind}`, dataset: { paragraph: p.id } },
+        h('span', { class: 'para-number' }, number || (p.kind === 'heading' ? '§' : '·')),
+        p.kind !== 'heading' ? statusBadge(statuses[p.id]) : null,
+        h('p', { class: 'replay-body' }, body))
+    })
+    this.textEl.dataset.seq = String(seq)
+    fill(this.textEl, paragraphs.length ? paragraphs : h('p', { class: 'muted' }, 'No text yet at this point.'))
+    const total = [...authors.values()].reduce((a, b) => a + b, 0) || 1
+    fill(this.legendEl, [...authors.entries()].sort((a, b) => b[1] - a[1]).map(([who, n]) =>
+      h('li', {},
+        h('span', { class: 'swatch', style: `background:${colourFor(who).light}; border-color:${colourFor(who).solid}`, 'aria-hidden': 'true' }),
+        ` ${who}: ${Math.round((100 * n) / total)}% of the text`)))
+    if (!authors.size && this.hasBlame) this.legendEl.append(h('li', { class: 'muted' }, 'No authorship information at this point.'))
+    this.legendEl.prepend(srOnly('Hover or focus a passage to see who wrote it.'))
+  }
+
+  destroy () {
+    this.destroyed = true
+    this.load?.cancel()
+  }
+}

@@ -1,0 +1,132 @@
+// Plenary in the browser: sign in, the drafts, a draft's text, the chair's dashboard, the archive.
+// Routes live in the URL's fragment, so the server serves one page: #/, #/drafts/ID,
+// #/drafts/ID/chair, #/drafts/ID/archive.
+import './styles.css'
+import { Api } from './api.js'
+import { ArchivePage } from './archive.js'
+import { ChairPage } from './chair.js'
+import { DraftConnection } from './connection.js'
+import { DraftPage } from './draftpage.js'
+import { colourFor, fill, h } from './dom.js'
+import { draftsPage, signInPage } from './home.js'
+import { ROLES, groupName } from './labels.js'
+import { clearToken, getToken, may, roleFor, takeTokenFromUrl, whoIs } from './session.js'
+
+takeTokenFromUrl()
+
+const main = document.getElementById('main')
+const nav = document.getElementById('nav')
+const identity = document.getElementById('identity')
+const connectionEl = document.getElementById('connection')
+
+let current = null // the mounted page: {destroy()}
+let conn = null // the live connection of the current draft, kept across its views
+let signInMessage = ''
+
+const api = new Api(getToken, (error) => {
+  signInMessage = `The server refused your token: ${error.detail || error.title}. Sign in again.`
+  clearToken()
+  setTimeout(render, 0)
+})
+
+function route () {
+  const hash = window.location.hash.replace(/^#/, '') || '/'
+  const parts = hash.split('/').filter(Boolean).map(decodeURIComponent)
+  if (parts[0] === 'drafts' && parts[1]) return { page: parts[2] || 'text', draft: parts[1] }
+  return { page: 'home' }
+}
+
+function renderIdentity (me) {
+  if (!me) { identity.replaceChildren(); return }
+  const { page, draft } = route()
+  const role = page === 'home' ? (me.roles['*'] || Object.values(me.roles)[0]) : roleFor(me, draft)
+  fill(identity,
+    h('span', { class: 'dot', style: `background:${colourFor(me.id).solid}`, 'aria-hidden': 'true' }),
+    h('span', { class: 'who', dataset: { test: 'who' } },
+      h('strong', {}, me.name),
+      h('span', { class: 'who-meta' }, [me.delegation, groupName(me.group), ROLES[role] || role].filter(Boolean).join(' · '))),
+    h('button', {
+      type: 'button',
+      class: 'btn btn-small',
+      onclick: () => { clearToken(); signInMessage = 'You signed out.'; window.location.hash = '#/'; render() }
+    }, 'Sign out'))
+}
+
+function renderNav (me, r) {
+  if (!me) { nav.replaceChildren(); return }
+  if (r.page === 'home') {
+    fill(nav, h('a', { href: '#/', 'aria-current': 'page' }, 'Drafts'))
+    return
+  }
+  const role = roleFor(me, r.draft)
+  const base = `#/drafts/${encodeURIComponent(r.draft)}`
+  const link = (page, href, text) => h('a', { href, 'aria-current': r.page === page ? 'page' : null }, text)
+  fill(nav,
+    h('a', { href: '#/' }, 'Drafts'),
+    link('text', base, 'Text'),
+    may(role, 'manage') || may(role, 'decide') ? link('chair', `${base}/chair`, 'Dashboard') : null,
+    may(role, 'history') ? link('archive', `${base}/archive`, 'Archive') : null)
+}
+
+function showConnection (state) {
+  if (!state) { connectionEl.replaceChildren(); connectionEl.className = 'connection'; return }
+  connectionEl.className = `connection connection-${state.state}`
+  connectionEl.dataset.state = state.state
+  const symbol = { connected: '●', connecting: '◌', offline: '○', ended: '■' }[state.state]
+  const short = { connected: 'Live', connecting: 'Connecting', offline: 'Offline', ended: 'Disconnected' }[state.state]
+  fill(connectionEl, h('span', { 'aria-hidden': 'true' }, symbol + ' '), h('strong', {}, short), h('span', { class: 'connection-detail' }, ' ' + state.message))
+}
+
+async function render () {
+  current?.destroy?.()
+  current = null
+  const token = getToken()
+  const me = whoIs(token)
+  const r = route()
+  if (!me || (me.expires && me.expires < new Date())) {
+    conn?.destroy()
+    conn = null
+    showConnection(null)
+    renderIdentity(null)
+    renderNav(null, r)
+    const message = signInMessage || (me ? 'Your access token expired. Sign in again.' : '')
+    signInMessage = ''
+    signInPage(main, { message, onSignedIn: () => render() })
+    return
+  }
+  renderIdentity(me)
+  renderNav(me, r)
+  if (r.page === 'home') {
+    conn?.destroy()
+    conn = null
+    showConnection(null)
+    document.title = 'Drafts · Plenary'
+    await draftsPage(main, { api, me })
+    return
+  }
+  const role = roleFor(me, r.draft)
+  if (r.page === 'archive') {
+    conn?.destroy()
+    conn = null
+    showConnection(null)
+    current = new ArchivePage({ api, me, role, draft: r.draft, container: main })
+    await current.mount()
+    return
+  }
+  if (!conn || conn.draft !== r.draft || conn.token !== token) {
+    conn?.destroy()
+    conn = new DraftConnection(r.draft, token)
+    conn.on('status', showConnection)
+    conn.on('ended', () => { if (conn.ended.code === 4401) { signInMessage = conn.ended.message } })
+  }
+  showConnection(conn.state)
+  const Page = r.page === 'chair' ? ChairPage : DraftPage
+  current = new Page({ api, me, role, draft: r.draft, conn, container: main })
+  await current.mount()
+}
+
+window.addEventListener('hashchange', () => {
+  render()
+  main.focus({ preventScroll: true })
+})
+render()

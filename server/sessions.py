@@ -38,6 +38,7 @@ from crdt.protocol import (
 )
 from server.closecodes import CloseCode
 from server.ratelimit import RateLimit
+from server.transport import DirectLane, binary_frame
 
 if TYPE_CHECKING:
     from server.app import Plenary
@@ -74,6 +75,9 @@ class Session:
         self.owned_clients: set[int] = set()
         self._outbox: deque[bytes] = deque()
         self._outbox_bytes = 0
+        #: Frames go straight to the socket while nothing is queued (see server/transport.py).
+        self._direct = DirectLane.for_scope(websocket.scope)
+        self._sending = False
         self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
         self.last_sent = time.monotonic()
@@ -92,8 +96,15 @@ class Session:
 
     # Writing.
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: bytes, wire: bytes | None = None) -> None:
+        """Queue a y-protocols message; ``wire`` is the same message as a websocket frame."""
         if self._close is not None:
+            return
+        direct = self._direct
+        if direct is not None and not self._outbox and not self._sending and direct.open():
+            buffered = direct.write(wire if wire is not None else binary_frame(frame))
+            if buffered > self._max_outbox:
+                self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
             return
         self._outbox.append(frame)
         self._outbox_bytes += len(frame)
@@ -124,7 +135,11 @@ class Session:
             while outbox:
                 frame = outbox.popleft()
                 self._outbox_bytes -= len(frame)
-                await websocket.send_bytes(frame)
+                self._sending = True
+                try:
+                    await websocket.send_bytes(frame)
+                finally:
+                    self._sending = False
             self.last_sent = time.monotonic()
             if self._close is not None:
                 code, reason = self._close

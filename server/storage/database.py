@@ -4,8 +4,11 @@ queries the rooms need (head of a log, latest snapshot, entries after a point).
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +59,7 @@ class Database:
         if not self.is_sqlite:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self._sqlite_writer: SqliteLogWriter | None = None
         if self.is_sqlite:
             synchronous = sqlite_synchronous.upper()
             if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -72,6 +76,10 @@ class Database:
                 cursor.execute("PRAGMA busy_timeout=10000")
                 cursor.close()
 
+            path = make_url(self.url).database
+            if path and path != ":memory:":
+                self._sqlite_writer = SqliteLogWriter(path, synchronous)
+
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
@@ -82,6 +90,11 @@ class Database:
                 )
 
     async def close(self) -> None:
+        if self._sqlite_writer is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._sqlite_writer.executor, self._sqlite_writer.close
+            )
+            self._sqlite_writer.executor.shutdown(wait=True)
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -159,6 +172,12 @@ class Database:
 
     async def write(self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> None:
         """Write one group commit: log entries and snapshots in one transaction."""
+        if self._sqlite_writer is not None:
+            # One thread hop per commit instead of aiosqlite's several per statement.
+            await asyncio.get_running_loop().run_in_executor(
+                self._sqlite_writer.executor, self._sqlite_writer.write, entries, snapshots
+            )
+            return
         async with self.engine.begin() as conn:
             if entries:
                 await conn.execute(insert(LOG), entries)
@@ -177,6 +196,57 @@ class Database:
         await conn.execute(
             SNAPSHOTS.delete().where(SNAPSHOTS.c.room == room, SNAPSHOTS.c.seq.not_in(keep.scalar_subquery()))
         )
+
+
+class SqliteLogWriter:
+    """The hot write path on SQLite: one plain ``sqlite3`` connection on one thread."""
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        self.path = path
+        self.synchronous = synchronous
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="plenary-sqlite-writer")
+        self._conn: sqlite3.Connection | None = None
+        columns = [column.name for column in LOG.columns]
+        self._insert_entry = (
+            f"INSERT INTO {LOG.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        )
+        snapshot_columns = [column.name for column in SNAPSHOTS.columns]
+        self._insert_snapshot = (
+            f"INSERT INTO {SNAPSHOTS.name} ({', '.join(snapshot_columns)}) "
+            f"VALUES ({', '.join(':' + c for c in snapshot_columns)})"
+        )
+        self._prune = (
+            f"DELETE FROM {SNAPSHOTS.name} WHERE room = ? AND seq NOT IN "
+            f"(SELECT seq FROM {SNAPSHOTS.name} WHERE room = ? ORDER BY seq DESC LIMIT {SNAPSHOTS_KEPT})"
+        )
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._conn = conn
+        return self._conn
+
+    def write(self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> None:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if entries:
+                conn.executemany(self._insert_entry, entries)
+            for snapshot in snapshots:
+                conn.execute(self._insert_snapshot, snapshot)
+                conn.execute(self._prune, (snapshot["room"], snapshot["room"]))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def now_us() -> int:

@@ -33,7 +33,7 @@ from loadgen import LoadConfig, machine_busy_seconds, run, status_kib
 from traces import DEFAULT_TRACE, load_updates
 
 ROOT = Path(__file__).resolve().parent.parent
-ROOM = "bench-fanout/text"
+ROOM = "bench-fanout"
 #: Other processes' CPU (% of one core) over the window above which a run counts as disturbed.
 DISTURBED_PERCENT = 10.0
 

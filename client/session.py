@@ -192,17 +192,19 @@ class RoomClient:
     async def _session(self, ws: ClientConnection) -> None:
         # Anything queued while offline is covered by the step 2 exchange.
         self._outbox = asyncio.Queue()
-        await ws.send(encode_sync_step1(self.doc.get_state()))
-        if self._local_state is not None:
-            self._send_awareness()
-        sender = asyncio.create_task(self._send_loop(ws))
+        sender: asyncio.Task[None] | None = None
         try:
+            await ws.send(encode_sync_step1(self.doc.get_state()))
+            if self._local_state is not None:
+                self._send_awareness()
+            sender = asyncio.create_task(self._send_loop(ws))
             async for frame in ws:
                 if isinstance(frame, str):
                     continue
                 self._receive(ws, parse_message(frame))
         finally:
-            sender.cancel()
+            if sender is not None:
+                sender.cancel()
             if ws.close_code is not None and ws.close_code != 1000:
                 self.close_code = ws.close_code
                 self.close_reason = ws.close_reason or ""

@@ -21,6 +21,7 @@ from server.api import audit as audit_api
 from server.api import deliberation as deliberation_api
 from server.api import drafts as drafts_api
 from server.api import exports as exports_api
+from server.api import history as history_api
 from server.api import participants as participants_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem
@@ -28,6 +29,7 @@ from server.closecodes import CloseCode
 from server.config import Settings
 from server.deliberation import Deliberations
 from server.demo import create_demo_draft
+from server.history import past_room_refusal
 from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
 from server.inspection import Inspector
 from server.roomnames import draft_of, room_name_problem
@@ -35,6 +37,8 @@ from server.rooms import Rooms
 from server.sessions import Actor, Session
 from server.storage.database import Database
 from server.storage.log import LogWriter
+from server.transport import RawSend
+from server.web import web_routes
 
 log = logging.getLogger("plenary.app")
 
@@ -142,6 +146,9 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     if plenary.access.revoked(draft, participant.id):
         await refuse(CloseCode.FORBIDDEN, "your access to this draft was revoked")
         return
+    if "@" in room and (past := await past_room_refusal(plenary.database, room, participant)):
+        await refuse(*past)  # past versions ({draft}@{seq}) are the archive's: READ_HISTORY
+        return
     actor = Actor(
         participant_id=participant.id,
         role=str(role),
@@ -189,6 +196,7 @@ def create_app(settings: Settings) -> Starlette:
         *deliberation_api.ENDPOINTS,
         *participants_api.ENDPOINTS,
         *audit_api.ENDPOINTS,
+        *history_api.ENDPOINTS,
         *exports_api.ENDPOINTS,
     ]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
@@ -202,9 +210,18 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/openapi.json", openapi_json),
             *(endpoint.route() for endpoint in endpoints),
             WebSocketRoute("/ws/{room:path}", sync_endpoint),
+            *web_routes(),
         ],
         lifespan=lifespan,
         exception_handlers={Problem: handle_problem, HTTPException: handle_http_exception},
     )
     app.state.plenary = plenary
     return app
+
+
+def create_asgi(settings: Settings) -> RawSend:
+    """The ASGI application uvicorn runs: the Starlette app behind the fast-lane middleware."""
+    app = create_app(settings)
+    wrapped = RawSend(app)
+    wrapped.state = app.state  # type: ignore[attr-defined]
+    return wrapped

@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from server.audit import add_commands as add_audit_commands
 
     add_audit_commands(commands)
+    from server.history import add_history_commands
+
+    add_history_commands(commands)
     from server.exports import add_commands as add_export_commands
 
     add_export_commands(commands)
@@ -129,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_asgi
     from server.identity import generate_secret
 
     settings = Settings.from_env(
@@ -154,7 +157,7 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
+    app = create_asgi(settings)
     config = uvicorn.Config(
         app,
         host=settings.host,

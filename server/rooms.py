@@ -29,6 +29,7 @@ from server.config import Settings
 from server.inspection import delete_set_of
 from server.storage.database import Database, now_us
 from server.storage.log import LogWriter
+from server.transport import binary_frame
 
 if TYPE_CHECKING:
     from server.sessions import Session
@@ -116,10 +117,11 @@ class Room:
         )
 
     def broadcast(self, frame: bytes, exclude: Session | None = None) -> None:
-        """Queue one encoded frame for every connection but ``exclude``."""
+        """Send one encoded message to every connection but ``exclude``, framed once for all."""
+        wire = binary_frame(frame)
         for session in self.sessions:
             if session is not exclude:
-                session.send(frame)
+                session.send(frame, wire)
 
     # Document.
 
@@ -367,6 +369,8 @@ class Rooms:
             del self._loading[name]
 
     async def _read(self, name: str) -> Room:
+        if "@" in name:
+            return await self._read_past(name)
         replica = Replica()
         snapshot_seq = 0
         size = 0
@@ -391,6 +395,28 @@ class Rooms:
             snapshot_seq=snapshot_seq,
             size_estimate=size,
             owners=owners,
+            writer=self.writer,
+            settings=self.settings,
+            registry=self,
+        )
+
+    async def _read_past(self, name: str) -> Room:
+        """A past version ``{draft}@{seq}``: the draft's text just after entry seq, rebuilt from
+        the draft's log (server/history.py). Its own log stays empty: sessions in it are read-only,
+        and ``snapshot_seq == seq`` keeps unloading from saving a snapshot."""
+        from server.history import past_room_state
+
+        state, seq = await past_room_state(self.database, name)
+        replica = Replica()
+        replica.load(state)
+        return Room(
+            name,
+            replica,
+            seq=seq,
+            head_hash=b"",
+            snapshot_seq=seq,
+            size_estimate=len(state),
+            owners={},
             writer=self.writer,
             settings=self.settings,
             registry=self,

@@ -499,3 +499,126 @@ async def test_frozen_numbering_shows_bis_for_inserted_paragraphs(server, tokens
     table.ok("chair", "POST", "/api/drafts/tunis/numbering/unfreeze")
     renumbered = {p["id"]: p["number"] for p in table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"]}
     assert renumbered["p3-bis"] == "3" and renumbered["p5"] == "5"
+
+
+async def test_annotation_replies_resolve_and_reopen(server, tokens):
+    table = Table(server, tokens)
+    create(table)
+    note = table.ok(
+        "csc",
+        "POST",
+        "/api/drafts/tunis/annotations",
+        {"paragraph": "p3", "body": "Which levels?", "motivation": "questioning"},
+    )["result"]
+    reply = table.ok(
+        "itu",
+        "POST",
+        "/api/drafts/tunis/annotations",
+        {"paragraph": "p3", "body": "All three.", "reply_to": note["id"]},
+    )["result"]
+    assert reply["reply_to"] == note["id"]
+    # Only the author or the chair resolves.
+    refused = table("itu", "POST", f"/api/drafts/tunis/annotations/{note['id']}/resolve")
+    assert refused.status_code == 403 and "author or the chair" in refused.json()["detail"]
+    assert (
+        table.ok("csc", "POST", f"/api/drafts/tunis/annotations/{note['id']}/resolve")["result"]["resolved"]
+        is True
+    )
+    assert (
+        table.ok("chair", "POST", f"/api/drafts/tunis/annotations/{note['id']}/reopen")["result"]["resolved"]
+        is False
+    )
+    state = table.ok("observer", "GET", "/api/drafts/tunis/deliberation")
+    assert state["annotations"][note["id"]]["resolved"] is False
+    assert (
+        table(
+            "csc",
+            "POST",
+            "/api/drafts/tunis/annotations",
+            {"paragraph": "p3", "body": "x", "reply_to": "an-99"},
+        ).status_code
+        == 404
+    )
+
+
+async def test_an_edit_restarts_the_silence_procedure(server, tokens):
+    table = Table(server, tokens)
+    create(table)
+    started = table.ok(
+        "chair", "POST", "/api/drafts/tunis/silence", {"target": "p3", "deadline": iso_in(30)}
+    )["result"]
+    async with RoomClient(server.ws, "tunis", token=table.tokens["ccbi"]) as ccbi:
+        await ccbi.wait_synced()
+        ccbi.doc.get("paragraphs", type=Array)[2]["text"].insert(0, "Indeed, ")
+
+        def restarted():
+            silence = table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["silences"]["p3"]
+            return silence if silence["restarts"] == 1 else None
+
+        silence = await eventually(restarted)
+    assert silence["state"] == "running"
+    assert silence["deadline_us"] > started["deadline_us"]
+
+
+def test_drafts_import_cli_creates_a_draft_the_server_serves(server_factory, tokens, tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "principles.md"
+    source.write_text(DRAFT, encoding="utf-8")
+    database = f"sqlite:///{tmp_path / 'imported.sqlite3'}"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "drafts",
+            "import",
+            str(source),
+            "--id",
+            "tunis",
+            "--title",
+            "Tunis",
+            "--database-url",
+            database,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"paragraphs": 7' in done.stdout
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "drafts",
+            "import",
+            str(source),
+            "--id",
+            "tunis",
+            "--title",
+            "Tunis",
+            "--database-url",
+            database,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 1 and "already exists" in again.stderr
+    server = server_factory(database)
+    table = Table(server, tokens)
+    paragraphs = table.ok("ccbi", "GET", "/api/drafts/tunis")["paragraphs"]
+    assert [p["kind"] for p in paragraphs] == [
+        "heading",
+        "operative",
+        "operative",
+        "heading",
+        "operative",
+        "item",
+        "item",
+    ]
+    assert paragraphs[1]["text"].endswith("🌍.")

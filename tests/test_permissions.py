@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from client.session import RoomClient
-from crdt.protocol import PermissionDenied, parse_message
+from crdt.protocol import PermissionDenied, SyncStep1, parse_message
 from server.identity import Participant, TokenIssuer
 from tests.conftest import TEST_SECRET, eventually
 from tests.test_deliberation import Table, create
@@ -240,3 +240,18 @@ async def test_presence_cannot_be_spoofed(server, tokens, js_peers):
     assert state["user"]["role"] == "delegate"
     assert state["user"]["delegation"] == "CCBI"
     assert state["cursor"] == 5
+
+
+async def test_browsers_from_other_origins_are_refused(server_factory, tokens):
+    from websockets.exceptions import InvalidStatus
+
+    server = server_factory(plenary_allowed_origins="https://plenary.example.org")
+    token = tokens()
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"{server.ws}/tunis?token={token}", origin="https://evil.example.com"):
+            pass
+    assert refused.value.response.status_code == 403
+    async with RoomClient(server.ws, "tunis", token=token) as no_origin:  # not a browser: no Origin header
+        await no_origin.wait_synced()
+    async with connect(f"{server.ws}/tunis?token={token}", origin="https://plenary.example.org") as allowed:
+        assert isinstance(parse_message(await allowed.recv()), SyncStep1)  # served like any client

@@ -233,7 +233,9 @@ async def test_presence_cannot_be_spoofed(server, tokens, js_peers):
     )["clientID"]
 
     async def seen():
-        return (await watcher.call("states"))["states"].get(str(client_id))
+        # The JS client sets its fields one by one: wait for the last one.
+        state = (await watcher.call("states"))["states"].get(str(client_id)) or {}
+        return state if "cursor" in state else None
 
     state = await eventually(seen)
     assert state["user"]["name"] == "Delegate of CCBI"

@@ -46,8 +46,8 @@ async def test_js_clients_see_each_others_presence(server, tokens, js_peers):
     alice_id = (await alice.call("awareness", state={"cursor": {"index": 3}, "color": "#ff0000"}))["clientID"]
 
     async def bob_sees_alice():
-        states = (await bob.call("states"))["states"]
-        return states.get(str(alice_id))
+        state = (await bob.call("states"))["states"].get(str(alice_id)) or {}
+        return state if "color" in state else None  # the fields arrive one by one
 
     state = await eventually(bob_sees_alice)
     assert state["cursor"] == {"index": 3}

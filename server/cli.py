@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--json", action="store_true", help="print JSON with the token and its claims")
     issue.set_defaults(run=run_token_issue)
 
-    drafts = commands.add_parser("drafts", help="drafts", description="Create and list drafts.")
+    drafts = commands.add_parser("drafts", help="drafts", description="Create drafts.")
     draft_commands = drafts.add_subparsers(title="drafts commands", metavar="COMMAND")
     importer = draft_commands.add_parser(
         "import",
@@ -153,7 +153,9 @@ def run_serve(args: argparse.Namespace) -> int:
             )
             return EXIT_USAGE
         settings = Settings.from_env(**{**_settings_dict(settings), "secret": generate_secret()})
-        print_dev_banner(settings)
+        print_dev_banner(settings, generated=True)
+    elif settings.dev:
+        print_dev_banner(settings, generated=False)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -181,15 +183,27 @@ def _settings_dict(settings: Settings) -> dict[str, object]:
     return asdict(settings)
 
 
-def print_dev_banner(settings: Settings) -> None:
+def print_dev_banner(settings: Settings, *, generated: bool) -> None:
     from server.identity import TokenIssuer, demo_participants
 
     issuer = TokenIssuer(settings.secret or "")
     bar = "!" * 78
     out = sys.stderr
     print(bar, file=out)
-    print("  DEVELOPMENT MODE: a throw-away secret was generated for this run.", file=out)
-    print("  Tokens below stop working when the server restarts. Never use --dev in production.", file=out)
+    if generated:
+        print("  DEVELOPMENT MODE: a throw-away secret was generated for this run.", file=out)
+        print(
+            "  Tokens below stop working when the server restarts. Never use --dev in production.", file=out
+        )
+        print(
+            "  (Set PLENARY_SECRET to keep tokens across restarts and to issue your own.)",
+            file=out,
+        )
+    else:
+        print(
+            "  DEVELOPMENT MODE with PLENARY_SECRET: demo tokens below. Never use --dev in production.",
+            file=out,
+        )
     print(bar, file=out)
     base = f"http://{settings.host}:{settings.port}"
     for participant in demo_participants():
@@ -233,7 +247,11 @@ def run_drafts_import(args: argparse.Namespace) -> int:
     from server.storage.log import LogWriter
 
     check_draft_id(args.id)
-    source = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+    try:
+        source = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()  # noqa: SIM115
+    except OSError as exc:
+        print(f"plenary: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
     paragraphs = parse_plain_text(source)
     settings = Settings.from_env(database_url=args.database_url)
     creator = Participant(

@@ -142,7 +142,10 @@ class Deliberations:
             raise refuse(f"unknown command {kind!r}", 400)
         if not participant.may(action, draft):
             role = participant.role_for(draft)
-            raise refuse(f"a {role} may not {kind}" if role else "no access to this draft", 403)
+            raise refuse(
+                f"the {role} role may not {kind.replace('.', ': ')}" if role else "no access to this draft",
+                403,
+            )
         deliberation = await self.get(draft)
         async with deliberation.lock:
             return await self._run(deliberation, command, actor_of(participant, draft))

@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from crdt.awareness import AwarenessEntry, decode_awareness, encode_awareness_update
+from crdt.errors import ProtocolError
 from crdt.protocol import (
     AwarenessMessage,
     PermissionDenied,
@@ -180,6 +181,12 @@ class RoomClient:
                 self.close_reason = "handshake refused"
             except (OSError, ConnectionClosed, TimeoutError) as exc:
                 log.debug("connection to %s lost: %s", self.room, exc)
+            except ProtocolError as exc:
+                # The server sent something we cannot read: reconnecting would not help.
+                self.close_code = 4400
+                self.close_reason = f"client: {exc.reason}"
+                log.error("room %s: %s", self.room, exc.reason)
+                break
             finally:
                 self._ws = None
                 self.synced.clear()

@@ -64,8 +64,8 @@ def _validate_state(raw: bytes) -> str | None:
     try:
         text = raw.decode("utf-8")
         value = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError("awareness state is not valid JSON") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError("awareness state is not valid JSON (or nested too deeply)") from exc
     if not isinstance(value, dict):
         raise ProtocolError("awareness state must be a JSON object or null")
     return text

@@ -141,9 +141,11 @@ class Deliberation:
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise refuse(f"unknown command {kind!r}", 400)
+        result = handler(self, command, actor, now_us, now_iso)
+        # Only an accepted command makes a delegation known (a refused one leaves no trace).
         if actor.delegation and actor.role == "delegate":
             self.delegations.setdefault(actor.delegation, actor.group)
-        return handler(self, command, actor, now_us, now_iso)
+        return result
 
 
 def _need(command: Mapping[str, Any], name: str, kind: type = str) -> Any:

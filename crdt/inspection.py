@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from crdt.encoding import Decoder, encode_var_uint
 from crdt.errors import DecodeError, ProtocolError, UpdateRejected, UpdateTooLarge
-from crdt.updates import ContentTooLarge, NestingTooDeep, Update, decode_update
+from crdt.updates import ContentTooLarge, NestingTooDeep, TooManyStructs, Update, decode_update
 
 #: Clocks are u32 in some Yjs paths and pycrdt truncates above 2^32 when it
 #: re-encodes; staying below 2^31 keeps every implementation exact.
@@ -66,10 +66,16 @@ def inspect_update(data: bytes, state: Mapping[int, int], limits: Limits) -> Ins
     """
     try:
         update = decode_update(
-            data, max_depth=limits.max_nesting_depth, max_string=limits.max_string_bytes, values=False
+            data,
+            max_depth=limits.max_nesting_depth,
+            max_string=limits.max_string_bytes,
+            max_structs=limits.max_structs,
+            values=False,
         )
     except NestingTooDeep as exc:
         raise UpdateRejected(f"content nested deeper than {limits.max_nesting_depth} levels") from exc
+    except TooManyStructs as exc:
+        raise UpdateTooLarge(f"update carries {exc.count} structs (limit {exc.limit})") from exc
     except ContentTooLarge as exc:
         raise UpdateTooLarge(f"string or binary larger than {limits.max_string_bytes} bytes") from exc
     except DecodeError as exc:
@@ -118,7 +124,10 @@ def inspect_update(data: bytes, state: Mapping[int, int], limits: Limits) -> Ins
 
 def encode_clients(update: Update) -> bytes:
     """The clock ranges an update writes: ``varUint(n) · n × (client · first clock · end clock)``."""
-    ranges = update.clock_ranges()
+    return encode_ranges(update.clock_ranges())
+
+
+def encode_ranges(ranges: Mapping[int, tuple[int, int]]) -> bytes:
     parts = [encode_var_uint(len(ranges))]
     for client, (first, end) in ranges.items():
         parts += [encode_var_uint(client), encode_var_uint(first), encode_var_uint(end)]

@@ -36,6 +36,7 @@ __all__ = [
     "FormatContent",
     "NestingTooDeep",
     "Struct",
+    "TooManyStructs",
     "TypeContent",
     "Undefined",
     "Update",
@@ -71,6 +72,15 @@ _TYPE_XML_HOOK: Final = 5
 
 class NestingTooDeep(DecodeError):
     """An Any/JSON value nests deeper than the caller allows (a stack-exhaustion attack on clients)."""
+
+
+class TooManyStructs(DecodeError):
+    """The update declares more structs than ``max_structs`` (checked before decoding them)."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"update carries {count} structs (limit {limit})")
+        self.count = count
+        self.limit = limit
 
 
 class ContentTooLarge(DecodeError):
@@ -206,6 +216,7 @@ def decode_update(
     *,
     max_depth: int = 64,
     max_string: int | None = None,
+    max_structs: int | None = None,
     values: bool = True,
 ) -> Update:
     """Decode a Yjs v1 update, refusing anything Yjs would not have produced.
@@ -219,7 +230,13 @@ def decode_update(
     """
     buf = data if type(data) is bytes else bytes(data)
     try:
-        return _decode(buf, max_depth, _NO_LIMIT if max_string is None else max_string, values)
+        return _decode(
+            buf,
+            max_depth,
+            _NO_LIMIT if max_string is None else max_string,
+            values,
+            _NO_LIMIT if max_structs is None else max_structs,
+        )
     except IndexError:
         # Every read indexes ``buf`` directly and lets running off the end raise IndexError,
         # which is cheaper than a bounds check per byte.
@@ -287,7 +304,7 @@ def _oversize(n: int, max_string: int) -> DecodeError:
     return DecodeError("unexpected end of update (string)")
 
 
-def _decode(buf: bytes, max_depth: int, max_string: int, values: bool) -> Update:
+def _decode(buf: bytes, max_depth: int, max_string: int, values: bool, max_structs: int) -> Update:
     # The hot path (keystroke-sized string items) reads varints inline: a method call per
     # varint would cost more than the rest of the decoding. Rarer content goes through
     # _ValueReader, which shares the position with this loop.
@@ -301,11 +318,16 @@ def _decode(buf: bytes, max_depth: int, max_string: int, values: bool) -> Update
     if n_clients & 0x80:
         n_clients, pos = _var_uint_tail(buf, pos, n_clients)
     result: list[ClientStructs] = []
+    total_structs = 0
     for _ in range(n_clients):
         n_structs = buf[pos]
         pos += 1
         if n_structs & 0x80:
             n_structs, pos = _var_uint_tail(buf, pos, n_structs)
+        total_structs += n_structs
+        if total_structs > max_structs:
+            # Refuse before building a million Python objects out of one message.
+            raise TooManyStructs(total_structs, max_structs)
         client = buf[pos]
         pos += 1
         if client & 0x80:

@@ -24,7 +24,7 @@ from server.api import exports as exports_api
 from server.api import history as history_api
 from server.api import participants as participants_api
 from server.api.endpoints import openapi_document
-from server.api.problems import Problem, handle_http_exception, handle_problem
+from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.closecodes import CloseCode
 from server.config import Settings
 from server.deliberation import Deliberations
@@ -213,7 +213,11 @@ def create_app(settings: Settings) -> Starlette:
             *web_routes(),
         ],
         lifespan=lifespan,
-        exception_handlers={Problem: handle_problem, HTTPException: handle_http_exception},
+        exception_handlers={
+            Problem: handle_problem,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
     )
     app.state.plenary = plenary
     return app

@@ -67,6 +67,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import func, or_, select, union
 
 from crdt.verification import Anchor, ChainReport, ChainVerifier
+from server.roomnames import draft_of
 from server.storage.database import Database
 from server.storage.schema import LOG, SNAPSHOTS
 
@@ -80,7 +81,6 @@ __all__ = [
     "ReceiptReport",
     "add_commands",
     "check_receipt",
-    "draft_of",
     "list_rooms",
     "read_head",
     "server_key",
@@ -97,13 +97,6 @@ VERIFY_BATCH = 5_000
 PROGRESS_EVERY = 50_000
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def draft_of(room: str) -> str:
-    """The draft a room belongs to: ``d``, ``d/deliberation`` and ``d@42`` all belong to ``d``."""
-    for separator in ("/", "@"):
-        room = room.split(separator, 1)[0]
-    return room
 
 
 def iso_time(time_us: int) -> str:

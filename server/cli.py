@@ -144,6 +144,15 @@ def run_serve(args: argparse.Namespace) -> int:
         demo=args.demo,
         max_message_bytes=args.max_message_bytes,
     )
+    if settings.redis_url:
+        # Several processes on one database need the ordering and fan-out of the
+        # multi-process design, which is not built yet: refuse rather than fork the log.
+        print(
+            "plenary: --redis-url / PLENARY_REDIS_URL: fan-out between processes is not implemented yet; "
+            "run one process (the embedded default) without it",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if not settings.secret:
         if not settings.dev:
             print(

@@ -90,6 +90,10 @@ class DraftDeliberation:
         self.state = state
         self.lock = asyncio.Lock()
         self.published: dict[str, dict[str, Any]] = {}
+        #: Comment periods whose expiry has been published.
+        self.expired_published: set[str] = set()
+        #: Silence procedures whose conclusion failed (logged once, not retried every second).
+        self.failed_conclusions: set[str] = set()
 
 
 class Deliberations:
@@ -116,11 +120,13 @@ class Deliberations:
         try:
             state = Deliberation()
             async for row in self.plenary.database.commands(draft, COMMAND_PREFIX):
-                record = json.loads(row.payload)
                 try:
+                    record = json.loads(row.payload)
                     state.apply(record["command"], Actor(**record["actor"]), row.time_us, iso(row.time_us))
                 except CommandRefused as exc:  # the log is the truth: keep going, but say so
                     log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
+                except (ValueError, KeyError, TypeError) as exc:
+                    log.error("draft %r: entry %d is not a readable command: %s", draft, row.seq, exc)
             found = DraftDeliberation(draft, state)
             self._drafts[draft] = found
             future.set_result(found)
@@ -148,7 +154,24 @@ class Deliberations:
             )
         deliberation = await self.get(draft)
         async with deliberation.lock:
-            return await self._run(deliberation, command, actor_of(participant, draft))
+            return await self._run_guarded(deliberation, command, actor_of(participant, draft))
+
+    async def _run_guarded(
+        self, deliberation: DraftDeliberation, command: dict[str, Any], actor: Actor
+    ) -> dict[str, Any]:
+        try:
+            return await self._run(deliberation, command, actor)
+        except CommandRefused:
+            raise
+        except Exception as exc:
+            # The state may hold a command the log does not: forget it; the next
+            # use folds the state from the log again.
+            if self._drafts.get(deliberation.draft) is deliberation:
+                del self._drafts[deliberation.draft]
+            log.exception(
+                "draft %r: command %s failed after validation", deliberation.draft, command.get("type")
+            )
+            raise CommandRefused(503, "the command could not be recorded; try again") from exc
 
     async def _run(
         self, deliberation: DraftDeliberation, command: dict[str, Any], actor: Actor
@@ -387,11 +410,17 @@ class Deliberations:
                     log.info("system command %s not needed: %s", command["type"], exc.detail)
 
     async def _run_system(self, deliberation: DraftDeliberation, command: dict[str, Any]) -> None:
+        state = deliberation.state
+        if command["type"] == "paragraph.reopen" and state.status_of(command["paragraph"]) not in (
+            ParagraphStatus.AGREED,
+            ParagraphStatus.AGREED_AD_REF,
+        ):
+            return  # an earlier keystroke already reopened it
         if command["type"] == "silence.restart":
             silence = deliberation.state.silences.get(command["target"])
             if silence is not None:
                 command["deadline"] = iso(now_us() + silence["duration_us"])
-        await self._run(deliberation, command, SYSTEM)
+        await self._run_guarded(deliberation, command, SYSTEM)
 
     # Deadlines: silence procedures fire once, here, from the server's clock.
 
@@ -417,6 +446,8 @@ class Deliberations:
                     if silence["state"] != "running":
                         continue
                     if silence["deadline_us"] <= now:
+                        if target in deliberation.failed_conclusions:
+                            continue
                         try:
                             async with deliberation.lock:
                                 current = deliberation.state.silences.get(target)
@@ -429,6 +460,7 @@ class Deliberations:
                                         deliberation, {"type": "silence.conclude", "target": target}
                                     )
                         except Exception:
+                            deliberation.failed_conclusions.add(target)
                             log.exception("concluding the silence procedure on %s failed", target)
                     else:
                         next_due = (
@@ -447,16 +479,21 @@ class Deliberations:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            # A period whose deadline passed changes what is open: republish.
+            # A period whose deadline passed changes what is open: republish, once.
+            moment = now_us()
             for deliberation in list(self._drafts.values()):
-                if any(
-                    p["deadline_us"] <= now_us() and not p.get("expired_published") and not p["closed"]
+                expired = {
+                    p["id"]
                     for p in deliberation.state.periods.values()
-                ):
-                    for p in deliberation.state.periods.values():
-                        if p["deadline_us"] <= now_us():
-                            p["expired_published"] = True
-                    await self.publish(deliberation)
+                    if p["deadline_us"] <= moment and not p["closed"]
+                }
+                if expired - deliberation.expired_published:
+                    try:
+                        async with deliberation.lock:
+                            await self.publish(deliberation)
+                        deliberation.expired_published |= expired
+                    except Exception:
+                        log.exception("republishing %r after a deadline failed", deliberation.draft)
 
 
 def _changes_words(event: Any) -> bool:

@@ -55,6 +55,9 @@ async def create_draft(
     if len({p.id for p in paragraphs}) != len(paragraphs):
         raise ValueError("paragraph ids must be unique")
     info = DraftInfo(draft_id, title, symbol, now_us(), creator.id)
+    if (await database.head(draft_id)).seq > 0:
+        # Someone already wrote into a room of that name: a draft must start from an empty record.
+        raise DraftExists(draft_id)
     try:
         async with database.engine.begin() as conn:
             await conn.execute(

@@ -21,7 +21,7 @@ from pycrdt import Doc
 from crdt.awareness import AwarenessEntry, Presence, encode_awareness_update
 from crdt.chain import EntryFields, entry_hash
 from crdt.errors import UpdateRejected
-from crdt.inspection import decode_clients, encode_clients
+from crdt.inspection import decode_clients, encode_clients, encode_ranges
 from crdt.protocol import encode_awareness, encode_sync_update
 from crdt.replica import Replica
 from crdt.updates import decode_update
@@ -131,6 +131,8 @@ class Room:
         if change is None:
             return  # a duplicate: nothing to log, nothing to send
         state = self.client_state
+        # What the change writes, from the inspection (no second decode on the hot path).
+        written = {client: (state.get(client, 0), end) for client, end in new_state.items()}
         for client, clock in new_state.items():
             if clock > state.get(client, 0):
                 state[client] = clock
@@ -146,6 +148,7 @@ class Room:
             participant=session.participant_id,
             role=session.role,
             origin=session,
+            clients=encode_ranges(written),
         )
 
     def edit(
@@ -175,6 +178,7 @@ class Room:
         origin: Session | None = None,
         broadcast: bool = True,
         owner: str | None = None,
+        clients: bytes | None = None,
     ) -> int:
         """Append one entry to the room's log; broadcast the update when durable."""
         self.seq += 1
@@ -187,7 +191,9 @@ class Room:
             participant=participant,
             role=role,
             kind=kind,
-            clients=encode_clients(decode_update(payload, values=False)) if kind == "update" else b"",
+            clients=(clients if clients is not None else encode_clients(decode_update(payload, values=False)))
+            if kind == "update"
+            else b"",
             payload=payload,
         )
         if kind == "update":
@@ -428,7 +434,9 @@ class Rooms:
         del self._rooms[room.name]
         task = asyncio.create_task(self._unload(room))
         self._unloading[room.name] = task
-        task.add_done_callback(lambda _t: self._unloading.pop(room.name, None))
+        task.add_done_callback(
+            lambda done: self._unloading.pop(room.name) if self._unloading.get(room.name) is done else None
+        )
 
     async def _unload(self, room: Room) -> None:
         room.save_snapshot()

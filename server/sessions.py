@@ -78,6 +78,7 @@ class Session:
         #: Frames go straight to the socket while nothing is queued (see server/transport.py).
         self._direct = DirectLane.for_scope(websocket.scope)
         self._sending = False
+        self._backpressure = False
         self._wake = asyncio.Event()
         self._close: tuple[int, str] | None = None
         self.last_sent = time.monotonic()
@@ -103,6 +104,7 @@ class Session:
         direct = self._direct
         if direct is not None and not self._outbox and not self._sending and direct.open():
             buffered = direct.write(wire if wire is not None else binary_frame(frame))
+            self.last_sent = time.monotonic()
             if buffered > self._max_outbox:
                 self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
             return
@@ -195,6 +197,10 @@ class Session:
             except ProtocolError as exc:
                 self.refuse(exc.close_code, exc.reason)
                 return
+            if self._backpressure:
+                # The log is behind: stop reading this client until it catches up.
+                self._backpressure = False
+                await self.plenary.writer.wait_drained()
 
     async def _handle(self, room: Room, message: object) -> None:
         if isinstance(message, SyncUpdate | SyncStep2):
@@ -233,6 +239,8 @@ class Session:
             self.send(encode_sync_step1(room.replica.state_vector()))
             return
         room.receive_update(self, update, inspection.new_state)
+        if self.plenary.writer.congested:
+            self._backpressure = True
 
     def _receive_awareness(self, room: Room, payload: bytes) -> None:
         settings = self.plenary.settings
@@ -270,6 +278,13 @@ class Session:
         owner = room.client_owners.get(client)
         if owner is self:
             return
+        if isinstance(owner, Session) and owner.participant_id == self.participant_id:
+            # The same person reconnected (a tab after sleep) while the old socket is
+            # not yet known dead: the new connection takes the id over.
+            owner.close(CloseCode.GOING_AWAY, "replaced by a newer connection")
+            owner.owned_clients.discard(client)
+            del room.client_owners[client]
+            owner = None
         if owner is not None:
             raise UpdateRejected(
                 f"client id {client} belongs to another connection", close_code=CloseCode.CLIENT_ID_TAKEN

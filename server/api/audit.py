@@ -26,10 +26,11 @@ from starlette.routing import Route
 
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
-from server.audit import RECEIPT_FORMAT, check_receipt, draft_of, list_rooms, read_head, server_key, sign_head
+from server.audit import RECEIPT_FORMAT, check_receipt, list_rooms, read_head, server_key, sign_head
 from server.audit import verify_room as verify_room_chain
 from server.drafts import get_draft
 from server.identity import Action
+from server.roomnames import draft_of
 
 
 class ProblemOut(BaseModel):

@@ -70,3 +70,13 @@ def not_found(detail: str) -> Problem:
 
 def conflict(detail: str, **extra: Any) -> Problem:
     return Problem(409, "Conflict", detail, **extra)
+
+
+async def handle_unexpected(_request: Request, exc: Exception) -> Response:
+    """Anything else: a 500 problem document, never a stack trace."""
+    import logging
+
+    logging.getLogger("plenary.api").exception("unexpected error", exc_info=exc)
+    return problem_response(
+        Problem(500, "Internal Server Error", "the server could not complete the request")
+    )

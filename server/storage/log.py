@@ -114,7 +114,10 @@ class LogWriter:
                     item = queue.popleft()
                     if item.owner is not None and item.owner in self._failed:
                         if item.on_failed is not None:
-                            item.on_failed(RuntimeError("an earlier write of the same room failed"))
+                            try:
+                                item.on_failed(RuntimeError("an earlier write of the same room failed"))
+                            except Exception:
+                                log.exception("callback after a failed commit failed")
                         continue
                     batch.append(item)
                 entries = [item.entry for item in batch if item.entry is not None]
@@ -130,7 +133,10 @@ class LogWriter:
                         if item.owner is not None:
                             self._failed.add(item.owner)
                         if item.on_failed is not None:
-                            item.on_failed(exc)
+                            try:
+                                item.on_failed(exc)
+                            except Exception:
+                                log.exception("callback after a failed commit failed")
                     continue
                 finally:
                     if len(queue) < HIGH_WATER // 2:

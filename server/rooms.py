@@ -176,7 +176,6 @@ class Room:
         participant: str,
         role: str,
         origin: Session | None = None,
-        broadcast: bool = True,
         owner: str | None = None,
         clients: bytes | None = None,
     ) -> int:
@@ -214,7 +213,7 @@ class Room:
             "hash": digest,
         }
         self.head_hash = digest
-        frame = encode_sync_update(payload) if broadcast and kind == "update" else None
+        frame = encode_sync_update(payload) if kind == "update" else None
 
         def on_durable() -> None:
             self._mark_durable(seq)

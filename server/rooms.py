@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("plenary.rooms")
 
+#: Presence changes are sent at most this often per room (seconds).
+AWARENESS_BATCH_SECONDS = 0.03
+
 #: The owner recorded for the client ids the server itself writes with.
 SERVER = "plenary-server"
 
@@ -74,6 +77,9 @@ class Room:
         self._registry = registry
         self._durable_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._unload_timer: asyncio.TimerHandle | None = None
+        self._pending_awareness: dict[int, AwarenessEntry] = {}
+        self._pending_sources: set[Session] = set()
+        self._awareness_timer: asyncio.TimerHandle | None = None
         #: Client id → next clock: what the inspector checks updates against.
         self.client_state: dict[int, int] = replica.state()
         #: An upper bound of the document's encoded size, for the size limit.
@@ -282,9 +288,31 @@ class Room:
     # Presence.
 
     def receive_awareness(self, session: Session, entries: list[AwarenessEntry]) -> None:
+        """Presence is coalesced: the states that changed within ``AWARENESS_BATCH_SECONDS``
+        go out as one message, instead of one message per cursor move per recipient
+        (500 people moving their cursor once a second would otherwise be 250,000 sends/s)."""
         accepted = self.presence.apply(entries)
-        if accepted:
-            self.broadcast(encode_awareness(encode_awareness_update(accepted)), exclude=session)
+        if not accepted:
+            return
+        pending = self._pending_awareness
+        for entry in accepted:
+            pending[entry.client] = entry
+        self._pending_sources.add(session)
+        if self._awareness_timer is None:
+            self._awareness_timer = asyncio.get_running_loop().call_later(
+                AWARENESS_BATCH_SECONDS, self._flush_awareness
+            )
+
+    def _flush_awareness(self) -> None:
+        self._awareness_timer = None
+        pending, sources = self._pending_awareness, self._pending_sources
+        self._pending_awareness, self._pending_sources = {}, set()
+        if not pending or self.closed:
+            return
+        # With one sender, it need not hear its own state back; with several, everyone
+        # gets the one message (a client ignores its own state at a clock it has).
+        exclude = next(iter(sources)) if len(sources) == 1 else None
+        self.broadcast(encode_awareness(encode_awareness_update(pending.values())), exclude=exclude)
 
     def awareness_frame(self) -> bytes | None:
         states = self.presence.current()
@@ -294,6 +322,9 @@ class Room:
 
     def close(self) -> None:
         self.closed = True
+        if self._awareness_timer is not None:
+            self._awareness_timer.cancel()
+            self._awareness_timer = None
         if self._unload_timer is not None:
             self._unload_timer.cancel()
             self._unload_timer = None

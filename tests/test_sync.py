@@ -3,6 +3,8 @@ and the Python client, over real websockets to a real server process."""
 
 from __future__ import annotations
 
+import asyncio
+
 from pycrdt import Text
 
 from client.session import RoomClient
@@ -100,3 +102,51 @@ async def test_python_client_offline_edit_merges(server, tokens):
         await one.wait_synced()
         await eventually(lambda: str(t2) == "abc-offline")
         assert one.connections >= 2
+
+
+async def test_presence_is_coalesced_and_the_latest_state_wins(server, tokens):
+    import json as jsonlib
+
+    from websockets.asyncio.client import connect
+
+    from crdt.awareness import AwarenessEntry, decode_awareness, encode_awareness_update
+    from crdt.protocol import AwarenessMessage, encode_awareness, parse_message
+
+    async with RoomClient(server.ws, "presence", token=tokens()) as watcher:
+        await watcher.wait_synced()
+        received: list[int] = []
+
+        def count(states):
+            received.append(len(states))
+
+        watcher.on_awareness = count
+        async with connect(f"{server.ws}/presence?token={tokens(name='Mover')}") as mover:
+            for clock in range(1, 41):  # a cursor dragged across a paragraph
+                state = jsonlib.dumps({"cursor": clock})
+                await mover.send(
+                    encode_awareness(encode_awareness_update([AwarenessEntry(777, clock, state)]))
+                )
+
+            def final_state():
+                state = watcher.awareness.get(777)
+                return state if state and state.get("cursor") == 40 else None
+
+            state = await eventually(final_state)
+            assert state["user"]["name"] == "Mover"
+            # 40 moves arrived as a handful of messages, not 40.
+            assert 1 <= len(received) < 40
+            # The mover does not hear its own state back.
+            frames = []
+            try:
+                while True:
+                    frames.append(parse_message(await asyncio.wait_for(mover.recv(), 0.2)))
+            except TimeoutError:
+                pass
+            echoed = [
+                entry
+                for frame in frames
+                if isinstance(frame, AwarenessMessage)
+                for entry in decode_awareness(frame.payload)
+                if entry.client == 777
+            ]
+            assert echoed == []

@@ -97,23 +97,51 @@ async def live_view(plenary: Plenary, info: DraftInfo) -> DraftView:
 # The database, read only.
 
 
-async def read_view(database: Database, draft: str) -> DraftView | None:
-    """The draft as its log says: the text from the latest snapshot and the updates after it, the
-    deliberation state folded from its commands (as the server folds them on load). ``None`` if no draft."""
+async def resolve_at(database: Database, draft: str, at: str) -> int:
+    """The entry ``at`` names: a sequence number, or the last entry at or before an ISO 8601 time."""
+    from sqlalchemy import func, select
+
+    from server.history import parse_moment
+    from server.storage.schema import LOG
+
+    kind, value = parse_moment(at)
+    async with database.engine.connect() as conn:
+        if kind == "seq":
+            head = (await conn.execute(select(func.max(LOG.c.seq)).where(LOG.c.room == draft))).scalar() or 0
+            if not 1 <= value <= head:
+                raise ValueError(f"no entry {value}: the log of {draft!r} has {head}")
+            return value
+        found = (
+            await conn.execute(select(func.max(LOG.c.seq)).where(LOG.c.room == draft, LOG.c.time_us <= value))
+        ).scalar()
+    if not found:
+        raise ValueError(f"the log of {draft!r} has no entry at or before {at}")
+    return int(found)
+
+
+async def read_view(database: Database, draft: str, at: int | None = None) -> DraftView | None:
+    """The draft as its log says — now, or just after entry ``at``: the text from the latest usable
+    snapshot and the updates after it, the deliberation state folded from its commands (as the
+    server folds them on load). ``None`` if no draft."""
     info = await get_draft(database, draft)
     if info is None:
         return None
+    limit = at if at is not None else 1 << 62
     replica = Replica()
     try:
         snapshot = await database.latest_snapshot(draft)
         after = 0
-        if snapshot is not None:
+        if snapshot is not None and snapshot.seq <= limit:
             replica.load(snapshot.state)
             after = snapshot.seq
         async for row in database.updates_after(draft, after):
+            if row.seq > limit:
+                break
             replica.load(row.payload)
         state = Deliberation()
         async for row in database.commands(draft, COMMAND_PREFIX):
+            if row.seq > limit:
+                break
             record = json.loads(row.payload)
             try:
                 state.apply(record["command"], Actor(**record["actor"]), row.time_us, iso(row.time_us))
@@ -154,6 +182,9 @@ def add_commands(commands: Any) -> None:
     export.add_argument("--view", choices=VIEWS, default="compilation", help="for markdown and html")
     export.add_argument("--out", "-o", metavar="FILE", help="write to FILE (default: standard output)")
     export.add_argument(
+        "--at", metavar="SEQ|TIME", help="export the draft as it was just after this entry (or ISO 8601 time)"
+    )
+    export.add_argument(
         "--base-url",
         default=DEFAULT_BASE_URL,
         help=f"the server's public URL, for the IRIs in annotations (default {DEFAULT_BASE_URL})",
@@ -172,7 +203,8 @@ def run_export(args: argparse.Namespace) -> int:
     async def go() -> DraftView | None:
         database = Database(url)
         try:
-            return await read_view(database, args.draft)
+            at = None if args.at is None else await resolve_at(database, args.draft, args.at)
+            return await read_view(database, args.draft, at)
         finally:
             await database.close()
 

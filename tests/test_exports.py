@@ -480,3 +480,49 @@ def test_positions_count_code_points_and_context_keeps_combined_characters_whole
 def test_summary_of_a_draft_nobody_has_spoken_on():
     view = hand_made("Nothing yet.", [], [])
     assert "No position has been stated and no paragraph agreed yet." in summary(view)
+
+
+def test_export_at_an_earlier_point_shows_the_text_as_it_was(server_factory, tokens, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.test_deliberation import Table, create
+
+    server = server_factory()
+    table = Table(server, tokens)
+    create(table)
+    before = table.ok("chair", "GET", "/api/drafts/tunis/events?limit=1000")["head"]
+    amendment = table.ok(
+        "ccbi",
+        "POST",
+        "/api/drafts/tunis/amendments",
+        {"paragraph": "p2", "start": 0, "end": 3, "kind": "substitution", "text": "Every"},
+    )["result"]
+    table.ok("chair", "POST", f"/api/drafts/tunis/amendments/{amendment['id']}/adopt", {})
+    now = table("archivist", "GET", "/api/drafts/tunis/export?format=markdown&view=compilation")
+    then = table("archivist", "GET", f"/api/drafts/tunis/export?format=markdown&view=compilation&at={before}")
+    assert now.status_code == then.status_code == 200
+    assert "Every implementation" in now.text and "Every implementation" not in then.text
+    assert "Any implementation" in then.text
+    bad = table("archivist", "GET", "/api/drafts/tunis/export?format=markdown&at=99999")
+    assert bad.status_code == 422 and "no entry" in bad.json()["detail"]
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "export",
+            "tunis",
+            "--format",
+            "markdown",
+            "--at",
+            str(before),
+            "--database-url",
+            server.database_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert "Any implementation" in cli.stdout and "Every implementation" not in cli.stdout

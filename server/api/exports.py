@@ -22,7 +22,7 @@ from crdt.exports import FORMATS, VIEWS
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
 from server.drafts import get_draft
-from server.exports import live_view, render
+from server.exports import live_view, read_view, render, resolve_at
 from server.identity import Action
 
 
@@ -40,7 +40,17 @@ async def export_draft(call: Call) -> Response:
     info = await get_draft(call.plenary.database, draft)
     if info is None:
         raise not_found(f"no draft {draft!r}")
-    view = await live_view(call.plenary, info)
+    at = params.get("at")
+    if at:
+        try:
+            seq = await resolve_at(call.plenary.database, draft, at)
+        except ValueError as exc:
+            raise Problem(422, "Unprocessable Content", str(exc)) from exc
+        past = await read_view(call.plenary.database, draft, seq)
+        assert past is not None
+        view = past
+    else:
+        view = await live_view(call.plenary, info)
     base = str(call.request.base_url).rstrip("/")
     rendered = render(view, fmt, kind, base)
     disposition = "attachment" if fmt == "akn" else "inline"

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("plenary.deliberation")
 
 COMMAND_PREFIX = "cmd."
+#: Marks a change to the list of paragraphs itself (not to one paragraph's text).
+STRUCTURE = -1
 SYSTEM = Actor("plenary", "Plenary (server)", "", "", "system")
 
 #: Which permission each command needs. Commands not listed are the server's own.
@@ -375,6 +377,8 @@ class Deliberations:
                 # Inserts and deletes count; formatting (anchors) does not change the words.
                 if path and isinstance(path[0], int) and _changes_words(event):
                     room.touched.add(path[0])
+                elif not path:
+                    room.touched.add(STRUCTURE)  # paragraphs added, removed or moved
 
         room.subscriptions.append(array.observe_deep(on_change))
         room.on_touched = self._touched
@@ -391,6 +395,10 @@ class Deliberations:
                 element = array[index]
                 if isinstance(element, Map) and isinstance(element.get("id"), str):
                     touched.append(element.get("id"))
+        if STRUCTURE in indices:
+            # A deleted agreed paragraph reopens too (its status says what happened).
+            present = {element.get("id") for element in array if isinstance(element, Map)}
+            touched += [pid for pid in state.statuses if pid not in present]
         commands = []
         for pid in touched:
             if state.status_of(pid) in (ParagraphStatus.AGREED, ParagraphStatus.AGREED_AD_REF):

@@ -622,3 +622,19 @@ def test_drafts_import_cli_creates_a_draft_the_server_serves(server_factory, tok
         "item",
     ]
     assert paragraphs[1]["text"].endswith("🌍.")
+
+
+async def test_deleting_an_agreed_paragraph_reopens_it(server, tokens):
+    table = Table(server, tokens)
+    create(table)
+    table.ok("chair", "PUT", "/api/drafts/tunis/paragraphs/p3/status", {"status": "agreed"})
+    async with RoomClient(server.ws, "tunis", token=table.tokens["ccbi"]) as ccbi:
+        await ccbi.wait_synced()
+        del ccbi.doc.get("paragraphs", type=Array)[2]
+
+        def reopened():
+            status = table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["statuses"]["p3"]
+            return status if status["status"] == "pending" else None
+
+        status = await eventually(reopened)
+    assert status["reopened_from"] == "agreed"

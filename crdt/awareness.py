@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from crdt.encoding import Decoder, encode_var_string, encode_var_uint
 from crdt.errors import DecodeError, ProtocolError
@@ -30,6 +31,8 @@ class AwarenessEntry:
     clock: int
     #: The JSON text of the state, or ``None`` when the client left.
     state: str | None
+    #: The decoded state, when it was decoded anyway (validation), so nobody parses it twice.
+    value: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def decode_awareness(payload: bytes, *, max_state_bytes: int = MAX_STATE_BYTES) -> list[AwarenessEntry]:
@@ -50,7 +53,8 @@ def decode_awareness(payload: bytes, *, max_state_bytes: int = MAX_STATE_BYTES) 
             if length > max_state_bytes:
                 raise ProtocolError(f"awareness state of {length} bytes (limit {max_state_bytes})")
             raw = decoder.read_bytes(length)
-            entries.append(AwarenessEntry(client, clock, _validate_state(raw)))
+            text, value = _validate_state(raw)
+            entries.append(AwarenessEntry(client, clock, text, value))
     except DecodeError as exc:
         raise ProtocolError(f"malformed awareness update: {exc}") from exc
     if not decoder.at_end():
@@ -58,9 +62,9 @@ def decode_awareness(payload: bytes, *, max_state_bytes: int = MAX_STATE_BYTES) 
     return entries
 
 
-def _validate_state(raw: bytes) -> str | None:
+def _validate_state(raw: bytes) -> tuple[str | None, dict[str, Any] | None]:
     if raw == b"null":
-        return None
+        return None, None
     try:
         text = raw.decode("utf-8")
         value = json.loads(text)
@@ -68,7 +72,7 @@ def _validate_state(raw: bytes) -> str | None:
         raise ProtocolError("awareness state is not valid JSON (or nested too deeply)") from exc
     if not isinstance(value, dict):
         raise ProtocolError("awareness state must be a JSON object or null")
-    return text
+    return text, value
 
 
 def encode_awareness_update(entries: Iterable[AwarenessEntry]) -> bytes:

@@ -303,6 +303,6 @@ class Session:
 def _with_user(entry: AwarenessEntry, user: dict[str, str]) -> AwarenessEntry:
     if entry.state is None:
         return entry
-    state = json.loads(entry.state)
+    state = dict(entry.value) if entry.value is not None else json.loads(entry.state)
     state["user"] = {**(state.get("user") if isinstance(state.get("user"), dict) else {}), **user}
     return AwarenessEntry(entry.client, entry.clock, json.dumps(state, separators=(",", ":")))

@@ -3,8 +3,8 @@
 Run: ``.venv/bin/python bench/workloads.py throughput rooms coldload presence slowreader [--peers] [--json]
 [--quick]``. Every run starts a fresh server pinned to core 0 (``taskset -c 0``); this process, the load
 generator, pins itself to core 1. With ``--peers`` (after ``bench/install_peers.sh``) each workload also runs
-against ``pycrdt-websocket`` and ``@y/websocket-server``, interleaved, ``--reps`` times; the table shows medians
-and Plenary's figure divided by each peer's. See bench/README.md ("Issue 7 workloads").
+against ``pycrdt-websocket`` and ``@y/websocket-server``, interleaved, ``--reps`` times; the table shows
+medians and Plenary's figure divided by each peer's. See bench/README.md ("Issue 7 workloads").
 """
 
 from __future__ import annotations
@@ -198,6 +198,22 @@ class Conn:
         self.step2_at: float | None = None
         self.step2_bytes = 0
         self.got_step2 = asyncio.get_running_loop().create_future()
+        self._want = 0
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def wait_updates(self, count: int, timeout: float) -> bool:
+        """Wait until this client has received ``count`` updates (False on timeout)."""
+        if self.updates >= count:
+            return True
+        self._want = count
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(self._waiter, timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._waiter = None
+        return True
 
     def on_message(self, message: bytes, now: float) -> None:
         if message[0] == 0 and len(message) >= 2:
@@ -206,6 +222,8 @@ class Conn:
                 self.updates += 1
                 if self.on_update is not None:
                     self.on_update(self, now)
+                if self._waiter is not None and self.updates >= self._want and not self._waiter.done():
+                    self._waiter.set_result(None)
             elif kind == 0:
                 if self.send_frame is not None:
                     self.send_frame(STEP2_EMPTY)
@@ -233,7 +251,7 @@ class Conn:
 
 
 async def open_conn(url: str, conn: Conn, sync: bool = True, timeout: float = 30) -> float:
-    """Connect, send our step 1, and (if ``sync``) wait for the server's step 2; returns connect → step 2 (s)."""
+    """Connect, send step 1, (if ``sync``) wait for the server's step 2; returns connect → step 2 (s)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -319,16 +337,19 @@ async def throughput(server: Server, args: argparse.Namespace) -> dict[str, Any]
 
 async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     n_rooms, edits = args.rooms, 50
-    updates = [sync_update(u) for u in load_updates(args.trace, 2 * edits)]
+    updates = [sync_update(u) for u in two_writers(edits)]
     baseline = server.rss_kib()
     joins: list[float] = []
     pairs: list[tuple[Conn, Conn]] = []
     gate = asyncio.Semaphore(args.join_concurrency)
 
+    # Tokens are issued up front: signing them inside the loop would delay the other joins.
+    urls = {(r, who): server.url(f"bench-room-{r}", f"{who}{r}") for r in range(n_rooms) for who in "ab"}
+
     async def join(room: int, who: str) -> Conn:
         conn = Conn()
         async with gate:
-            joins.append(await open_conn(server.url(f"bench-room-{room}", f"{who}{room}"), conn))
+            joins.append(await open_conn(urls[room, who], conn))
         return conn
 
     async def room_pair(room: int) -> None:
@@ -346,9 +367,9 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
                 base = receiver.updates
                 for k, frame in enumerate(chunk):
                     if receiver.updates - base < k - 8:
-                        await until(lambda base=base, k=k: receiver.updates - base >= k - 8, 30, 0.001)
+                        await receiver.wait_updates(base + k - 8, 30)
                     sender.send(frame)
-                await until(lambda base=base: receiver.updates - base >= edits, 30, 0.001)
+                await receiver.wait_updates(base + edits, 30)
 
     t0 = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(edit(a, b) for a, b in pairs)), args.phase_timeout)
@@ -369,6 +390,7 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
             break
         after = now
     return {
+        "join_concurrency": args.join_concurrency,
         "join_p50_ms": ms(joins, 50),
         "join_p99_ms": ms(joins, 99),
         "rss_baseline_mib": baseline / 1024,
@@ -503,6 +525,25 @@ async def presence(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def two_writers(edits: int) -> list[bytes]:
+    """Keystrokes of two clients (own Yjs client ids) in one text: A's ``edits``, then B's after them."""
+    from pycrdt import Doc, Text
+
+    words = "the delegation proposes to amend paragraph four of the draft resolution "
+    out: list[bytes] = []
+    docs = [Doc(client_id=1_000_001), Doc(client_id=1_000_002)]
+    texts = [doc.get("text", type=Text) for doc in docs]
+    for who in (0, 1):
+        doc, text = docs[who], texts[who]
+        sub = doc.observe(lambda event: out.append(event.update))
+        for k in range(edits):
+            text.insert(len(text) if who == 0 else k, words[k % len(words)])
+        doc.unobserve(sub)
+        if who == 0:
+            docs[1].apply_update(docs[0].get_update())
+    return out
+
+
 def big_updates(count: int, size: int) -> list[bytes]:
     """``count`` updates each appending ``size`` characters to a text (pastes: few structs, many bytes)."""
     from pycrdt import Doc, Text
@@ -631,7 +672,7 @@ def run_workload(name: str, kind: str, args: argparse.Namespace) -> dict[str, An
         try:
             result = asyncio.run(asyncio.wait_for(WORKLOADS[name](server, args), args.budget))
             result["server_alive"] = server.proc is not None and server.proc.poll() is None
-        except Exception as exc:  # noqa: BLE001 - reported, the other runs go on
+        except Exception as exc:  # reported; the other runs go on
             result = {"error": f"{type(exc).__name__}: {exc}"[:300], "server_log": server.output()[-800:]}
         finally:
             server.stop()
@@ -711,14 +752,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-cpu", type=int, default=1)
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--window", type=int, default=64, help="throughput: updates in flight (default 64)")
-    parser.add_argument("--join-concurrency", type=int, default=8)
+    parser.add_argument("--join-concurrency", type=int, default=4, help="rooms: joins in flight")
     parser.add_argument("--edit-concurrency", type=int, default=100)
     args = parser.parse_args(argv)
     quick = args.quick
     args.reps = args.reps or (1 if quick else 3)
     args.tp_updates = 10_000 if quick else 50_000
     args.tp_timeout = 30.0
-    args.rooms = 200 if quick else 1000
+    args.rooms = int(os.environ.get("BENCH_ROOMS", 200 if quick else 1000))
     args.cold_updates = 30_000 if quick else None
     args.cold_samples = 5
     args.cold_restarts = 1 if quick else 3

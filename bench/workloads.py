@@ -250,7 +250,9 @@ class Conn:
         return self.protocol.transport.get_extra_info("sockname")[1]
 
 
-async def open_conn(url: str, conn: Conn, sync: bool = True, timeout: float = 30) -> float:
+async def open_conn(
+    url: str, conn: Conn, sync: bool = True, timeout: float = 30, rcvbuf: int | None = None
+) -> float:
     """Connect, send step 1, (if ``sync``) wait for the server's step 2; returns connect → step 2 (s)."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -263,7 +265,12 @@ async def open_conn(url: str, conn: Conn, sync: bool = True, timeout: float = 30
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[None] = loop.create_future()
     start = time.perf_counter()
-    _, protocol = await loop.create_connection(lambda: RawClient(conn, request, opened), host, port)  # type: ignore[arg-type]
+    sock = socket.socket()
+    sock.setblocking(False)
+    if rcvbuf is not None:  # before connecting, so the window stays small
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    await loop.sock_connect(sock, (host, port))
+    _, protocol = await loop.create_connection(lambda: RawClient(conn, request, opened), sock=sock)  # type: ignore[arg-type]
     conn.protocol = protocol
     await asyncio.wait_for(asyncio.shield(opened), timeout)
     protocol.send_frame(STEP1_EMPTY)
@@ -558,24 +565,31 @@ def big_updates(count: int, size: int) -> list[bytes]:
     return out
 
 
-def server_socket_state(server_port: int, client_port: int) -> str | None:
-    """TCP state of the server's side of one connection (from /proc/net/tcp), None when gone."""
-    names = {"01": "ESTABLISHED", "04": "FIN_WAIT1", "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE"}
+def socket_queues(server_port: int, client_port: int) -> tuple[str | None, int]:
+    """The server side's TCP state of one connection and the bytes in flight to the client on it
+    (server send queue + client receive queue, from /proc/net/tcp); (None, 0) when it is gone."""
+    state: str | None = None
+    queued = 0
     with contextlib.suppress(OSError), open("/proc/net/tcp") as table:
         for line in table:
             parts = line.split()
-            if len(parts) < 4 or ":" not in parts[1]:
+            if len(parts) < 5 or ":" not in parts[1]:
                 continue
-            local, remote, st = parts[1], parts[2], parts[3]
-            if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
-                return names.get(st, st)
-    return None
+            local = int(parts[1].split(":")[1], 16)
+            remote = int(parts[2].split(":")[1], 16)
+            tx, rx = (int(v, 16) for v in parts[4].split(":"))
+            if local == server_port and remote == client_port:
+                state = parts[3]
+                queued += tx
+            elif local == client_port and remote == server_port:
+                queued += rx
+    return state, queued
 
 
 async def slowreader(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     rate, seconds, subs_n = 100.0, args.slow_seconds, 10
     n_updates = int(rate * seconds)
-    frames = [sync_update(u) for u in big_updates(n_updates, 16 * 1024)]
+    frames = [sync_update(u) for u in big_updates(n_updates, 4 * 1024)]
     send_at = [math.nan] * n_updates
     before: list[float] = []
     after: list[float] = []
@@ -591,18 +605,33 @@ async def slowreader(server: Server, args: argparse.Namespace) -> dict[str, Any]
     for k, sub in enumerate(subs):
         await open_conn(server.url(room, f"s{k}"), sub)
     slow = Conn()
-    await open_conn(server.url(room, "slow"), slow)
+    await open_conn(server.url(room, "slow"), slow, rcvbuf=16 * 1024)
     assert slow.protocol is not None and slow.protocol.transport is not None
     slow_port = slow.local_port
     slow.protocol.transport.pause_reading()
     writer = Conn()
     await open_conn(server.url(room, "writer"), writer)
+    cpu0 = cpu_seconds()
+    server_cpu0 = cpu_seconds(server.pid)
     start = time.perf_counter()
 
+    samples: list[tuple[float, int, str | None]] = []
+
     async def watch() -> None:
-        while not closed_at:
-            if server_socket_state(server.port, slow_port) != "ESTABLISHED":
-                closed_at.append(time.perf_counter())
+        # The server stops writing to a dropped client (its close frame waits behind the full
+        # socket): the slow one counts as closed from the last growth of its bytes in flight.
+        last_growth, most = math.nan, -1
+        while True:
+            state, queued = socket_queues(server.port, slow_port)
+            now = time.perf_counter()
+            samples.append((now, queued, state))
+            if state != "01":  # no longer ESTABLISHED
+                closed_at.append(now)
+                return
+            if queued > most:
+                last_growth, most = now, queued
+            elif now - last_growth > 1.0 and most > 0:
+                closed_at.append(last_growth)
                 return
             await asyncio.sleep(0.02)
 
@@ -614,6 +643,9 @@ async def slowreader(server: Server, args: argparse.Namespace) -> dict[str, Any]
         send_at[i] = time.perf_counter()
         writer.send(frame)
     await until(lambda: all(c.updates >= n_updates for c in subs), 10, 0.01)
+    wall = time.perf_counter() - start
+    cpu = cpu_seconds() - cpu0
+    server_cpu = cpu_seconds(server.pid) - server_cpu0
     watcher.cancel()
     # Read what the slow client was sent, to see how it was closed.
     slow.protocol.transport.resume_reading()
@@ -624,12 +656,17 @@ async def slowreader(server: Server, args: argparse.Namespace) -> dict[str, Any]
     return {
         "others_p50_ms": ms(latencies, 50),
         "others_p99_ms": ms(latencies, 99),
+        "others_p99_before_close_ms": ms(before, 99),
         "others_p99_after_close_ms": ms(after, 99),
         "others_delivered_percent": 100 * len(latencies) / (subs_n * n_updates),
         "slow_closed_after_s": closed_at[0] - start if closed_at else math.nan,
         "slow_close": slow.closed or "open",
         "slow_close_4508": float(bool(slow.closed and f"{CLOSE_SLOW_READER}" in slow.closed)),
         "update_bytes": len(frames[0]),
+        "slow_max_in_flight_kib": max((q for _, q, _ in samples), default=0) / 1024,
+        "others_p50_before_close_ms": ms(before, 50),
+        "loadgen_cpu_percent": 100 * cpu / wall,
+        "server_cpu_percent": 100 * server_cpu / wall,
     }
 
 
@@ -652,7 +689,14 @@ SHOWN = {
         "awareness_frames_per_s",
         "loadgen_cpu_percent",
     ],
-    "slowreader": ["others_p50_ms", "others_p99_ms", "slow_closed_after_s", "slow_close_4508"],
+    "slowreader": [
+        "others_p50_ms",
+        "others_p99_ms",
+        "others_p99_before_close_ms",
+        "others_p99_after_close_ms",
+        "slow_closed_after_s",
+        "slow_close_4508",
+    ],
 }
 TARGETS = {
     "throughput": "updates_per_s ≥ 10,000",
@@ -666,7 +710,7 @@ TARGETS = {
 def run_workload(name: str, kind: str, args: argparse.Namespace) -> dict[str, Any]:
     env = {"PLENARY_UNLOAD_GRACE_SECONDS": "1"} if name == "rooms" else {}
     if name == "slowreader":
-        env["PLENARY_MAX_SEND_QUEUE_BYTES"] = str(8 * 1024 * 1024)  # the shipped default
+        env["PLENARY_MAX_SEND_QUEUE_BYTES"] = str(512 * 1024)  # dropped within seconds
     with tempfile.TemporaryDirectory(prefix=f"plenary-{name}-") as tmp:
         server = Server(kind, Path(tmp), None if args.no_pin else args.server_cpu, env)
         try:
@@ -765,7 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     args.cold_restarts = 1 if quick else 3
     args.presence_clients = 500
     args.presence_seconds = 5 if quick else 15
-    args.slow_seconds = 8 if quick else 15
+    args.slow_seconds = 12 if quick else 15
     args.phase_timeout = 120.0 if quick else 300.0
     args.budget = 240.0 if quick else 600.0
     if not args.no_pin:

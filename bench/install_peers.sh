@@ -17,7 +17,7 @@ if [ ! -x "$PEERS/pycrdt-venv/bin/python" ]; then
     "$PYTHON" -m venv "$PEERS/pycrdt-venv"
 fi
 timeout 600 "$PEERS/pycrdt-venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "pycrdt-websocket==0.16.5" uvicorn
+    "pycrdt-websocket==0.16.5" uvicorn websockets
 
 cat >"$PEERS/pycrdt_launch.py" <<'EOF'
 """pycrdt-websocket under uvicorn: python pycrdt_launch.py PORT (loopback only, rooms by URL path)."""

@@ -9,6 +9,7 @@ the amendment's span still read as recorded?) are the server's, before logging.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -525,6 +526,20 @@ _HANDLERS: dict[str, Any] = {
 }
 
 COMMANDS = frozenset(_HANDLERS)
+
+
+def replay_command(state: Deliberation, payload: bytes, time_us: int, now_iso: str) -> None:
+    """Fold one logged command (``{"command", "actor"}`` JSON) into ``state``, as on load.
+
+    Raises :class:`CommandRefused` if the rules refuse it now, ``ValueError`` if it is unreadable;
+    callers replaying a log report either and go on (the log is the truth).
+    """
+    try:
+        record = json.loads(payload)
+        command, actor = record["command"], Actor(**record["actor"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a readable command: {exc}") from exc
+    state.apply(command, actor, time_us, now_iso)
 
 
 def overlapping_amendments(

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 from pycrdt import Array, Doc, Map
 
 from crdt.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
-from crdt.deliberation import Actor, CommandRefused, Deliberation, ParagraphStatus, refuse, snapshot
+from crdt.deliberation import (
+    Actor,
+    CommandRefused,
+    Deliberation,
+    ParagraphStatus,
+    refuse,
+    replay_command,
+    snapshot,
+)
 from crdt.draft import find_text, number_paragraphs, read_paragraphs
 from crdt.offsets import utf16_to_utf8
 from server.identity import Action, Participant
@@ -123,12 +131,11 @@ class Deliberations:
             state = Deliberation()
             async for row in self.plenary.database.commands(draft, COMMAND_PREFIX):
                 try:
-                    record = json.loads(row.payload)
-                    state.apply(record["command"], Actor(**record["actor"]), row.time_us, iso(row.time_us))
+                    replay_command(state, row.payload, row.time_us, iso(row.time_us))
                 except CommandRefused as exc:  # the log is the truth: keep going, but say so
                     log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
-                except (ValueError, KeyError, TypeError) as exc:
-                    log.error("draft %r: entry %d is not a readable command: %s", draft, row.seq, exc)
+                except ValueError as exc:
+                    log.error("draft %r: entry %d: %s", draft, row.seq, exc)
             found = DraftDeliberation(draft, state)
             self._drafts[draft] = found
             future.set_result(found)

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crdt.deliberation import Actor, CommandRefused, Deliberation
+from crdt.deliberation import CommandRefused, Deliberation, replay_command
 from crdt.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
 from crdt.replica import Replica
 from server.deliberation import COMMAND_PREFIX, iso
@@ -142,14 +141,15 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
         async for row in database.commands(draft, COMMAND_PREFIX):
             if row.seq > limit:
                 break
-            record = json.loads(row.payload)
             try:
-                state.apply(record["command"], Actor(**record["actor"]), row.time_us, iso(row.time_us))
+                replay_command(state, row.payload, row.time_us, iso(row.time_us))
             except CommandRefused as exc:  # as on load: the log is the truth, keep going
                 print(
                     f"plenary: entry {row.seq} of {draft!r} was refused on replay: {exc.detail}",
                     file=sys.stderr,
                 )
+            except ValueError as exc:
+                print(f"plenary: entry {row.seq} of {draft!r}: {exc}", file=sys.stderr)
         return draft_view(
             replica.doc,
             state,

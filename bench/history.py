@@ -109,10 +109,10 @@ async def log_trace(url: str, txns: list[dict[str, Any]]) -> tuple[int, float, s
 
             room.edit(edit, participant=author.id, role="delegate", connection="trace")
             if done % 5_000 == 0:
-                await room.until_durable(room.seq)
+                await room.until_logged()
                 if done % 50_000 == 0:
                     say(f"{done:,} keystrokes logged")
-        await room.until_durable(room.seq)
+        await room.until_logged()
         final = read_paragraphs(room.replica.doc)[0].text
         head = room.seq
     finally:

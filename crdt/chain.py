@@ -63,3 +63,30 @@ def canonical_encoding(fields: EntryFields) -> bytes:
 
 def entry_hash(prev_hash: bytes, fields: EntryFields) -> bytes:
     return hashlib.sha256(CHAIN_TAG + prev_hash + canonical_encoding(fields)).digest()
+
+
+def link(rows: list[dict[str, object]], seq: int, prev_hash: bytes, time_us: int) -> tuple[int, bytes, int]:
+    """Chain ``rows`` (one room's new entries, in order) onto the head ``(seq, prev_hash, time_us)``.
+
+    Fills in each row's ``seq``, ``prev_hash`` and ``hash``, and raises its ``time_us``
+    to the head's when it is behind (entries appended by several processes keep
+    their times in log order). Returns the new head.
+    """
+    for row in rows:
+        seq += 1
+        stamp = max(int(row["time_us"]), time_us)  # type: ignore[call-overload]
+        fields = EntryFields(
+            room=str(row["room"]),
+            seq=seq,
+            time_us=stamp,
+            connection=str(row["connection"]),
+            participant=str(row["participant"]),
+            role=str(row["role"]),
+            kind=str(row["kind"]),
+            clients=row["clients"],  # type: ignore[arg-type]
+            payload=row["payload"],  # type: ignore[arg-type]
+        )
+        digest = entry_hash(prev_hash, fields)
+        row["seq"], row["time_us"], row["prev_hash"], row["hash"] = seq, stamp, prev_hash, digest
+        prev_hash, time_us = digest, stamp
+    return seq, prev_hash, time_us

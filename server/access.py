@@ -67,4 +67,4 @@ class Access:
         room = await self.plenary.rooms.open(draft)
         payload = json.dumps({"participant": participant}, sort_keys=True).encode()
         room.append(payload, kind=kind, connection="api", participant=by.id, role=str(by.role_for(draft)))
-        await room.until_durable(room.seq)
+        await room.until_logged()

@@ -187,7 +187,7 @@ class Deliberations:
     ) -> dict[str, Any]:
         state = deliberation.state
         text_room = await self.plenary.rooms.open(deliberation.draft)
-        await text_room.until_durable(text_room.seq)
+        await text_room.until_logged()
         doc = text_room.replica.doc
         now = now_us()
         command = self._prepare(state, doc, command, actor, now)
@@ -209,7 +209,7 @@ class Deliberations:
             edit, connection = text_edit
             text_room.edit(edit, participant=actor.participant, role=actor.role, connection=connection)
         text_room.locked = state.locked
-        await text_room.until_durable(text_room.seq)
+        await text_room.until_logged()
         await self.publish(deliberation)
         self._wake.set()
         return result
@@ -365,7 +365,7 @@ class Deliberations:
                         target[key] = value
 
             room.edit(write, participant="plenary", role="system", connection="deliberation")
-            await room.until_durable(room.seq)
+            await room.until_logged()
         deliberation.published = current
 
     # Room hooks: lock, and text changes that reopen paragraphs or restart silence.

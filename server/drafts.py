@@ -80,7 +80,7 @@ async def create_draft(
     room.edit(
         lambda doc: write_paragraphs(doc, paragraphs), participant=creator.id, role=role, connection="api"
     )
-    await room.until_durable(room.seq)
+    await room.until_logged()
     return info
 
 

@@ -81,7 +81,7 @@ async def live_view(plenary: Plenary, info: DraftInfo) -> DraftView:
     deliberation = await plenary.deliberations.get(info.id)
     room = await plenary.rooms.open(info.id)
     async with deliberation.lock:  # commands hold it until their text edits are durable
-        await room.until_durable(room.seq)
+        await room.until_logged()
         return draft_view(
             room.replica.doc,
             deliberation.state,

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from pycrdt import Doc
 
-from crdt.awareness import AwarenessEntry, Presence, encode_awareness_update
-from crdt.chain import EntryFields, entry_hash
+from crdt.awareness import AwarenessEntry, Presence, decode_awareness, encode_awareness_update
 from crdt.errors import UpdateRejected
 from crdt.inspection import decode_clients, encode_clients, encode_ranges
 from crdt.protocol import encode_awareness, encode_sync_update
 from crdt.replica import Replica
 from crdt.updates import decode_update
+from server.broker import Broker
+from server.broker import messages as relay
 from server.config import Settings
 from server.inspection import delete_set_of
 from server.storage.database import Database, now_us
@@ -42,6 +43,19 @@ AWARENESS_BATCH_SECONDS = 0.03
 #: The owner recorded for the client ids the server itself writes with.
 SERVER = "plenary-server"
 
+#: How long a room waits for a missing entry (relayed out of order by another
+#: process) before reading it from the database (seconds).
+GAP_WAIT_SECONDS = 0.05
+
+#: How often rooms compare themselves with the log when other processes write
+#: to it (seconds): the last resort for a relayed message that never came.
+RECONCILE_SECONDS = 2.0
+#: The same while the link to the other processes is down.
+POLL_SECONDS = 0.25
+
+#: Called with every entry a room takes, in log order: (room, seq, kind, payload, time_us, local).
+EntryHook = Callable[["Room", int, str, bytes, int, bool], None]
+
 
 class Room:
     def __init__(
@@ -50,7 +64,6 @@ class Room:
         replica: Replica,
         *,
         seq: int,
-        head_hash: bytes,
         snapshot_seq: int,
         size_estimate: int,
         owners: dict[int, str],
@@ -67,10 +80,15 @@ class Room:
         #: Which connection owns each Yjs client id (see Session.claim_client).
         #: The server's own id is owned by nobody who can connect.
         self.client_owners: dict[int, object] = {replica.doc.client_id: self}
-        #: The last sequence number appended, and the last one known durable.
+        #: Every log entry up to ``seq`` is in the replica. The database numbers
+        #: entries when it commits them (several processes may append), so this
+        #: process may hold later ones too, waiting in ``_ahead`` for a gap to fill.
         self.seq = seq
-        self.durable_seq = seq
-        self.head_hash = head_hash
+        self._ahead: dict[int, tuple[str, bytes, int, bool]] = {}
+        self._gap_timer: asyncio.TimerHandle | None = None
+        #: Appends made here, and how many of them are durable: a "mark" to wait for.
+        self._appended = 0
+        self._logged = 0
         self.snapshot_seq = snapshot_seq
         self._writer = writer
         self._settings = settings
@@ -79,6 +97,10 @@ class Room:
         self._unload_timer: asyncio.TimerHandle | None = None
         self._pending_awareness: dict[int, AwarenessEntry] = {}
         self._pending_sources: set[Session] = set()
+        #: This process's presence changes, to be relayed to the others.
+        self._pending_relay: dict[int, AwarenessEntry] = {}
+        #: The presence of connections on other processes: node → Yjs client ids.
+        self.remote_clients: dict[str, set[int]] = {}
         self._awareness_timer: asyncio.TimerHandle | None = None
         #: Client id → next clock: what the inspector checks updates against.
         self.client_state: dict[int, int] = replica.state()
@@ -109,7 +131,9 @@ class Room:
                 del self.client_owners[client]
         gone = self.presence.remove(session.awareness_clients)
         if gone:
-            self.broadcast(encode_awareness(encode_awareness_update(gone)), exclude=session)
+            update = encode_awareness_update(gone)
+            self.broadcast(encode_awareness(update), exclude=session)
+            self._registry.broker.publish(self.name, relay.Presence(self.name, update))
         if not self.sessions:
             self.schedule_unload()
 
@@ -161,7 +185,7 @@ class Room:
         self, edit: Callable[[Doc], None], *, participant: str, role: str, connection: str = "server"
     ) -> int | None:
         """A server-side edit of the document (draft creation, an adopted amendment),
-        logged under the participant who caused it. Returns its sequence number."""
+        logged under the participant who caused it. Returns a mark for :meth:`until_logged`."""
         change = self.replica.transact(edit)
         # Server edits are decisions, not drafting: they do not reopen paragraphs.
         self.touched.clear()
@@ -184,55 +208,114 @@ class Room:
         origin: Session | None = None,
         owner: str | None = None,
         clients: bytes | None = None,
+        on_logged: Callable[[int], None] | None = None,
     ) -> int:
-        """Append one entry to the room's log; broadcast the update when durable."""
-        self.seq += 1
-        seq = self.seq
-        fields = EntryFields(
-            room=self.name,
-            seq=seq,
-            time_us=now_us(),
-            connection=connection,
-            participant=participant,
-            role=role,
-            kind=kind,
-            clients=(clients if clients is not None else encode_clients(decode_update(payload, values=False)))
-            if kind == "update"
-            else b"",
-            payload=payload,
-        )
+        """Append one entry to the room's log; broadcast the update when durable.
+
+        Returns a mark for :meth:`until_logged`. The entry's sequence number is
+        known once the database committed it: ``on_logged`` is called with it.
+        """
+        time_us = now_us()
         if kind == "update":
-            for client in decode_clients(fields.clients):
+            if clients is None:
+                clients = encode_clients(decode_update(payload, values=False))
+            for client in decode_clients(clients):
                 self.client_participants.setdefault(client, owner or participant)
-        digest = entry_hash(self.head_hash, fields)
+        else:
+            clients = b""
         row: dict[str, Any] = {
-            "room": fields.room,
-            "seq": seq,
-            "time_us": fields.time_us,
+            "room": self.name,
+            "time_us": time_us,
             "connection": connection,
             "participant": participant,
             "role": role,
             "kind": kind,
-            "clients": fields.clients,
+            "clients": clients,
             "payload": payload,
-            "prev_hash": self.head_hash,
-            "hash": digest,
         }
-        self.head_hash = digest
+        self._appended += 1
+        mark = self._appended
         frame = encode_sync_update(payload) if kind == "update" else None
 
-        def on_durable() -> None:
-            self._mark_durable(seq)
-            if frame is not None and not self.closed:
-                self.broadcast(frame, exclude=origin)
+        def on_durable(seq: int) -> None:
+            self._logged = mark
+            self._wake_waiters()
+            if not self.closed:
+                self._sequence(seq, kind, payload, row["time_us"], True)
+                if frame is not None:
+                    self.broadcast(frame, exclude=origin)
+                self._registry.broker.publish(
+                    self.name,
+                    relay.Entry(self.name, seq, row["time_us"], participant, kind, row["clients"], payload),
+                )
+            if on_logged is not None:
+                on_logged(seq)
 
         self._writer.append(row, on_durable, self._on_log_failure, owner=self)
-        if seq - self.snapshot_seq >= self._settings.snapshot_every:
+        return mark
+
+    def receive_entry(self, entry: relay.Entry) -> None:
+        """An entry another process made durable (relayed, or read back from the log)."""
+        seq = entry.seq
+        if self.closed or seq <= self.seq or seq in self._ahead:
+            return  # already here
+        if entry.kind == "update":
+            try:
+                change = self.replica.apply(entry.payload)
+            except UpdateRejected as exc:
+                self._on_log_failure(exc)
+                return
+            # Only the process a change came in through acts on it (reopening paragraphs).
+            self.touched.clear()
+            state = self.client_state
+            for client, (_, end) in decode_clients(entry.clients).items():
+                if end > state.get(client, 0):
+                    state[client] = end
+                self.client_participants.setdefault(client, entry.participant)
+            self.size_estimate += len(entry.payload)
+            if change is not None:
+                self.broadcast(encode_sync_update(entry.payload))
+        self._sequence(seq, entry.kind, entry.payload, entry.time_us, False)
+
+    def _sequence(self, seq: int, kind: str, payload: bytes, time_us: int, local: bool) -> None:
+        """Entry ``seq`` is in the replica: advance ``seq`` over every entry now contiguous."""
+        if seq != self.seq + 1:
+            if seq > self.seq:
+                self._ahead[seq] = (kind, payload, time_us, local)
+                if self._gap_timer is None:
+                    self._gap_timer = asyncio.get_running_loop().call_later(
+                        GAP_WAIT_SECONDS, self._gap_timeout
+                    )
+            return
+        hooks = self._registry.on_entry
+        self.seq = seq
+        for hook in hooks:
+            hook(self, seq, kind, payload, time_us, local)
+        ahead = self._ahead
+        while ahead and self.seq + 1 in ahead:
+            self.seq += 1
+            kind, payload, time_us, local = ahead.pop(self.seq)
+            for hook in hooks:
+                hook(self, self.seq, kind, payload, time_us, local)
+        if not ahead and self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
+        if self.seq - self.snapshot_seq >= self._settings.snapshot_every:
             self.save_snapshot()
-        return seq
+
+    def _gap_timeout(self) -> None:
+        self._gap_timer = None
+        if self._ahead and not self.closed:
+            self._registry.catch_up_later(self)
+
+    @property
+    def quiescent(self) -> bool:
+        """Whether the replica holds exactly the entries up to ``seq`` (nothing pending or ahead)."""
+        return self._logged == self._appended and not self._ahead
 
     def save_snapshot(self) -> None:
-        if self.seq == self.snapshot_seq:
+        """Save the document as of ``seq``, if it holds exactly that (else: at a later chance)."""
+        if self.seq == self.snapshot_seq or not self.quiescent:
             return
         self.snapshot_seq = self.seq
         state = self.replica.full_state()
@@ -245,28 +328,35 @@ class Room:
 
     def deleted_ranges(self) -> dict[int, list[tuple[int, int]]]:
         """The document's delete set (cached until the next change)."""
-        if self._deleted is None or self._deleted[0] != self.seq:
-            self._deleted = (self.seq, delete_set_of(self.replica.full_state()))
+        version = self.seq + self._appended + len(self._ahead)
+        if self._deleted is None or self._deleted[0] != version:
+            self._deleted = (version, delete_set_of(self.replica.full_state()))
         return self._deleted[1]
 
-    def _mark_durable(self, seq: int) -> None:
-        self.durable_seq = seq
+    def log_mark(self) -> int:
+        """A mark for :meth:`until_logged`: everything this process appended to the room so far."""
+        return self._appended
+
+    def _wake_waiters(self) -> None:
         if self._durable_waiters:
+            logged = self._logged
             still = []
             for wanted, future in self._durable_waiters:
-                if wanted <= seq:
+                if wanted <= logged:
                     if not future.done():
                         future.set_result(None)
                 else:
                     still.append((wanted, future))
             self._durable_waiters = still
 
-    async def until_durable(self, seq: int) -> None:
-        """Wait until entry ``seq`` is in the log, so that what it holds may be shown."""
-        if seq <= self.durable_seq:
+    async def until_logged(self, mark: int | None = None) -> None:
+        """Wait until what was appended up to ``mark`` (default: so far) is in the log,
+        so that what the replica holds may be shown."""
+        wanted = self._appended if mark is None else mark
+        if wanted <= self._logged:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._durable_waiters.append((seq, future))
+        self._durable_waiters.append((wanted, future))
         await future
 
     def _on_log_failure(self, exc: BaseException) -> None:
@@ -282,8 +372,8 @@ class Room:
         self.close()
 
     def step2_for(self, state_vector: bytes) -> tuple[bytes, int]:
-        """The update a peer lacks, and the entry it is current to (wait for it to be durable)."""
-        return self.replica.diff(state_vector), self.seq
+        """The update a peer lacks, and the log mark to wait for before sending it."""
+        return self.replica.diff(state_vector), self._appended
 
     # Presence.
 
@@ -297,7 +387,41 @@ class Room:
         pending = self._pending_awareness
         for entry in accepted:
             pending[entry.client] = entry
+        if self._registry.broker.shared:
+            for entry in accepted:
+                self._pending_relay[entry.client] = entry
+            if self.remote_clients:
+                # A client that moved here from another process is ours now.
+                for clients in self.remote_clients.values():
+                    clients.difference_update(entry.client for entry in accepted)
         self._pending_sources.add(session)
+        self._schedule_awareness()
+
+    def receive_remote_awareness(self, node: str, update: bytes) -> None:
+        """Presence relayed from another process's connections."""
+        accepted = self.presence.apply(decode_awareness(update))
+        if not accepted:
+            return
+        mine = self.remote_clients.setdefault(node, set())
+        pending = self._pending_awareness
+        for entry in accepted:
+            pending[entry.client] = entry
+            if entry.state is None:
+                mine.discard(entry.client)
+            else:
+                mine.add(entry.client)
+        self._pending_sources.add(None)  # type: ignore[arg-type]
+        self._schedule_awareness()
+
+    def drop_node(self, node: str) -> None:
+        """Another process is gone: so is the presence of its connections."""
+        clients = self.remote_clients.pop(node, None)
+        if clients:
+            gone = self.presence.remove(clients)
+            if gone:
+                self.broadcast(encode_awareness(encode_awareness_update(gone)))
+
+    def _schedule_awareness(self) -> None:
         if self._awareness_timer is None:
             self._awareness_timer = asyncio.get_running_loop().call_later(
                 AWARENESS_BATCH_SECONDS, self._flush_awareness
@@ -307,6 +431,12 @@ class Room:
         self._awareness_timer = None
         pending, sources = self._pending_awareness, self._pending_sources
         self._pending_awareness, self._pending_sources = {}, set()
+        if self._pending_relay:
+            mine, self._pending_relay = self._pending_relay, {}
+            if not self.closed:
+                self._registry.broker.publish(
+                    self.name, relay.Presence(self.name, encode_awareness_update(mine.values()))
+                )
         if not pending or self.closed:
             return
         # With one sender, it need not hear its own state back; with several, everyone
@@ -328,6 +458,9 @@ class Room:
         if self._unload_timer is not None:
             self._unload_timer.cancel()
             self._unload_timer = None
+        if self._gap_timer is not None:
+            self._gap_timer.cancel()
+            self._gap_timer = None
         for _, future in self._durable_waiters:
             if not future.done():
                 future.set_exception(UpdateRejected("room closed"))
@@ -338,15 +471,24 @@ class Room:
 class Rooms:
     """The loaded rooms of this process."""
 
-    def __init__(self, database: Database, writer: LogWriter, settings: Settings) -> None:
+    def __init__(
+        self, database: Database, writer: LogWriter, settings: Settings, broker: Broker | None = None
+    ) -> None:
         self.database = database
         self.writer = writer
         self.settings = settings
+        self.broker = broker if broker is not None else Broker()
         self._rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unloading: dict[str, asyncio.Task[None]] = {}
+        #: Entries relayed for a room while it is being read from the database.
+        self._early: dict[str, list[relay.Entry]] = {}
+        self._catching_up: dict[str, asyncio.Task[None]] = {}
+        self._reconciler: asyncio.Task[None] | None = None
         #: Called with every room just loaded (the deliberation hooks in here).
         self.on_load: list[Callable[[Room], None]] = []
+        #: Called with every entry a room takes, in log order (the deliberation folds commands).
+        self.on_entry: list[EntryHook] = []
 
     def __len__(self) -> int:
         return len(self._rooms)
@@ -357,6 +499,10 @@ class Rooms:
     def get(self, name: str) -> Room | None:
         return self._rooms.get(name)
 
+    def start(self) -> None:
+        if self.broker.shared:
+            self._reconciler = asyncio.create_task(self._reconcile(), name="plenary-reconcile")
+
     async def acquire(self, name: str, session: Session) -> Room:
         """Load (once) and join a room. The join happens with no await after the
         room is found, so an unload can never slip in between."""
@@ -364,6 +510,10 @@ class Rooms:
             room = self._rooms.get(name)
             if room is not None:
                 room.join(session)
+                if self.broker.shared:
+                    # Another process may have written what this one has not heard yet
+                    # (it died before relaying it): a newcomer must not be told less.
+                    await self.catch_up(room)
                 return room
             pending = self._loading.get(name)
             if pending is not None:
@@ -388,16 +538,27 @@ class Rooms:
     async def _load(self, name: str) -> None:
         future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
         self._loading[name] = future
+        relayed = self.broker.shared and "@" not in name
         try:
             unloading = self._unloading.get(name)
             if unloading is not None:
                 await asyncio.shield(unloading)
+            if relayed:
+                # Listen first, then read: an entry committed in between is heard, not lost.
+                self._early[name] = []
+                await self.broker.subscribe(name)
             room = await self._read(name)
             for hook in self.on_load:
                 hook(room)
             self._rooms[name] = room
+            for entry in self._early.pop(name, ()):
+                room.receive_entry(entry)
             future.set_result(room)
         except BaseException as exc:
+            self._early.pop(name, None)
+            if relayed:
+                with contextlib.suppress(Exception):
+                    await self.broker.unsubscribe(name)
             future.set_exception(exc)
             future.exception()  # retrieved: the waiters see it when they await
             raise
@@ -407,27 +568,28 @@ class Rooms:
     async def _read(self, name: str) -> Room:
         if "@" in name:
             return await self._read_past(name)
+        # The head first: the snapshot and the entries read are the ones up to it, and
+        # whatever another process appends after it arrives through the broker.
+        head = await self.database.head(name)
         replica = Replica()
         snapshot_seq = 0
         size = 0
         owners: dict[int, str] = {}
-        snapshot = await self.database.latest_snapshot(name)
+        snapshot = await self.database.latest_snapshot(name, upto=head.seq)
         if snapshot is not None:
             snapshot_seq = snapshot.seq
             replica.load(snapshot.state)
             size = len(snapshot.state)
             owners = {int(client): who for client, who in json.loads(snapshot.owners or "{}").items()}
-        async for row in self.database.updates_after(name, snapshot_seq):
+        async for row in self.database.updates_after(name, snapshot_seq, upto=head.seq):
             replica.load(row.payload)
             size += len(row.payload)
             for client in decode_clients(row.clients):
                 owners.setdefault(client, row.participant)
-        head = await self.database.head(name)
         return Room(
             name,
             replica,
             seq=head.seq,
-            head_hash=head.hash,
             snapshot_seq=snapshot_seq,
             size_estimate=size,
             owners=owners,
@@ -449,7 +611,6 @@ class Rooms:
             name,
             replica,
             seq=seq,
-            head_hash=b"",
             snapshot_seq=seq,
             size_estimate=len(state),
             owners={},
@@ -469,17 +630,25 @@ class Rooms:
         )
 
     async def _unload(self, room: Room) -> None:
+        await self.writer.flush()  # what it appended is durable: the replica holds exactly the log
         room.save_snapshot()
         room.close()
         await self.writer.flush()
+        if self.broker.shared and "@" not in room.name:
+            await self.broker.unsubscribe(room.name)
         log.debug("room %r unloaded at seq %d", room.name, room.seq)
 
     def discard(self, room: Room) -> None:
         if self._rooms.get(room.name) is room:
             del self._rooms[room.name]
+            if self.broker.shared:
+                asyncio.get_running_loop().create_task(self.broker.unsubscribe(room.name))
 
     async def close(self) -> None:
         """Snapshot and close every room (server shutdown)."""
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+        await self.writer.flush()
         for room in list(self._rooms.values()):
             room.save_snapshot()
             room.close()
@@ -488,3 +657,83 @@ class Rooms:
             with contextlib.suppress(Exception):
                 await task
         await self.writer.flush()
+
+    # Other processes (see server/broker).
+
+    def receive(self, entry: relay.Entry) -> None:
+        room = self._rooms.get(entry.room)
+        if room is not None:
+            room.receive_entry(entry)
+        else:
+            early = self._early.get(entry.room)
+            if early is not None:
+                early.append(entry)
+
+    def receive_presence(self, node: str, message: relay.Presence) -> None:
+        room = self._rooms.get(message.room)
+        if room is not None:
+            try:
+                room.receive_remote_awareness(node, message.update)
+            except Exception:
+                log.exception("presence relayed for %r dropped", message.room)
+
+    def drop_node(self, node: str) -> None:
+        for room in list(self._rooms.values()):
+            room.drop_node(node)
+
+    def catch_up_all(self) -> None:
+        for room in list(self._rooms.values()):
+            if "@" not in room.name:
+                self.catch_up_later(room)
+
+    def catch_up_later(self, room: Room) -> None:
+        task = self._catching_up.get(room.name)
+        if task is None or task.done():
+            self._catching_up[room.name] = asyncio.get_running_loop().create_task(self._catch_up(room))
+
+    async def catch_up(self, room: Room) -> None:
+        """Take every entry the log has and the room lacks (written by other processes)."""
+        task = self._catching_up.get(room.name)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._catch_up(room))
+            self._catching_up[room.name] = task
+        await asyncio.shield(task)
+
+    async def _catch_up(self, room: Room) -> None:
+        inflight = self.database.inflight
+        try:
+            async for row in self.database.entries_after(room.name, room.seq):
+                if room.closed:
+                    return
+                if (room.name, row.seq) in inflight:
+                    continue  # ours, committed a moment ago: its own callback takes it
+                room.receive_entry(
+                    relay.Entry(
+                        room.name, row.seq, row.time_us, row.participant, row.kind, row.clients, row.payload
+                    )
+                )
+        except Exception:
+            log.exception("room %r: catching up from the log failed (retried later)", room.name)
+
+    async def _reconcile(self) -> None:
+        """Compare each room with the log now and then: the last resort for a relayed
+        entry that never came, and the only way to hear others while Redis is down."""
+        seen: dict[str, int] = {}
+        while True:
+            connected = self.broker.connected
+            await asyncio.sleep(RECONCILE_SECONDS if connected else POLL_SECONDS)
+            rooms = [room for room in self._rooms.values() if "@" not in room.name]
+            try:
+                heads: dict[str, int] = {}
+                names = [room.name for room in rooms]
+                for start in range(0, len(names), 500):
+                    heads.update(await self.database.heads(names[start : start + 500]))
+            except Exception as exc:
+                log.warning("reconciling rooms with the log failed: %s", exc)
+                continue
+            for room in rooms:
+                # Connected, an entry is only overdue once it was already in the log a round ago.
+                wanted = seen.get(room.name, 0) if self.broker.connected else heads.get(room.name, 0)
+                if room.seq < wanted:
+                    self.catch_up_later(room)
+            seen = heads

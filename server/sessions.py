@@ -208,7 +208,7 @@ class Session:
         elif isinstance(message, SyncStep1):
             update, seq = room.step2_for(message.state_vector)
             # Show nothing that is not yet in the log.
-            await room.until_durable(seq)
+            await room.until_logged(seq)
             self.send(encode_sync_step2(update))
         elif isinstance(message, AwarenessMessage):
             self._receive_awareness(room, message.payload)

@@ -51,9 +51,10 @@ async def test_slow_reader_is_dropped_and_others_keep_receiving(server_factory, 
     token = tokens()
     sock, protocol = await asyncio.to_thread(stalled_connection, f"{server.ws}/busy?token={token}")
     try:
-        async with RoomClient(server.ws, "busy", token=tokens()) as writer, RoomClient(
-            server.ws, "busy", token=tokens()
-        ) as reader:
+        async with (
+            RoomClient(server.ws, "busy", token=tokens()) as writer,
+            RoomClient(server.ws, "busy", token=tokens()) as reader,
+        ):
             await writer.wait_synced()
             await reader.wait_synced()
             text = writer.doc.get("text", type=Text)

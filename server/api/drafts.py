@@ -92,7 +92,7 @@ async def get_one(call: Call) -> DraftTextOut:
     if info is None:
         raise not_found(f"no draft {draft_id!r}")
     room = await call.plenary.rooms.open(draft_id)
-    await room.until_durable(room.seq)  # show nothing that is not yet in the log
+    await room.until_logged()  # show nothing that is not yet in the log
     paragraphs = read_paragraphs(room.replica.doc)
     deliberation = await call.plenary.deliberations.get(draft_id)
     numbers = number_paragraphs(paragraphs, deliberation.state.numbering)

@@ -5,6 +5,8 @@ queries the rooms need (head of a log, latest snapshot, entries after a point).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -12,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
-from crdt.chain import GENESIS
+from crdt.chain import GENESIS, link
 from server.storage.schema import LOG, SNAPSHOTS, SchemaVersion
 
 SCHEMA_VERSION = 1
@@ -60,6 +63,9 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._sqlite_writer: SqliteLogWriter | None = None
+        #: ``(room, seq)`` of entries this process committed whose callbacks have not run
+        #: yet: a catch-up that reads them back from the database must leave them alone.
+        self.inflight: set[tuple[str, int]] = set()
         if self.is_sqlite:
             synchronous = sqlite_synchronous.upper()
             if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -113,30 +119,24 @@ class Database:
             ).first()
         return LogHead(0, GENESIS) if row is None else LogHead(row.seq, row.hash)
 
-    async def latest_snapshot(self, room: str) -> Any | None:
+    async def latest_snapshot(self, room: str, upto: int | None = None) -> Any | None:
+        query = select(SNAPSHOTS.c.seq, SNAPSHOTS.c.state, SNAPSHOTS.c.owners).where(SNAPSHOTS.c.room == room)
+        if upto is not None:
+            query = query.where(SNAPSHOTS.c.seq <= upto)
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(SNAPSHOTS.c.seq, SNAPSHOTS.c.state, SNAPSHOTS.c.owners)
-                    .where(SNAPSHOTS.c.room == room)
-                    .order_by(SNAPSHOTS.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
+            row = (await conn.execute(query.order_by(SNAPSHOTS.c.seq.desc()).limit(1))).first()
         return row
 
-    async def updates_after(self, room: str, seq: int) -> AsyncIterator[Any]:
-        """A room's Yjs update entries after ``seq`` (payload, participant, clients), in order."""
+    async def updates_after(self, room: str, seq: int, upto: int | None = None) -> AsyncIterator[Any]:
+        """A room's Yjs update entries after ``seq`` (up to ``upto``), in order."""
         while True:
+            query = select(LOG.c.seq, LOG.c.payload, LOG.c.participant, LOG.c.clients).where(
+                LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind == "update"
+            )
+            if upto is not None:
+                query = query.where(LOG.c.seq <= upto)
             async with self.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(LOG.c.seq, LOG.c.payload, LOG.c.participant, LOG.c.clients)
-                        .where(LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind == "update")
-                        .order_by(LOG.c.seq)
-                        .limit(REPLAY_BATCH)
-                    )
-                ).all()
+                rows = (await conn.execute(query.order_by(LOG.c.seq).limit(REPLAY_BATCH))).all()
             for row in rows:
                 yield row
             if len(rows) < REPLAY_BATCH:
@@ -171,20 +171,117 @@ class Database:
             ).all()
 
     async def write(self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> None:
-        """Write one group commit: log entries and snapshots in one transaction."""
+        """Write one group commit: log entries and snapshots in one transaction.
+
+        The entries come without ``seq``, ``prev_hash`` and ``hash``: they are
+        chained here, inside the transaction, onto the head the database holds,
+        so that several processes appending to one room can never fork its chain
+        or reuse a number (PostgreSQL: a per-room advisory lock held until commit;
+        SQLite: ``BEGIN IMMEDIATE`` locks the whole file). Each entry's dict is
+        filled in place, and its ``(room, seq)`` is put in :attr:`inflight`
+        before the commit (see :meth:`LogWriter.append`).
+        """
         if self._sqlite_writer is not None:
             # One thread hop per commit instead of aiosqlite's several per statement.
             await asyncio.get_running_loop().run_in_executor(
-                self._sqlite_writer.executor, self._sqlite_writer.write, entries, snapshots
+                self._sqlite_writer.executor, self._sqlite_writer.write, entries, snapshots, self.inflight
             )
             return
         async with self.engine.begin() as conn:
             if entries:
+                by_room = rows_by_room(entries)
+                # Always in the same order, so that two processes never wait on each other in a cycle.
+                for room in sorted(by_room):
+                    if not self.is_sqlite:
+                        await conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("log", room)}
+                        )
+                    head = (
+                        await conn.execute(
+                            select(LOG.c.seq, LOG.c.hash, LOG.c.time_us)
+                            .where(LOG.c.room == room)
+                            .order_by(LOG.c.seq.desc())
+                            .limit(1)
+                        )
+                    ).first()
+                    rows = by_room[room]
+                    if head is None:
+                        link(rows, 0, GENESIS, 0)
+                    else:
+                        link(rows, head.seq, bytes(head.hash), head.time_us)
+                    self.inflight.update((room, row["seq"]) for row in rows)
                 await conn.execute(insert(LOG), entries)
             if snapshots:
-                await conn.execute(insert(SNAPSHOTS), snapshots)
+                statement = (
+                    insert(SNAPSHOTS).prefix_with("OR IGNORE")
+                    if self.is_sqlite
+                    else pg_insert(SNAPSHOTS).on_conflict_do_nothing()
+                )
+                await conn.execute(statement, snapshots)
                 for snap in snapshots:
                     await self._prune_snapshots(conn, snap["room"], snap["seq"])
+
+    @contextlib.asynccontextmanager
+    async def draft_lock(self, draft: str) -> AsyncIterator[None]:
+        """Hold the draft's command lock across every process sharing this database.
+
+        Deliberation commands and deadlines run under it, so that a command is
+        validated against the state every earlier command left, and a deadline
+        fires once however many processes watch it. On PostgreSQL it is a
+        session advisory lock, released by the server when the holder's
+        connection dies (a killed process never leaves a draft locked). SQLite
+        is single-process: the caller's in-process lock is enough.
+        """
+        if self.is_sqlite:
+            yield
+            return
+        key = lock_key("commands", draft)
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            await conn.commit()
+            try:
+                yield
+            finally:
+                with contextlib.suppress(Exception):
+                    await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await conn.commit()
+
+    async def heads(self, rooms: Sequence[str]) -> dict[str, int]:
+        """The last sequence number of each of ``rooms`` (absent: no entry yet)."""
+        if not rooms:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(LOG.c.room, func.max(LOG.c.seq)).where(LOG.c.room.in_(rooms)).group_by(LOG.c.room)
+                )
+            ).all()
+        return {row[0]: row[1] for row in rows}
+
+    async def entries_after(self, room: str, seq: int) -> AsyncIterator[Any]:
+        """Every entry of a room after ``seq`` (all kinds), in order: what a process catches up with."""
+        while True:
+            async with self.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(
+                            LOG.c.seq,
+                            LOG.c.time_us,
+                            LOG.c.participant,
+                            LOG.c.kind,
+                            LOG.c.clients,
+                            LOG.c.payload,
+                        )
+                        .where(LOG.c.room == room, LOG.c.seq > seq)
+                        .order_by(LOG.c.seq)
+                        .limit(REPLAY_BATCH)
+                    )
+                ).all()
+            for row in rows:
+                yield row
+            if len(rows) < REPLAY_BATCH:
+                return
+            seq = rows[-1].seq
 
     async def _prune_snapshots(self, conn: Any, room: str, newest: int) -> None:
         keep = (
@@ -212,9 +309,10 @@ class SqliteLogWriter:
         )
         snapshot_columns = [column.name for column in SNAPSHOTS.columns]
         self._insert_snapshot = (
-            f"INSERT INTO {SNAPSHOTS.name} ({', '.join(snapshot_columns)}) "
+            f"INSERT OR IGNORE INTO {SNAPSHOTS.name} ({', '.join(snapshot_columns)}) "
             f"VALUES ({', '.join(':' + c for c in snapshot_columns)})"
         )
+        self._head = f"SELECT seq, hash, time_us FROM {LOG.name} WHERE room = ? ORDER BY seq DESC LIMIT 1"
         self._prune = (
             f"DELETE FROM {SNAPSHOTS.name} WHERE room = ? AND seq NOT IN "
             f"(SELECT seq FROM {SNAPSHOTS.name} WHERE room = ? ORDER BY seq DESC LIMIT {SNAPSHOTS_KEPT})"
@@ -229,11 +327,20 @@ class SqliteLogWriter:
             self._conn = conn
         return self._conn
 
-    def write(self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> None:
+    def write(
+        self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]], inflight: set[tuple[str, int]]
+    ) -> None:
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")  # the write lock on the file: the head read below stays the head
         try:
             if entries:
+                for room, rows in rows_by_room(entries).items():
+                    head = conn.execute(self._head, (room,)).fetchone()
+                    if head is None:
+                        link(rows, 0, GENESIS, 0)
+                    else:
+                        link(rows, head[0], bytes(head[1]), head[2])
+                    inflight.update((room, row["seq"]) for row in rows)
                 conn.executemany(self._insert_entry, entries)
             for snapshot in snapshots:
                 conn.execute(self._insert_snapshot, snapshot)
@@ -247,6 +354,19 @@ class SqliteLogWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def rows_by_room(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    by_room: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        by_room.setdefault(entry["room"], []).append(entry)
+    return by_room
+
+
+def lock_key(namespace: str, name: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64-bit) for one room's log or one draft's commands."""
+    digest = hashlib.sha256(f"plenary:{namespace}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def now_us() -> int:

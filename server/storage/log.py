@@ -2,8 +2,9 @@
 
 Producers (rooms) call :meth:`LogWriter.append` and go on; the writer takes
 everything queued, writes it in one transaction, then calls each entry's
-``on_durable`` callback in append order. Rooms broadcast from that callback, so
-nothing is seen by anyone before it is in the log.
+``on_durable`` callback, in append order, with the sequence number the database
+gave it. Rooms broadcast from that callback, so nothing is seen by anyone
+before it is in the log.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ HIGH_WATER = 20_000
 class _Pending:
     entry: dict[str, Any] | None
     snapshot: dict[str, Any] | None
-    on_durable: Callable[[], None] | None
+    on_durable: Callable[[int], None] | None
     on_failed: Callable[[BaseException], None] | None
     #: Who appended it (a room). Once one of its writes failed, its later
     #: queued writes are dropped too: writing them would leave a gap in its chain.
@@ -66,7 +67,7 @@ class LogWriter:
     def append(
         self,
         entry: dict[str, Any],
-        on_durable: Callable[[], None] | None = None,
+        on_durable: Callable[[int], None] | None = None,
         on_failed: Callable[[BaseException], None] | None = None,
         owner: object | None = None,
     ) -> None:
@@ -92,7 +93,7 @@ class LogWriter:
         """Wait until everything appended so far is durable (or failed)."""
         done = asyncio.get_running_loop().create_future()
 
-        def resolve() -> None:
+        def resolve(_seq: int = 0) -> None:
             if not done.done():
                 done.set_result(None)
 
@@ -129,6 +130,7 @@ class LogWriter:
                     raise
                 except Exception as exc:
                     log.exception("group commit of %d entries failed", len(entries))
+                    self._forget(entries)
                     for item in batch:
                         if item.owner is not None:
                             self._failed.add(item.owner)
@@ -146,6 +148,12 @@ class LogWriter:
                 for item in batch:
                     if item.on_durable is not None:
                         try:
-                            item.on_durable()
+                            item.on_durable(item.entry["seq"] if item.entry is not None else 0)
                         except Exception:
                             log.exception("callback after commit failed")
+                self._forget(entries)
+
+    def _forget(self, entries: list[dict[str, Any]]) -> None:
+        inflight = self.database.inflight
+        for entry in entries:
+            inflight.discard((entry["room"], entry.get("seq")))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 
+from server.broker import messages as relay
 from server.closecodes import CloseCode
 from server.identity import Participant
 from server.roomnames import draft_of
@@ -46,6 +47,18 @@ class Access:
             )
         self._revoked.add((draft, participant))
         await self._log(draft, "access.revoked", participant, by)
+        self.plenary.broker.publish(None, relay.Access(draft, participant, revoked=True))
+        return self._disconnect(draft, participant)
+
+    def apply(self, draft: str, participant: str, *, revoked: bool) -> None:
+        """A revocation or reinstatement another process recorded."""
+        if revoked:
+            self._revoked.add((draft, participant))
+            self._disconnect(draft, participant)
+        else:
+            self._revoked.discard((draft, participant))
+
+    def _disconnect(self, draft: str, participant: str) -> int:
         closed = 0
         for session in list(self.plenary.sessions):
             if session.participant_id == participant and draft_of(session.room_name) == draft:
@@ -62,6 +75,7 @@ class Access:
             )
         self._revoked.discard((draft, participant))
         await self._log(draft, "access.reinstated", participant, by)
+        self.plenary.broker.publish(None, relay.Access(draft, participant, revoked=False))
 
     async def _log(self, draft: str, kind: str, participant: str, by: Participant) -> None:
         room = await self.plenary.rooms.open(draft)

@@ -25,6 +25,8 @@ from server.api import history as history_api
 from server.api import participants as participants_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
+from server.broker import Broker
+from server.broker import messages as relay
 from server.closecodes import CloseCode
 from server.config import Settings
 from server.deliberation import Deliberations
@@ -52,21 +54,38 @@ class Plenary:
         self.settings = settings
         self.tokens = TokenIssuer(settings.secret)
         self.database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.broker = self._broker(settings)
+        self.broker.receiver = self
         self.writer = LogWriter(self.database)
-        self.rooms = Rooms(self.database, self.writer, settings)
+        self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
         self.deliberations = Deliberations(self)
         self.access = Access(self)
         self.rooms.on_load.append(self.deliberations.attach)
+        self.rooms.on_entry.append(self.deliberations.take_entry)
         self.sessions: set[Session] = set()
         self.ready = False
         self._keepalive: asyncio.Task[None] | None = None
 
+    def _broker(self, settings: Settings) -> Broker:
+        if not settings.redis_url:
+            return Broker()
+        if self.database.is_sqlite:
+            raise ValueError(
+                "several processes (a Redis URL) need a shared PostgreSQL database: "
+                "set PLENARY_DATABASE_URL=postgresql://…"
+            )
+        from server.broker.redis import RedisBroker
+
+        return RedisBroker(settings.redis_url, self.database.url)
+
     async def start(self) -> None:
         await self.database.migrate()
         self.writer.start()
+        await self.broker.start()
         await self.access.load()
         await self.deliberations.load_all()
+        self.rooms.start()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
         self.ready = True
@@ -79,8 +98,28 @@ class Plenary:
         for session in list(self.sessions):
             session.close(CloseCode.SERVICE_RESTART, "server restarting; reconnect")
         await self.rooms.close()
+        await self.broker.stop()
         await self.writer.stop()
         await self.database.close()
+
+    # What other processes tell this one (server/broker).
+
+    def on_message(self, node: str, message: relay.Message) -> None:
+        if isinstance(message, relay.Entry):
+            self.rooms.receive(message)
+        elif isinstance(message, relay.Presence):
+            self.rooms.receive_presence(node, message)
+        elif isinstance(message, relay.Access):
+            self.access.apply(message.draft, message.participant, revoked=message.revoked)
+
+    def on_gap(self, reason: str) -> None:
+        self.rooms.catch_up_all()
+        # A revocation may have been among the lost messages.
+        task = asyncio.get_running_loop().create_task(self.access.load())
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+
+    def on_node_gone(self, node: str) -> None:
+        self.rooms.drop_node(node)
 
     async def _keep_alive(self) -> None:
         # Clients reconnect after 30 s without a message; an idle room would
@@ -109,6 +148,7 @@ async def healthz(request: Request) -> JSONResponse:
             "rooms": len(plenary.rooms),
             "connections": len(plenary.sessions),
             "log": {"commits": plenary.writer.commits, "entries": plenary.writer.entries_written},
+            "broker": plenary.broker.stats(),
         }
     )
 

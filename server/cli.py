@@ -129,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cluster_problem(settings: Settings) -> str | None:
+    """Why these settings cannot run as one of several processes (None: they can)."""
+    if settings.database_url.startswith("sqlite"):
+        return (
+            "--redis-url: several processes need one shared PostgreSQL database "
+            "(--database-url postgresql://…); SQLite serves one process"
+        )
+    if not settings.secret:
+        return "--redis-url: every process verifies the others' tokens: give them all the same PLENARY_SECRET"
+    return None
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -145,14 +157,10 @@ def run_serve(args: argparse.Namespace) -> int:
         max_message_bytes=args.max_message_bytes,
     )
     if settings.redis_url:
-        # Several processes on one database need the ordering and fan-out of the
-        # multi-process design, which is not built yet: refuse rather than fork the log.
-        print(
-            "plenary: --redis-url / PLENARY_REDIS_URL: fan-out between processes is not implemented yet; "
-            "run one process (the embedded default) without it",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        problem = cluster_problem(settings)
+        if problem:
+            print(f"plenary: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     if not settings.secret:
         if not settings.dev:
             print(
@@ -182,6 +190,10 @@ def run_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         proxy_headers=True,
     )
+    from server.identity import RedactTokens
+
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RedactTokens())
     uvicorn.Server(config).run()
     return EXIT_OK
 

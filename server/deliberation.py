@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,8 @@ COMMAND_PREFIX = "cmd."
 #: Marks a change to the list of paragraphs itself (not to one paragraph's text).
 STRUCTURE = -1
 SYSTEM = Actor("plenary", "Plenary (server)", "", "", "system")
+#: With several processes, how often each lists the drafts (to watch the deadlines of new ones).
+DRAFTS_LISTED_SECONDS = 5.0
 
 #: Which permission each command needs. Commands not listed are the server's own.
 REQUIRED: Mapping[str, Action] = {
@@ -95,9 +97,13 @@ def actor_of(participant: Participant, draft: str) -> Actor:
 
 
 class DraftDeliberation:
-    def __init__(self, draft: str, state: Deliberation) -> None:
+    def __init__(self, draft: str, state: Deliberation, seq: int) -> None:
         self.draft = draft
         self.state = state
+        #: The state holds every command of the draft's log up to this entry.
+        self.seq = seq
+        #: Commands executed here (already in the state) that ``seq`` has not reached yet.
+        self.executed_here: set[int] = set()
         self.lock = asyncio.Lock()
         self.published: dict[str, dict[str, Any]] = {}
         #: Comment periods whose expiry has been published.
@@ -115,6 +121,7 @@ class Deliberations:
         self._loading: dict[str, asyncio.Future[DraftDeliberation]] = {}
         self._timer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._drafts_listed = 0.0
 
     # Loading: a fold of the draft's log.
 
@@ -128,15 +135,9 @@ class Deliberations:
         future: asyncio.Future[DraftDeliberation] = asyncio.get_running_loop().create_future()
         self._loading[draft] = future
         try:
-            state = Deliberation()
-            async for row in self.plenary.database.commands(draft, COMMAND_PREFIX):
-                try:
-                    replay_command(state, row.payload, row.time_us, iso(row.time_us))
-                except CommandRefused as exc:  # the log is the truth: keep going, but say so
-                    log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
-                except ValueError as exc:
-                    log.error("draft %r: entry %d: %s", draft, row.seq, exc)
-            found = DraftDeliberation(draft, state)
+            head = (await self.plenary.database.head(draft)).seq
+            found = DraftDeliberation(draft, Deliberation(), 0)
+            await self._fold(found, head)
             self._drafts[draft] = found
             future.set_result(found)
             self._wake.set()
@@ -147,6 +148,64 @@ class Deliberations:
             raise
         finally:
             del self._loading[draft]
+
+    async def _fold(self, deliberation: DraftDeliberation, upto: int) -> None:
+        """Fold the draft's logged commands after ``deliberation.seq`` up to entry ``upto``."""
+        draft, state = deliberation.draft, deliberation.state
+        async for row in self.plenary.database.commands(draft, COMMAND_PREFIX, deliberation.seq, upto):
+            if row.seq in deliberation.executed_here:
+                continue
+            try:
+                replay_command(state, row.payload, row.time_us, iso(row.time_us))
+            except CommandRefused as exc:  # the log is the truth: keep going, but say so
+                log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
+            except ValueError as exc:
+                log.error("draft %r: entry %d: %s", draft, row.seq, exc)
+        deliberation.seq = max(deliberation.seq, upto)
+        deliberation.executed_here = {seq for seq in deliberation.executed_here if seq > deliberation.seq}
+        room = self.plenary.rooms.get(draft)
+        if room is not None:
+            room.locked = state.locked
+
+    def take_entry(self, room: Room, seq: int, kind: str, payload: bytes, time_us: int, local: bool) -> None:
+        """Every entry a draft's room takes, in log order: fold the commands other processes logged."""
+        deliberation = self._drafts.get(room.name)
+        if deliberation is None or seq <= deliberation.seq:
+            return
+        is_command = kind.startswith(COMMAND_PREFIX)
+        if local and is_command:
+            deliberation.executed_here.add(seq)
+        if seq != deliberation.seq + 1:
+            return  # it missed entries (the room was not loaded here): refreshed from the log before use
+        deliberation.seq = seq
+        deliberation.executed_here.discard(seq)
+        if is_command and not local:
+            try:
+                replay_command(deliberation.state, payload, time_us, iso(time_us))
+            except (CommandRefused, ValueError) as exc:
+                log.error("draft %r: relayed entry %d: %s", room.name, seq, exc)
+            room.locked = deliberation.state.locked
+
+    async def refresh(self, deliberation: DraftDeliberation) -> None:
+        """Take the commands other processes logged since this one last looked."""
+        head = (await self.plenary.database.head(deliberation.draft)).seq
+        if head > deliberation.seq:
+            await self._fold(deliberation, head)
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, deliberation: DraftDeliberation) -> AsyncIterator[None]:
+        """Run a command alone: in this process, and, when processes share the
+        database, across all of them (the draft's lock), on state caught up with the log."""
+        async with deliberation.lock:
+            if not self.plenary.broker.shared:
+                yield
+                return
+            async with self.plenary.database.draft_lock(deliberation.draft):
+                rooms = self.plenary.rooms
+                await rooms.catch_up(await rooms.open(deliberation.draft))
+                await rooms.catch_up(await rooms.open(f"{deliberation.draft}/deliberation"))
+                await self.refresh(deliberation)
+                yield
 
     # Commands.
 
@@ -162,7 +221,7 @@ class Deliberations:
                 403,
             )
         deliberation = await self.get(draft)
-        async with deliberation.lock:
+        async with self.exclusive(deliberation):
             return await self._run_guarded(deliberation, command, actor_of(participant, draft))
 
     async def _run_guarded(
@@ -341,7 +400,8 @@ class Deliberations:
         text_room = await self.plenary.rooms.open(deliberation.draft)
         paragraph_ids = [p.id for p in read_paragraphs(text_room.replica.doc)]
         current = _as_json(snapshot(deliberation.state, paragraph_ids))
-        previous = deliberation.published
+        # With other processes publishing too, what was published is what the document holds.
+        previous = {} if self.plenary.broker.shared else deliberation.published
         room = await self.plenary.rooms.open(f"{deliberation.draft}/deliberation")
         changes: list[tuple[str, str, Any]] = []
         for name in DELIBERATION_MAPS:
@@ -417,7 +477,7 @@ class Deliberations:
             asyncio.get_running_loop().create_task(self._system(deliberation, commands))
 
     async def _system(self, deliberation: DraftDeliberation, commands: list[dict[str, Any]]) -> None:
-        async with deliberation.lock:
+        async with self.exclusive(deliberation):
             for command in commands:
                 try:
                     await self._run_system(deliberation, command)
@@ -452,8 +512,28 @@ class Deliberations:
         for draft in await list_drafts(self.plenary.database):
             await self.get(draft.id)
 
+    async def _refresh_all(self) -> None:
+        """With several processes, any of them may conclude a silence procedure or close
+        a period: each one keeps every draft's state near the log (drafts created
+        elsewhere included), and re-checks under the draft's lock before acting."""
+        loop = asyncio.get_running_loop()
+        try:
+            if loop.time() - self._drafts_listed > DRAFTS_LISTED_SECONDS:
+                self._drafts_listed = loop.time()
+                await self.load_all()
+            heads = await self.plenary.database.heads(list(self._drafts))
+            for draft, head in heads.items():
+                deliberation = self._drafts.get(draft)
+                if deliberation is not None and head > deliberation.seq:
+                    async with deliberation.lock:
+                        await self.refresh(deliberation)
+        except Exception as exc:
+            log.warning("refreshing the deliberation states from the log failed: %s", exc)
+
     async def _deadlines(self) -> None:
         while True:
+            if self.plenary.broker.shared:
+                await self._refresh_all()
             next_due: int | None = None
             now = now_us()
             for deliberation in list(self._drafts.values()):
@@ -464,12 +544,13 @@ class Deliberations:
                         if target in deliberation.failed_conclusions:
                             continue
                         try:
-                            async with deliberation.lock:
+                            async with self.exclusive(deliberation):
+                                # Another process may have concluded it (the state is caught up here).
                                 current = deliberation.state.silences.get(target)
                                 if (
-                                    current is silence
-                                    and silence["state"] == "running"
-                                    and silence["deadline_us"] <= now_us()
+                                    current is not None
+                                    and current["state"] == "running"
+                                    and current["deadline_us"] <= now_us()
                                 ):
                                     await self._run_system(
                                         deliberation, {"type": "silence.conclude", "target": target}
@@ -504,7 +585,7 @@ class Deliberations:
                 }
                 if expired - deliberation.expired_published:
                     try:
-                        async with deliberation.lock:
+                        async with self.exclusive(deliberation):
                             await self.publish(deliberation)
                         deliberation.expired_published |= expired
                     except Exception:

@@ -5,6 +5,7 @@ Also the browser Origin rule and the TTL syntax of the command line, since both 
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import unicodedata
@@ -625,3 +626,19 @@ def _normalized(entries: Iterable[str]) -> Iterable[str]:
             yield normalize_origin(entry)
         except ValueError:
             continue
+
+
+class RedactTokens(logging.Filter):
+    """Keeps bearer tokens out of logs: y-websocket clients send theirs in the URL's
+    query string, which uvicorn's access lines would otherwise print in full."""
+
+    _pattern = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                self._pattern.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        if isinstance(record.msg, str) and "token=" in record.msg:
+            record.msg = self._pattern.sub(r"\1…", record.msg)
+        return True

@@ -84,7 +84,9 @@ class Room:
         #: entries when it commits them (several processes may append), so this
         #: process may hold later ones too, waiting in ``_ahead`` for a gap to fill.
         self.seq = seq
-        self._ahead: dict[int, tuple[str, bytes, int, bool]] = {}
+        #: Entries past a gap: made here (kind, payload, time; in the replica already), or
+        #: relayed from elsewhere (applied once the entries before them are).
+        self._ahead: dict[int, relay.Entry | tuple[str, bytes, int]] = {}
         self._gap_timer: asyncio.TimerHandle | None = None
         #: Appends made here, and how many of them are durable: a "mark" to wait for.
         self._appended = 0
@@ -241,7 +243,7 @@ class Room:
             self._logged = mark
             self._wake_waiters()
             if not self.closed:
-                self._sequence(seq, kind, payload, row["time_us"], True)
+                self._logged_here(seq, kind, payload, row["time_us"])
                 if frame is not None:
                     self.broadcast(frame, exclude=origin)
                 self._registry.broker.publish(
@@ -255,46 +257,70 @@ class Room:
         return mark
 
     def receive_entry(self, entry: relay.Entry) -> None:
-        """An entry another process made durable (relayed, or read back from the log)."""
+        """An entry another process made durable (relayed, or read back from the log).
+
+        Entries from elsewhere are applied strictly in log order: each one was checked,
+        where it came in, against a replica holding only entries numbered below it, so
+        its dependencies are always there first (pycrdt would integrate an update past a
+        clock gap that Yjs keeps pending: applying out of order could diverge).
+        """
         seq = entry.seq
         if self.closed or seq <= self.seq or seq in self._ahead:
-            return  # already here
-        if entry.kind == "update":
-            try:
-                change = self.replica.apply(entry.payload)
-            except UpdateRejected as exc:
-                self._on_log_failure(exc)
-                return
-            # Only the process a change came in through acts on it (reopening paragraphs).
-            self.touched.clear()
-            state = self.client_state
-            for client, (_, end) in decode_clients(entry.clients).items():
-                if end > state.get(client, 0):
-                    state[client] = end
-                self.client_participants.setdefault(client, entry.participant)
-            self.size_estimate += len(entry.payload)
-            if change is not None:
-                self.broadcast(encode_sync_update(entry.payload))
-        self._sequence(seq, entry.kind, entry.payload, entry.time_us, False)
-
-    def _sequence(self, seq: int, kind: str, payload: bytes, time_us: int, local: bool) -> None:
-        """Entry ``seq`` is in the replica: advance ``seq`` over every entry now contiguous."""
+            return  # already here, or already waiting
         if seq != self.seq + 1:
-            if seq > self.seq:
-                self._ahead[seq] = (kind, payload, time_us, local)
-                if self._gap_timer is None:
-                    self._gap_timer = asyncio.get_running_loop().call_later(
-                        GAP_WAIT_SECONDS, self._gap_timeout
-                    )
+            self._wait_for_gap(seq, entry)
             return
+        if self._apply_remote(entry):
+            self._advance(seq, entry.kind, entry.payload, entry.time_us, False)
+
+    def _apply_remote(self, entry: relay.Entry) -> bool:
+        if entry.kind != "update":
+            return True
+        try:
+            change = self.replica.apply(entry.payload)
+        except UpdateRejected as exc:
+            self._on_log_failure(exc)
+            return False
+        # Only the process a change came in through acts on it (reopening paragraphs).
+        self.touched.clear()
+        state = self.client_state
+        for client, (_, end) in decode_clients(entry.clients).items():
+            if end > state.get(client, 0):
+                state[client] = end
+            self.client_participants.setdefault(client, entry.participant)
+        self.size_estimate += len(entry.payload)
+        if change is not None:
+            self.broadcast(encode_sync_update(change))
+        return True
+
+    def _logged_here(self, seq: int, kind: str, payload: bytes, time_us: int) -> None:
+        """An entry appended here is durable as entry ``seq`` (it is in the replica already)."""
+        if seq == self.seq + 1:
+            self._advance(seq, kind, payload, time_us, True)
+        elif seq > self.seq:
+            self._wait_for_gap(seq, (kind, payload, time_us))
+
+    def _wait_for_gap(self, seq: int, item: relay.Entry | tuple[str, bytes, int]) -> None:
+        self._ahead[seq] = item
+        if self._gap_timer is None:
+            self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_SECONDS, self._gap_timeout)
+
+    def _advance(self, seq: int, kind: str, payload: bytes, time_us: int, local: bool) -> None:
+        """Entry ``seq`` is in the replica: advance over every entry now contiguous."""
         hooks = self._registry.on_entry
         self.seq = seq
         for hook in hooks:
             hook(self, seq, kind, payload, time_us, local)
         ahead = self._ahead
         while ahead and self.seq + 1 in ahead:
+            item = ahead.pop(self.seq + 1)
+            if isinstance(item, relay.Entry):
+                if not self._apply_remote(item):
+                    return
+                kind, payload, time_us, local = item.kind, item.payload, item.time_us, False
+            else:
+                (kind, payload, time_us), local = item, True
             self.seq += 1
-            kind, payload, time_us, local = ahead.pop(self.seq)
             for hook in hooks:
                 hook(self, self.seq, kind, payload, time_us, local)
         if not ahead and self._gap_timer is not None:

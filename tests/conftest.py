@@ -158,7 +158,14 @@ class ServerProcess:
         self.log_path = self.workdir / f"server-{self.port}-{time.time_ns()}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--log-level",
+                os.environ.get("PLENARY_TEST_LOG_LEVEL", "warning"),
+            ],
             cwd=self.workdir,
             env=env,
             stdout=self._log,

@@ -569,3 +569,21 @@ def test_normalize_origin() -> None:
     ):
         with pytest.raises(ValueError):
             normalize_origin(bad)
+
+
+def test_tokens_in_urls_never_reach_the_logs():
+    import logging
+
+    from server.identity import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/ws/summit?token=eyJhbGciOi.secret.sig&x=1"),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /ws/summit?token=…&x=1" [accepted]'

@@ -88,6 +88,10 @@ class Database:
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Several processes may start at once on a fresh database.
+                schema_lock = lock_key("schema", "")
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": schema_lock})
             await conn.run_sync(SQLModel.metadata.create_all)
             current = (await conn.execute(select(SchemaVersion.version))).scalars().all()
             if SCHEMA_VERSION not in current:
@@ -143,19 +147,19 @@ class Database:
                 return
             seq = rows[-1].seq
 
-    async def commands(self, room: str, prefix: str) -> AsyncIterator[Any]:
+    async def commands(
+        self, room: str, prefix: str, after: int = 0, upto: int | None = None
+    ) -> AsyncIterator[Any]:
         """A room's entries whose kind starts with ``prefix`` (deliberation commands), in order."""
-        seq = 0
+        seq = after
         while True:
+            query = select(LOG.c.seq, LOG.c.time_us, LOG.c.payload).where(
+                LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind.startswith(prefix)
+            )
+            if upto is not None:
+                query = query.where(LOG.c.seq <= upto)
             async with self.engine.connect() as conn:
-                rows = (
-                    await conn.execute(
-                        select(LOG.c.seq, LOG.c.time_us, LOG.c.payload)
-                        .where(LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind.startswith(prefix))
-                        .order_by(LOG.c.seq)
-                        .limit(REPLAY_BATCH)
-                    )
-                ).all()
+                rows = (await conn.execute(query.order_by(LOG.c.seq).limit(REPLAY_BATCH))).all()
             for row in rows:
                 yield row
             if len(rows) < REPLAY_BATCH:

@@ -149,6 +149,14 @@ class Deliberations:
         finally:
             del self._loading[draft]
 
+    async def current(self, draft: str) -> DraftDeliberation:
+        """A draft's deliberation state with every command in the log, for reading."""
+        deliberation = await self.get(draft)
+        if self.plenary.broker.shared:
+            async with deliberation.lock:
+                await self.refresh(deliberation)
+        return deliberation
+
     async def _fold(self, deliberation: DraftDeliberation, upto: int) -> None:
         """Fold the draft's logged commands after ``deliberation.seq`` up to entry ``upto``."""
         draft, state = deliberation.draft, deliberation.state

@@ -78,8 +78,8 @@ def _now() -> str:
 
 async def live_view(plenary: Plenary, info: DraftInfo) -> DraftView:
     """The draft as this server holds it now (only what is already in the log)."""
-    deliberation = await plenary.deliberations.get(info.id)
-    room = await plenary.rooms.open(info.id)
+    deliberation = await plenary.deliberations.current(info.id)
+    room = await plenary.rooms.current(info.id)
     async with deliberation.lock:  # commands hold it until their text edits are durable
         await room.until_logged()
         return draft_view(

@@ -561,6 +561,15 @@ class Rooms:
                 continue
             await self._load(name)
 
+    async def current(self, name: str) -> Room:
+        """A room as the log holds it now, for reading (an API request, an export):
+        with what other processes wrote, and nothing this one has not yet made durable."""
+        room = await self.open(name)
+        if self.broker.shared:
+            await self.catch_up(room)
+        await room.until_logged()
+        return room
+
     async def _load(self, name: str) -> None:
         future: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
         self._loading[name] = future

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pycrdt import Text
 
@@ -208,9 +209,12 @@ async def test_a_process_killed_mid_burst_loses_nothing_anyone_saw(cluster, toke
         RoomClient(one.ws, "burst", token=tokens(user="ana")) as ana,
         RoomClient(two.ws, "burst", token=tokens(user="ben")) as ben,
         RoomClient(three.ws, "burst", token=tokens(user="cy")) as cy,
+        RoomClient(two.ws, "burst", token=tokens(user="ghost"), reconnect=False) as ghost,
     ):
-        for client in (ana, ben, cy):
+        for client in (ana, ben, cy, ghost):
             await client.wait_synced()
+        ghost.set_local_state({"cursor": 0})
+        await eventually(lambda: ghost.client_id in ana.awareness)
         texts = [client.doc.get("text", type=Text) for client in (ana, ben, cy)]
         # Ben's process dies in the middle of his burst; his client goes to process three
         # (what a load balancer does), and carries on typing through the reconnection.
@@ -229,6 +233,9 @@ async def test_a_process_killed_mid_burst_loses_nothing_anyone_saw(cluster, toke
         final = await eventually(converged, timeout=20)
         assert all(f"[b{n}]" in final and f"(a{n})" in final for n in range(120))
         assert ben.connections >= 2
+        # Nobody is left connected to process two: its presence goes everywhere once it is
+        # known dead (no heartbeat for a few seconds), not only when Yjs clients time out.
+        await eventually(lambda: ghost.client_id not in ana.awareness, timeout=10)
 
         # A newcomer on process one sees everything, with nobody still connected to two.
         async with RoomClient(one.ws, "burst", token=tokens()) as late:
@@ -342,17 +349,25 @@ async def test_a_deadline_fires_once_with_three_processes(cluster, tokens):
     assert cluster.verify()["ok"]
 
 
-async def test_commands_on_three_processes_are_validated_in_one_order(cluster, tokens):
+async def test_commands_on_three_processes_are_validated_in_one_order(cluster, tokens, js_peers):
     """Two chairs on two processes decide the same amendment at once: one wins, the other is told."""
     servers = cluster.start(3)
     tables = [Table(server, tokens) for server in servers]
     create(tables[0])
+    # An unmodified JS client watches the published deliberation on process three.
+    watcher = await js_peers(servers[2].ws, "tunis/deliberation", tables[2].tokens["observer"])
+    await watcher.call("synced")
     amendment = tables[0].ok(
         "ccbi",
         "POST",
         "/api/drafts/tunis/amendments",
         {"paragraph": "p2", "start": 0, "end": 3, "kind": "substitution", "text": "Each"},
     )["result"]["id"]
+    # What one process accepted, the others answer with at once (read your writes).
+    for table in tables[1:]:
+        assert table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["amendments"][amendment][
+            "state"
+        ] == ("proposed")
 
     async def decide(table: Table, verb: str, body: dict) -> int:
         response = await asyncio.to_thread(
@@ -369,6 +384,13 @@ async def test_commands_on_three_processes_are_validated_in_one_order(cluster, t
         for table in tables
     }
     assert len(states) == 1 and states <= {"adopted", "rejected"}
+    (decided,) = states
+
+    async def watcher_sees_decision() -> bool:
+        amendments = (await watcher.call("map", name="amendments"))["value"]
+        return amendments.get(amendment, {}).get("state") == decided
+
+    await eventually(watcher_sees_decision)
     rows = await read_log(cluster.database_url, "tunis")
     decisions = [row.kind for row in rows if row.kind in ("cmd.amendment.adopt", "cmd.amendment.reject")]
     assert len(decisions) == 1
@@ -388,6 +410,28 @@ async def test_revocation_closes_connections_on_every_process(cluster, tokens):
         with pytest.raises(ConnectionError):
             await again.wait_synced(timeout=5)
         assert again.close_code == 4403
+
+
+async def test_a_room_unloaded_on_one_process_comes_back_with_what_others_wrote(cluster, tokens):
+    one, two = cluster.start(2, plenary_unload_grace_seconds="0.2", plenary_snapshot_every="5")
+    async with RoomClient(one.ws, "idle", token=tokens(user="eve")) as eve:
+        await eve.wait_synced()
+        eve.doc.get("text", type=Text).insert(0, "before unload. ")
+        await eventually(lambda: "before" in str(eve.doc.get("text", type=Text)))
+        await asyncio.sleep(0.2)
+    await eventually(lambda: httpx.get(f"{one.http}/healthz").json()["rooms"] == 0)
+    # Process one has unloaded the room (and saved a snapshot); process two writes on.
+    async with RoomClient(two.ws, "idle", token=tokens(user="fay")) as fay:
+        await fay.wait_synced()
+        text = fay.doc.get("text", type=Text)
+        for n in range(12):
+            text.insert(len(text), f"w{n} ")
+        async with RoomClient(one.ws, "idle", token=tokens(user="gus")) as gus:
+            await gus.wait_synced()
+            await eventually(lambda: str(gus.doc.get("text", type=Text)) == str(text))
+    rows = await read_log(cluster.database_url, "idle")
+    assert_gap_free(rows)
+    assert cluster.verify()["ok"]
 
 
 def test_redis_needs_postgres(tmp_path):

@@ -130,8 +130,8 @@ def _with_deadline(call: Call, **extra: Any) -> dict[str, Any]:
 
 async def get_state(call: Call) -> dict[str, Any]:
     draft = await _draft(call)
-    deliberation = await call.plenary.deliberations.get(draft)
-    room = await call.plenary.rooms.open(draft)
+    deliberation = await call.plenary.deliberations.current(draft)
+    room = await call.plenary.rooms.current(draft)
     return snapshot(deliberation.state, [p.id for p in read_paragraphs(room.replica.doc)])
 
 

@@ -91,10 +91,9 @@ async def get_one(call: Call) -> DraftTextOut:
     info = await get_draft(call.plenary.database, draft_id)
     if info is None:
         raise not_found(f"no draft {draft_id!r}")
-    room = await call.plenary.rooms.open(draft_id)
-    await room.until_logged()  # show nothing that is not yet in the log
+    room = await call.plenary.rooms.current(draft_id)  # nothing that is not yet in the log
     paragraphs = read_paragraphs(room.replica.doc)
-    deliberation = await call.plenary.deliberations.get(draft_id)
+    deliberation = await call.plenary.deliberations.current(draft_id)
     numbers = number_paragraphs(paragraphs, deliberation.state.numbering)
     return DraftTextOut(
         **asdict(info),

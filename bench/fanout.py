@@ -48,11 +48,17 @@ class Server:
     """A fresh ``plenary serve`` process: SQLite in a temp dir, limits raised so nothing throttles."""
 
     def __init__(
-        self, workdir: Path, secret: str, cpu: int | None, profile: str | None, root: Path = ROOT
+        self,
+        workdir: Path,
+        secret: str,
+        cpu: int | None,
+        profile: str | None,
+        root: Path = ROOT,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
         self.port = free_port()
-        self.log_path = workdir / "server.log"
+        self.log_path = workdir / f"server-{self.port}.log"
         env = {
             **os.environ,
             "PLENARY_SECRET": secret,
@@ -65,6 +71,7 @@ class Server:
             "PLENARY_MAX_SEND_QUEUE_BYTES": str(256 * 1024 * 1024),
             # Ahead of the editable install: serve the code under ``root``.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+            **(env or {}),
         }
         command = [sys.executable]
         if profile == "cprofile":

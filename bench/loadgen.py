@@ -475,6 +475,8 @@ class LoadConfig:
     #: Called with the window's start (True) and end (False), e.g. to start a profiler.
     on_window: Callable[[bool], None] | None = None
     workdir: Path = field(default_factory=lambda: Path("/tmp"))
+    #: Subscribers spread over these servers (one worker process each) instead of ``url``'s.
+    subscriber_urls: list[str] | None = None
 
 
 class LoadError(RuntimeError):
@@ -537,6 +539,8 @@ async def run(config: LoadConfig) -> dict[str, Any]:
         raise LoadError(f"the trace has only {len(updates)} updates; {slots} needed")
     frames = [encode_sync_update(update) for update in updates]
     processes = max(1, min(config.processes, config.subscribers))
+    if config.subscriber_urls:
+        processes = len(config.subscriber_urls)
     shares = [
         config.subscribers // processes + (i < config.subscribers % processes) for i in range(processes)
     ]
@@ -551,7 +555,7 @@ async def run(config: LoadConfig) -> dict[str, Any]:
                 SELF,
                 "subscribe",
                 "--url",
-                config.url,
+                config.subscriber_urls[i] if config.subscriber_urls else config.url,
                 "--count",
                 str(count),
                 "--warmup",
@@ -671,18 +675,29 @@ async def run(config: LoadConfig) -> dict[str, Any]:
     # cluster on some updates (a stall of the server) or spread evenly (steady queueing).
     per_update_sum = [0.0] * config.updates
     per_update_count = [0] * config.updates
+    by_worker: list[dict[str, float]] = []
     for w in workers:
         data = array.array("d")
         data.frombytes(w.results.read_bytes())
         w.results.unlink(missing_ok=True)
+        mine: list[float] = []
         for sub in range(w.count):
             row = data[sub * slots + first : (sub + 1) * slots]
             for i, (r, s) in enumerate(zip(row, send_times, strict=True)):
                 if r == r:
                     latency = r - s
-                    latencies.append(latency)
+                    mine.append(latency)
                     per_update_sum[i] += latency
                     per_update_count[i] += 1
+        mine.sort()
+        latencies.extend(mine)
+        by_worker.append(
+            {
+                "delivered_percent": 100 * len(mine) / (w.count * config.updates) if w.count else math.nan,
+                **{name: 1000 * percentile(mine, q) for name, q in (("p50", 50), ("p99", 99))},
+            }
+        )
+    result["latency_ms_by_worker"] = by_worker
     means = sorted(
         (
             (total / count, i)

@@ -66,6 +66,9 @@ class Database:
         #: ``(room, seq)`` of entries this process committed whose callbacks have not run
         #: yet: a catch-up that reads them back from the database must leave them alone.
         self.inflight: set[tuple[str, int]] = set()
+        #: Take the per-room advisory lock around appends (PostgreSQL). Only bench/cluster.py
+        #: turns it off, to measure what it costs; without it two processes could fork a chain.
+        self.lock_appends = True
         if self.is_sqlite:
             synchronous = sqlite_synchronous.upper()
             if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
@@ -196,7 +199,7 @@ class Database:
                 by_room = rows_by_room(entries)
                 # Always in the same order, so that two processes never wait on each other in a cycle.
                 for room in sorted(by_room):
-                    if not self.is_sqlite:
+                    if self.lock_appends and not self.is_sqlite:
                         await conn.execute(
                             text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("log", room)}
                         )

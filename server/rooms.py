@@ -246,10 +246,12 @@ class Room:
                 self._logged_here(seq, kind, payload, row["time_us"])
                 if frame is not None:
                     self.broadcast(frame, exclude=origin)
-                self._registry.broker.publish(
-                    self.name,
-                    relay.Entry(self.name, seq, row["time_us"], participant, kind, row["clients"], payload),
-                )
+                broker = self._registry.broker
+                if broker.shared:
+                    time_us, clients = row["time_us"], row["clients"]
+                    broker.publish(
+                        self.name, relay.Entry(self.name, seq, time_us, participant, kind, clients, payload)
+                    )
             if on_logged is not None:
                 on_logged(seq)
 

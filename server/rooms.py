@@ -53,6 +53,12 @@ RECONCILE_SECONDS = 2.0
 #: The same while the link to the other processes is down.
 POLL_SECONDS = 0.25
 
+
+def is_session_id(connection: str) -> bool:
+    """Whether a log entry's connection is a websocket session (a client's edit), not the server's own."""
+    return len(connection) == 16 and all(c in "0123456789abcdef" for c in connection)
+
+
 #: Called with every entry a room takes, in log order: (room, seq, kind, payload, time_us, local).
 EntryHook = Callable[["Room", int, str, bytes, int, bool], None]
 
@@ -249,9 +255,8 @@ class Room:
                 broker = self._registry.broker
                 if broker.shared:
                     time_us, clients = row["time_us"], row["clients"]
-                    broker.publish(
-                        self.name, relay.Entry(self.name, seq, time_us, participant, kind, clients, payload)
-                    )
+                    entry = relay.Entry(self.name, seq, time_us, owner or participant, kind, clients, payload)
+                    broker.publish(self.name, entry)
             if on_logged is not None:
                 on_logged(seq)
 
@@ -289,7 +294,7 @@ class Room:
         for client, (_, end) in decode_clients(entry.clients).items():
             if end > state.get(client, 0):
                 state[client] = end
-            self.client_participants.setdefault(client, entry.participant)
+            self.client_participants.setdefault(client, entry.owner)
         self.size_estimate += len(entry.payload)
         if change is not None:
             self.broadcast(encode_sync_update(change))
@@ -621,8 +626,9 @@ class Rooms:
         async for row in self.database.updates_after(name, snapshot_seq, upto=head.seq):
             replica.load(row.payload)
             size += len(row.payload)
+            owner = row.participant if is_session_id(row.connection) else SERVER
             for client in decode_clients(row.clients):
-                owners.setdefault(client, row.participant)
+                owners.setdefault(client, owner)
         return Room(
             name,
             replica,
@@ -744,10 +750,9 @@ class Rooms:
                     return
                 if (room.name, row.seq) in inflight:
                     continue  # ours, committed a moment ago: its own callback takes it
+                owner = row.participant if is_session_id(row.connection) else SERVER
                 room.receive_entry(
-                    relay.Entry(
-                        room.name, row.seq, row.time_us, row.participant, row.kind, row.clients, row.payload
-                    )
+                    relay.Entry(room.name, row.seq, row.time_us, owner, row.kind, row.clients, row.payload)
                 )
         except Exception:
             log.exception("room %r: catching up from the log failed (retried later)", room.name)

@@ -68,7 +68,7 @@ class Session:
         self.plenary = plenary
         self.room_name = room_name
         self.actor = actor
-        self.id = secrets.token_hex(8)
+        self.id = secrets.token_hex(8)  # 16 hex digits: see rooms.is_session_id
         self.room: Room | None = None
         #: Client ids this connection has announced in awareness or written with.
         self.awareness_clients: set[int] = set()

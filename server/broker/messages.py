@@ -26,7 +26,9 @@ class Entry:
     room: str
     seq: int
     time_us: int
-    participant: str
+    #: Who the Yjs client ids it writes with belong to: its participant, or the server
+    #: (a server edit, whose client id nobody may write with).
+    owner: str
     kind: str
     clients: bytes
     payload: bytes
@@ -70,7 +72,7 @@ def encode(node: str, message: Message) -> bytes:
                 encode_var_string(message.room),
                 encode_var_uint(message.seq),
                 encode_var_uint(message.time_us),
-                encode_var_string(message.participant),
+                encode_var_string(message.owner),
                 encode_var_string(message.kind),
                 encode_var_bytes(message.clients),
                 encode_var_bytes(message.payload),
@@ -102,7 +104,7 @@ def decode(data: bytes) -> tuple[str, Message]:
             room=decoder.read_var_string(),
             seq=decoder.read_var_uint(),
             time_us=decoder.read_var_uint(),
-            participant=decoder.read_var_string(),
+            owner=decoder.read_var_string(),
             kind=decoder.read_var_string(),
             clients=decoder.read_var_bytes(),
             payload=decoder.read_var_bytes(),

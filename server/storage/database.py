@@ -137,9 +137,9 @@ class Database:
     async def updates_after(self, room: str, seq: int, upto: int | None = None) -> AsyncIterator[Any]:
         """A room's Yjs update entries after ``seq`` (up to ``upto``), in order."""
         while True:
-            query = select(LOG.c.seq, LOG.c.payload, LOG.c.participant, LOG.c.clients).where(
-                LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind == "update"
-            )
+            query = select(
+                LOG.c.seq, LOG.c.payload, LOG.c.connection, LOG.c.participant, LOG.c.clients
+            ).where(LOG.c.room == room, LOG.c.seq > seq, LOG.c.kind == "update")
             if upto is not None:
                 query = query.where(LOG.c.seq <= upto)
             async with self.engine.connect() as conn:
@@ -274,6 +274,7 @@ class Database:
                         select(
                             LOG.c.seq,
                             LOG.c.time_us,
+                            LOG.c.connection,
                             LOG.c.participant,
                             LOG.c.kind,
                             LOG.c.clients,

@@ -349,6 +349,28 @@ async def test_a_deadline_fires_once_with_three_processes(cluster, tokens):
     assert cluster.verify()["ok"]
 
 
+async def test_a_deadline_set_on_a_process_that_dies_still_fires_once(cluster, tokens):
+    servers = cluster.start(3)
+    tables = [Table(server, tokens) for server in servers]
+    create(tables[0])
+    tables[2].ok("chair", "POST", "/api/drafts/tunis/silence", {"target": "p3", "deadline": iso_in(1.5)})
+    servers[2].stop(signal.SIGKILL)  # the process that accepted it is gone before the deadline
+    for table in tables[:2]:
+        await eventually(
+            lambda table=table: (
+                table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["silences"]["p3"]["state"]
+                == "concluded"
+            ),
+            timeout=15,
+        )
+    await asyncio.sleep(1.5)
+    rows = await read_log(cluster.database_url, "tunis")
+    assert [row.kind for row in rows].count("cmd.silence.conclude") == 1
+    assert (
+        tables[0].ok("chair", "GET", "/api/drafts/tunis/deliberation")["statuses"]["p3"]["status"] == "agreed"
+    )
+
+
 async def test_commands_on_three_processes_are_validated_in_one_order(cluster, tokens, js_peers):
     """Two chairs on two processes decide the same amendment at once: one wins, the other is told."""
     servers = cluster.start(3)

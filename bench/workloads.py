@@ -516,6 +516,15 @@ async def presence(server: Server, args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(1.0)
 
     beats = [asyncio.create_task(beat(k)) for k in range(n_clients)]
+    lags: list[float] = []
+
+    async def lag() -> None:
+        while not stop.is_set():
+            t = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append(time.perf_counter() - t - 0.001)
+
+    lagger = asyncio.create_task(lag())  # the load generator's own event-loop lag: is it the bottleneck?
     await asyncio.sleep(2)  # presence running before edits are measured
     aw0 = sum(c.awareness for c in clients)
     cpu0 = cpu_seconds()
@@ -538,7 +547,10 @@ async def presence(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     closed = sum(1 for c in clients if c.closed)
     for c in [*clients, writer]:
         c.close()
+    lagger.cancel()
     return {
+        "loadgen_loop_lag_p50_ms": ms(lags, 50),
+        "loadgen_loop_lag_p99_ms": ms(lags, 99),
         "edit_p50_ms": ms(latencies, 50),
         "edit_p99_ms": ms(latencies, 99),
         "delivered_percent": 100 * len(latencies) / (n_clients * n_updates),

@@ -24,9 +24,14 @@ class Access:
         self._revoked: set[tuple[str, str]] = set()
 
     async def load(self) -> None:
+        """Read every revocation, and close the connections of anyone revoked (a process that
+        reloads after lost messages may hold connections it was never told to close)."""
         async with self.plenary.database.engine.connect() as conn:
             rows = (await conn.execute(select(REVOCATIONS.c.draft, REVOCATIONS.c.participant))).all()
         self._revoked = {(row.draft, row.participant) for row in rows}
+        for session in list(self.plenary.sessions):
+            if (draft_of(session.room_name), session.participant_id) in self._revoked:
+                session.refuse(CloseCode.FORBIDDEN, "your access to this draft was revoked")
 
     def revoked(self, draft: str, participant: str) -> bool:
         return (draft, participant) in self._revoked
@@ -46,9 +51,12 @@ class Access:
                 )
             )
         self._revoked.add((draft, participant))
-        await self._log(draft, "access.revoked", participant, by)
+        # Told to the other processes as soon as it is recorded; one that misses it reloads
+        # the revocations (and disconnects) when it notices lost messages.
         self.plenary.broker.publish(None, relay.Access(draft, participant, revoked=True))
-        return self._disconnect(draft, participant)
+        closed = self._disconnect(draft, participant)
+        await self._log(draft, "access.revoked", participant, by)
+        return closed
 
     def apply(self, draft: str, participant: str, *, revoked: bool) -> None:
         """A revocation or reinstatement another process recorded."""

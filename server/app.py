@@ -66,6 +66,7 @@ class Plenary:
         self.sessions: set[Session] = set()
         self.ready = False
         self._keepalive: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def _broker(self, settings: Settings) -> Broker:
         if not settings.redis_url:
@@ -77,7 +78,7 @@ class Plenary:
             )
         from server.broker.redis import RedisBroker
 
-        return RedisBroker(settings.redis_url, self.database.url)
+        return RedisBroker(settings.redis_url, self.database.url, settings.secret or "")
 
     async def start(self) -> None:
         await self.database.migrate()
@@ -116,7 +117,13 @@ class Plenary:
         self.rooms.catch_up_all()
         # A revocation may have been among the lost messages.
         task = asyncio.get_running_loop().create_task(self.access.load())
-        task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("reloading the revocations failed: %s", task.exception())
 
     def on_node_gone(self, node: str) -> None:
         self.rooms.drop_node(node)

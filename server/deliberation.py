@@ -161,8 +161,10 @@ class Deliberations:
         """Fold the draft's logged commands after ``deliberation.seq`` up to entry ``upto``."""
         draft, state = deliberation.draft, deliberation.state
         async for row in self.plenary.database.commands(draft, COMMAND_PREFIX, deliberation.seq, upto):
-            if row.seq in deliberation.executed_here:
+            # Entries relayed while this query ran were folded already (take_entry moved seq on).
+            if row.seq <= deliberation.seq or row.seq in deliberation.executed_here:
                 continue
+            deliberation.seq = row.seq
             try:
                 replay_command(state, row.payload, row.time_us, iso(row.time_us))
             except CommandRefused as exc:  # the log is the truth: keep going, but say so
@@ -177,6 +179,8 @@ class Deliberations:
 
     def take_entry(self, room: Room, seq: int, kind: str, payload: bytes, time_us: int, local: bool) -> None:
         """Every entry a draft's room takes, in log order: fold the commands other processes logged."""
+        if not self.plenary.broker.shared:
+            return  # one process: every command was folded by the one that ran it
         deliberation = self._drafts.get(room.name)
         if deliberation is None or seq <= deliberation.seq:
             return
@@ -210,8 +214,9 @@ class Deliberations:
                 return
             async with self.plenary.database.draft_lock(deliberation.draft):
                 rooms = self.plenary.rooms
-                await rooms.catch_up(await rooms.open(deliberation.draft))
-                await rooms.catch_up(await rooms.open(f"{deliberation.draft}/deliberation"))
+                # Fresh reads, started now that the lock is held: everything committed before is in.
+                await rooms.catch_up(await rooms.open(deliberation.draft), fresh=True)
+                await rooms.catch_up(await rooms.open(f"{deliberation.draft}/deliberation"), fresh=True)
                 await self.refresh(deliberation)
                 yield
 
@@ -269,6 +274,8 @@ class Deliberations:
             connection="api",
             participant=actor.participant,
             role=actor.role,
+            # In the state already: a refresh from the log must not fold it again.
+            on_logged=deliberation.executed_here.add if self.plenary.broker.shared else None,
         )
         if text_edit is not None:
             # The text change a command makes (an anchor placed, an adoption),

@@ -336,6 +336,11 @@ class Room:
         if self.seq - self.snapshot_seq >= self._settings.snapshot_every:
             self.save_snapshot()
 
+    def recheck_gap(self) -> None:
+        """After a catch-up: if entries still wait past a gap, wait for it again."""
+        if self._ahead and self._gap_timer is None and not self.closed:
+            self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_SECONDS, self._gap_timeout)
+
     def _gap_timeout(self) -> None:
         self._gap_timer = None
         if self._ahead and not self.closed:
@@ -347,15 +352,29 @@ class Room:
         return self._logged == self._appended and not self._ahead
 
     def save_snapshot(self) -> None:
-        """Save the document as of ``seq``, if it holds exactly that (else: at a later chance)."""
-        if self.seq == self.snapshot_seq or not self.quiescent:
+        """Save the document as of the entries it holds.
+
+        Quiescent (nothing pending or ahead), that is ``seq``. With appends still on their way
+        to the log and no other process writing, the log writer labels it with the last of
+        them once committed. Otherwise (another process's entries may fall in between), it
+        waits for a quiescent moment.
+        """
+        pending = self._appended - self._logged
+        if self.quiescent:
+            seq: int | None = self.seq
+        elif not self._registry.broker.shared and not self._ahead:
+            seq = None
+        else:
             return
-        self.snapshot_seq = self.seq
+        label = self.seq + pending
+        if label == self.snapshot_seq:
+            return
+        self.snapshot_seq = label
         state = self.replica.full_state()
         self.size_estimate = len(state)
         owners = json.dumps({str(client): who for client, who in self.client_participants.items()})
         self._writer.save_snapshot(
-            {"room": self.name, "seq": self.seq, "time_us": now_us(), "state": state, "owners": owners},
+            {"room": self.name, "seq": seq, "time_us": now_us(), "state": state, "owners": owners},
             owner=self,
         )
 
@@ -518,6 +537,7 @@ class Rooms:
         self._early: dict[str, list[relay.Entry]] = {}
         self._catching_up: dict[str, asyncio.Task[None]] = {}
         self._reconciler: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         #: Called with every room just loaded (the deliberation hooks in here).
         self.on_load: list[Callable[[Room], None]] = []
         #: Called with every entry a room takes, in log order (the deliberation folds commands).
@@ -543,7 +563,7 @@ class Rooms:
             room = self._rooms.get(name)
             if room is not None:
                 room.join(session)
-                if self.broker.shared:
+                if self.broker.shared and "@" not in name:
                     # Another process may have written what this one has not heard yet
                     # (it died before relaying it): a newcomer must not be told less.
                     await self.catch_up(room)
@@ -685,7 +705,14 @@ class Rooms:
         if self._rooms.get(room.name) is room:
             del self._rooms[room.name]
             if self.broker.shared:
-                asyncio.get_running_loop().create_task(self.broker.unsubscribe(room.name))
+                task = asyncio.get_running_loop().create_task(self._unsubscribe_unused(room.name))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _unsubscribe_unused(self, name: str) -> None:
+        # Unless it was loaded again meanwhile (then the new room listens on that channel).
+        if name not in self._rooms and name not in self._loading:
+            await self.broker.unsubscribe(name)
 
     async def close(self) -> None:
         """Snapshot and close every room (server shutdown)."""
@@ -732,15 +759,28 @@ class Rooms:
     def catch_up_later(self, room: Room) -> None:
         task = self._catching_up.get(room.name)
         if task is None or task.done():
-            self._catching_up[room.name] = asyncio.get_running_loop().create_task(self._catch_up(room))
+            self._start_catch_up(room)
 
-    async def catch_up(self, room: Room) -> None:
-        """Take every entry the log has and the room lacks (written by other processes)."""
+    async def catch_up(self, room: Room, *, fresh: bool = False) -> None:
+        """Take every entry the log has and the room lacks (written by other processes).
+        ``fresh``: read the log from now, not with a read already under way."""
         task = self._catching_up.get(room.name)
-        if task is None or task.done():
-            task = asyncio.get_running_loop().create_task(self._catch_up(room))
-            self._catching_up[room.name] = task
-        await asyncio.shield(task)
+        if task is not None and not task.done():
+            if not fresh:
+                await asyncio.shield(task)
+                return
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+        await asyncio.shield(self._start_catch_up(room))
+
+    def _start_catch_up(self, room: Room) -> asyncio.Task[None]:
+        name = room.name
+        task = asyncio.get_running_loop().create_task(self._catch_up(room))
+        self._catching_up[name] = task
+        task.add_done_callback(
+            lambda done: self._catching_up.pop(name) if self._catching_up.get(name) is done else None
+        )
+        return task
 
     async def _catch_up(self, room: Room) -> None:
         inflight = self.database.inflight
@@ -756,6 +796,7 @@ class Rooms:
                 )
         except Exception:
             log.exception("room %r: catching up from the log failed (retried later)", room.name)
+        room.recheck_gap()
 
     async def _reconcile(self) -> None:
         """Compare each room with the log now and then: the last resort for a relayed

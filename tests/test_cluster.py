@@ -484,3 +484,34 @@ def test_several_processes_need_one_secret(tmp_path):
     )
     assert result.returncode == 2
     assert "PLENARY_SECRET" in result.stderr
+
+
+async def test_messages_forged_on_redis_are_dropped(cluster, tokens):
+    """Whoever can publish on the Redis server cannot inject edits: messages are signed."""
+    import redis.asyncio as aioredis
+    from pycrdt import Doc
+
+    from server.broker.messages import Entry, encode
+    from server.broker.redis import channel_prefix
+
+    (one,) = cluster.start(1)
+    async with RoomClient(one.ws, "guarded", token=tokens(user="ida")) as ida:
+        await ida.wait_synced()
+        text = ida.doc.get("text", type=Text)
+        text.insert(0, "genuine")
+        evil = Doc()
+        evil.get("text", type=Text).insert(0, "forged ")
+        update = evil.get_update()
+        forged = encode("intruder", Entry("guarded", 2, 1, "intruder", "update", b"", update))
+        client = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            prefix = channel_prefix(cluster.database_url)
+            await client.publish(prefix + "room:guarded", forged + bytes(16))
+        finally:
+            await client.aclose()
+        await eventually(lambda: httpx.get(f"{one.http}/healthz").json()["broker"]["forged"] == 1)
+        text.insert(len(text), " text")
+        await asyncio.sleep(0.3)
+        assert str(text) == "genuine text"
+    rows = await read_log(cluster.database_url, "guarded")
+    assert text_of_log(rows) == "genuine text"

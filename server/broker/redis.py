@@ -24,16 +24,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import logging
 import time
 from collections import deque
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from sqlalchemy.engine import make_url
 
 from crdt.errors import DecodeError
 from server.broker import Broker
 from server.broker.messages import Heartbeat, Leaving, Message, decode, encode
+from server.storage.database import normalise_url
 
 log = logging.getLogger("plenary.broker")
 
@@ -48,16 +51,25 @@ MAX_PIPELINE = 1_000
 MAX_OUTBOX = 100_000
 
 
+#: Bytes of HMAC-SHA256 after each message.
+SIGNATURE_BYTES = 16
+
+
 def channel_prefix(database_url: str) -> str:
-    """Processes on the same database share channels; others on the same Redis do not hear them."""
-    return "plenary:" + hashlib.sha256(database_url.encode()).hexdigest()[:12] + ":"
+    """Processes on the same database share channels; others on the same Redis do not hear them.
+    (The password is left out: the channel name is visible to anyone on the Redis server.)"""
+    public = make_url(normalise_url(database_url)).set(password=None).render_as_string(hide_password=False)
+    return "plenary:" + hashlib.sha256(public.encode()).hexdigest()[:12] + ":"
 
 
 class RedisBroker(Broker):
     shared = True
 
-    def __init__(self, url: str, database_url: str) -> None:
+    def __init__(self, url: str, database_url: str, secret: str) -> None:
         super().__init__()
+        # Messages are signed with a key only the processes know: whoever else can publish on
+        # this Redis cannot inject edits, presence or reinstatements.
+        self._key = hashlib.sha256(b"plenary-broker\x00" + secret.encode()).digest()
         self.url = url
         self.prefix = channel_prefix(database_url)
         self.cluster_channel = self.prefix + "cluster"
@@ -76,6 +88,7 @@ class RedisBroker(Broker):
         self.received = 0
         self.dropped = 0
         self.gaps = 0
+        self.forged = 0
 
     def channel(self, room: str) -> str:
         return self.prefix + "room:" + room
@@ -92,7 +105,8 @@ class RedisBroker(Broker):
 
     async def stop(self) -> None:
         with contextlib.suppress(RedisError, OSError):
-            await self._client.publish(self.cluster_channel, encode(self.node, Leaving()))
+            data = encode(self.node, Leaving())
+            await self._client.publish(self.cluster_channel, data + self._sign(data))
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -125,8 +139,9 @@ class RedisBroker(Broker):
         if len(self._outbox) >= MAX_OUTBOX:
             self._outbox.popleft()
             self._lost()
+        data = encode(self.node, message)
         self._outbox.append(
-            (self.cluster_channel if room is None else self.channel(room), encode(self.node, message))
+            (self.cluster_channel if room is None else self.channel(room), data + self._sign(data))
         )
         self._wake.set()
 
@@ -140,6 +155,7 @@ class RedisBroker(Broker):
             "received": self.received,
             "dropped": self.dropped,
             "gaps": self.gaps,
+            "forged": self.forged,
         }
 
     def _lost(self) -> None:
@@ -221,7 +237,15 @@ class RedisBroker(Broker):
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
 
-    def _receive(self, data: bytes) -> None:
+    def _sign(self, data: bytes) -> bytes:
+        return hmac.new(self._key, data, hashlib.sha256).digest()[:SIGNATURE_BYTES]
+
+    def _receive(self, signed: bytes) -> None:
+        data, signature = signed[:-SIGNATURE_BYTES], signed[-SIGNATURE_BYTES:]
+        if len(signed) <= SIGNATURE_BYTES or not hmac.compare_digest(signature, self._sign(data)):
+            self.forged += 1
+            log.warning("a broker message with a bad signature was dropped")
+            return
         try:
             node, message = decode(data)
         except DecodeError as exc:

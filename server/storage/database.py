@@ -18,6 +18,7 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from crdt.chain import GENESIS, link
@@ -28,6 +29,9 @@ SCHEMA_VERSION = 1
 #: How many snapshots to keep per room. Older ones are never needed to load;
 #: the log itself is what history is replayed from.
 SNAPSHOTS_KEPT = 2
+
+#: How long a command waits for its draft's lock (another process's command) before failing.
+DRAFT_LOCK_TIMEOUT_SECONDS = 30
 
 #: Rows fetched per round trip when a room replays its log.
 REPLAY_BATCH = 5_000
@@ -63,6 +67,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._sqlite_writer: SqliteLogWriter | None = None
+        self._lock_engine: AsyncEngine | None = None
         #: ``(room, seq)`` of entries this process committed whose callbacks have not run
         #: yet: a catch-up that reads them back from the database must leave them alone.
         self.inflight: set[tuple[str, int]] = set()
@@ -108,6 +113,8 @@ class Database:
                 self._sqlite_writer.executor, self._sqlite_writer.close
             )
             self._sqlite_writer.executor.shutdown(wait=True)
+        if self._lock_engine is not None:
+            await self._lock_engine.dispose()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -195,37 +202,51 @@ class Database:
             )
             return
         async with self.engine.begin() as conn:
+            by_room = rows_by_room(entries)
+            if self.lock_appends and not self.is_sqlite:
+                # Every room this commit touches (snapshots prune too), always in the same
+                # order, so that two processes never wait on each other in a cycle.
+                for room in sorted(set(by_room) | {snap["room"] for snap in snapshots}):
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("log", room)}
+                    )
+            heads: dict[str, int] = {}
+            for room, rows in by_room.items():
+                head = (
+                    await conn.execute(
+                        select(LOG.c.seq, LOG.c.hash, LOG.c.time_us)
+                        .where(LOG.c.room == room)
+                        .order_by(LOG.c.seq.desc())
+                        .limit(1)
+                    )
+                ).first()
+                if head is None:
+                    heads[room] = link(rows, 0, GENESIS, 0)[0]
+                else:
+                    heads[room] = link(rows, head.seq, bytes(head.hash), head.time_us)[0]
+                self.inflight.update((room, row["seq"]) for row in rows)
             if entries:
-                by_room = rows_by_room(entries)
-                # Always in the same order, so that two processes never wait on each other in a cycle.
-                for room in sorted(by_room):
-                    if self.lock_appends and not self.is_sqlite:
-                        await conn.execute(
-                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key("log", room)}
-                        )
-                    head = (
-                        await conn.execute(
-                            select(LOG.c.seq, LOG.c.hash, LOG.c.time_us)
-                            .where(LOG.c.room == room)
-                            .order_by(LOG.c.seq.desc())
-                            .limit(1)
-                        )
-                    ).first()
-                    rows = by_room[room]
-                    if head is None:
-                        link(rows, 0, GENESIS, 0)
-                    else:
-                        link(rows, head.seq, bytes(head.hash), head.time_us)
-                    self.inflight.update((room, row["seq"]) for row in rows)
                 await conn.execute(insert(LOG), entries)
-            if snapshots:
+            labelled = []
+            for snap in snapshots:
+                if snap["seq"] is None:  # "as of everything appended before it" (see LogWriter)
+                    room = snap["room"]
+                    if room not in heads:
+                        heads[room] = (
+                            await conn.execute(select(func.max(LOG.c.seq)).where(LOG.c.room == room))
+                        ).scalar() or 0
+                    if not heads[room]:
+                        continue
+                    snap = {**snap, "seq": heads[room]}
+                labelled.append(snap)
+            if labelled:
                 statement = (
                     insert(SNAPSHOTS).prefix_with("OR IGNORE")
                     if self.is_sqlite
                     else pg_insert(SNAPSHOTS).on_conflict_do_nothing()
                 )
-                await conn.execute(statement, snapshots)
-                for snap in snapshots:
+                await conn.execute(statement, labelled)
+                for snap in labelled:
                     await self._prune_snapshots(conn, snap["room"], snap["seq"])
 
     @contextlib.asynccontextmanager
@@ -243,7 +264,12 @@ class Database:
             yield
             return
         key = lock_key("commands", draft)
-        async with self.engine.connect() as conn:
+        if self._lock_engine is None:
+            # Its own connections, outside the pool the command itself needs (no pool starvation),
+            # each closed after use: a lock can never be left behind on a pooled connection.
+            self._lock_engine = create_async_engine(self.url, poolclass=NullPool)
+        async with self._lock_engine.connect() as conn:
+            await conn.execute(text(f"SET lock_timeout = '{DRAFT_LOCK_TIMEOUT_SECONDS * 1000}ms'"))
             await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
             await conn.commit()
             try:
@@ -341,16 +367,25 @@ class SqliteLogWriter:
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")  # the write lock on the file: the head read below stays the head
         try:
+            heads: dict[str, int] = {}
             if entries:
                 for room, rows in rows_by_room(entries).items():
                     head = conn.execute(self._head, (room,)).fetchone()
                     if head is None:
-                        link(rows, 0, GENESIS, 0)
+                        heads[room] = link(rows, 0, GENESIS, 0)[0]
                     else:
-                        link(rows, head[0], bytes(head[1]), head[2])
+                        heads[room] = link(rows, head[0], bytes(head[1]), head[2])[0]
                     inflight.update((room, row["seq"]) for row in rows)
                 conn.executemany(self._insert_entry, entries)
             for snapshot in snapshots:
+                if snapshot["seq"] is None:  # "as of everything appended before it" (see LogWriter)
+                    room = snapshot["room"]
+                    if room not in heads:
+                        head = conn.execute(self._head, (room,)).fetchone()
+                        heads[room] = 0 if head is None else head[0]
+                    if not heads[room]:
+                        continue
+                    snapshot = {**snapshot, "seq": heads[room]}
                 conn.execute(self._insert_snapshot, snapshot)
                 conn.execute(self._prune, (snapshot["room"], snapshot["room"]))
             conn.execute("COMMIT")

@@ -74,6 +74,9 @@ class LogWriter:
         self._push(_Pending(entry, None, on_durable, on_failed, owner))
 
     def save_snapshot(self, snapshot: dict[str, Any], owner: object | None = None) -> None:
+        """Write a room's snapshot. With ``seq`` None it is labelled, in the commit, with the
+        room's last entry: right when the state was taken after everything appended before it
+        (one process appending to the room)."""
         self._push(_Pending(None, snapshot, None, None, owner))
 
     def _push(self, item: _Pending) -> None:
@@ -113,6 +116,10 @@ class LogWriter:
                 batch = []
                 for _ in range(count):
                     item = queue.popleft()
+                    if item.snapshot is not None and item.snapshot["seq"] is None:
+                        # Labelled with its room's last entry in this commit: nothing after it may join.
+                        batch.append(item)
+                        break
                     if item.owner is not None and item.owner in self._failed:
                         if item.on_failed is not None:
                             try:

@@ -267,6 +267,10 @@ async def open_conn(
     opened.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: no "never retrieved"
     start = time.perf_counter()
     sock = socket.socket()
+    # asyncio sets TCP_NODELAY only on sockets created with proto=IPPROTO_TCP, not on this one:
+    # without it, Nagle holds each small frame until the previous one is acknowledged, and
+    # the server's delayed ACKs add up to 40 ms (browsers set it on every websocket).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setblocking(False)
     if rcvbuf is not None:  # before connecting, so the window stays small
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)

@@ -462,7 +462,7 @@ class Deliberations:
                 elif not path:
                     room.touched.add(STRUCTURE)  # paragraphs added, removed or moved
 
-        room.subscriptions.append(array.observe_deep(on_change))
+        room.subscriptions.append((array, array.observe_deep(on_change)))
         room.on_touched = self._touched
 
     def _touched(self, room: Room, indices: set[int]) -> None:

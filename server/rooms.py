@@ -24,6 +24,7 @@ from crdt.inspection import decode_clients, encode_clients, encode_ranges
 from crdt.protocol import encode_awareness, encode_sync_update
 from crdt.replica import Replica
 from crdt.updates import decode_update
+from server.allocator import release_free_memory
 from server.broker import Broker
 from server.broker import messages as relay
 from server.config import Settings
@@ -46,6 +47,9 @@ SERVER = "plenary-server"
 #: How long a room waits for a missing entry (relayed out of order by another
 #: process) before reading it from the database (seconds).
 GAP_WAIT_SECONDS = 0.05
+
+#: Freed memory goes back to the OS this long after the last room unloaded (seconds).
+TRIM_AFTER_SECONDS = 1.0
 
 #: How often rooms compare themselves with the log when other processes write
 #: to it (seconds): the last resort for a relayed message that never came.
@@ -121,7 +125,10 @@ class Room:
         #: wants to know (the deliberation: reopen agreed paragraphs, restart silence).
         self.touched: set[int] = set()
         self.on_touched: Callable[[Room, set[int]], None] | None = None
-        self.subscriptions: list[Any] = []
+        #: Observers others placed on the document, as (shared type, subscription): removed at
+        #: close, since pycrdt holds their callbacks (and through them this room) from Rust,
+        #: where Python's garbage collector cannot see the cycle.
+        self.subscriptions: list[tuple[Any, Any]] = []
         self.closed = False
 
     # Connections.
@@ -517,6 +524,11 @@ class Room:
             if not future.done():
                 future.set_exception(UpdateRejected("room closed"))
         self._durable_waiters.clear()
+        for target, subscription in self.subscriptions:
+            with contextlib.suppress(Exception):
+                target.unobserve(subscription)
+        self.subscriptions.clear()
+        self.on_touched = None
         self.replica.close()
 
 
@@ -538,6 +550,7 @@ class Rooms:
         self._catching_up: dict[str, asyncio.Task[None]] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._trim: asyncio.TimerHandle | None = None
         #: Called with every room just loaded (the deliberation hooks in here).
         self.on_load: list[Callable[[Room], None]] = []
         #: Called with every entry a room takes, in log order (the deliberation folds commands).
@@ -700,6 +713,17 @@ class Rooms:
         if self.broker.shared and "@" not in room.name:
             await self.broker.unsubscribe(room.name)
         log.debug("room %r unloaded at seq %d", room.name, room.seq)
+        self._schedule_trim()
+
+    def _schedule_trim(self) -> None:
+        # Once unloads have settled, not once per room: a trim walks the whole heap.
+        if self._trim is not None:
+            self._trim.cancel()
+        self._trim = asyncio.get_running_loop().call_later(TRIM_AFTER_SECONDS, self._release_memory)
+
+    def _release_memory(self) -> None:
+        self._trim = None
+        release_free_memory()
 
     def discard(self, room: Room) -> None:
         if self._rooms.get(room.name) is room:

@@ -79,7 +79,10 @@ class Session:
         self._direct = DirectLane.for_scope(websocket.scope)
         self._sending = False
         self._backpressure = False
-        self._wake = asyncio.Event()
+        #: Sends the queued frames through ASGI; started only when something is queued (most
+        #: frames take the direct lane), and gone once the queue is empty: an idle connection
+        #: holds no task for it.
+        self._writer: asyncio.Task[None] | None = None
         self._close: tuple[int, str] | None = None
         self.last_sent = time.monotonic()
         settings = plenary.settings
@@ -115,13 +118,19 @@ class Session:
             self._outbox_bytes = 0
             self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
             return
-        self._wake.set()
+        self._start_writer()
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (such as an auth message) are sent."""
         if self._close is None:
             self._close = (code, reason[:120])  # a close reason must fit in 123 bytes
-            self._wake.set()
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write(), name=f"plenary-send-{self.id}"
+            )
 
     def refuse(self, code: int, reason: str) -> None:
         """Tell the client why (y-protocols auth message), then close."""
@@ -131,29 +140,26 @@ class Session:
     async def _write(self) -> None:
         websocket = self.websocket
         outbox = self._outbox
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while outbox:
-                frame = outbox.popleft()
-                self._outbox_bytes -= len(frame)
-                self._sending = True
-                try:
-                    await websocket.send_bytes(frame)
-                finally:
-                    self._sending = False
+        # No await between the queue found empty and the return: a frame queued later
+        # finds this task done and starts another.
+        while outbox:
+            frame = outbox.popleft()
+            self._outbox_bytes -= len(frame)
+            self._sending = True
+            try:
+                await websocket.send_bytes(frame)
+            finally:
+                self._sending = False
             self.last_sent = time.monotonic()
-            if self._close is not None:
-                code, reason = self._close
-                with contextlib.suppress(Exception):
-                    await websocket.close(code, reason)
-                return
+        if self._close is not None:
+            code, reason = self._close
+            with contextlib.suppress(Exception):
+                await websocket.close(code, reason)
 
     # Reading.
 
     async def run(self) -> None:
         """Serve the connection until it closes. The websocket is already accepted."""
-        writer = asyncio.create_task(self._write(), name=f"plenary-send-{self.id}")
         try:
             room = await self.plenary.rooms.acquire(self.room_name, self)
             self.room = room
@@ -174,9 +180,11 @@ class Session:
             if self.room is not None:
                 self.room.leave(self)
             self.close(1000, "")
-            with contextlib.suppress(asyncio.TimeoutError, Exception):
-                await asyncio.wait_for(writer, timeout=5)
-            writer.cancel()
+            writer = self._writer
+            if writer is not None:
+                with contextlib.suppress(asyncio.TimeoutError, Exception):
+                    await asyncio.wait_for(asyncio.shield(writer), timeout=5)
+                writer.cancel()
 
     async def _read(self, room: Room) -> None:
         receive = self.websocket.receive

@@ -68,7 +68,7 @@ from sqlalchemy import func, or_, select, union
 
 from crdt.verification import Anchor, ChainReport, ChainVerifier
 from server.roomnames import draft_of
-from server.storage.database import Database
+from server.storage.database import Database, head_query
 from server.storage.schema import LOG, SNAPSHOTS
 
 __all__ = [
@@ -256,14 +256,7 @@ class Head:
 async def read_head(database: Database, room: str) -> Head | None:
     """The room's last stored entry (durable by definition), or None when it has none."""
     async with database.engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(LOG.c.seq, LOG.c.hash, LOG.c.time_us)
-                .where(LOG.c.room == room)
-                .order_by(LOG.c.seq.desc())
-                .limit(1)
-            )
-        ).first()
+        row = (await conn.execute(head_query(room))).first()
     return None if row is None else Head(room, row.seq, bytes(row.hash), row.time_us)
 
 

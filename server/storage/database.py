@@ -123,14 +123,7 @@ class Database:
 
     async def head(self, room: str) -> LogHead:
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(LOG.c.seq, LOG.c.hash)
-                    .where(LOG.c.room == room)
-                    .order_by(LOG.c.seq.desc())
-                    .limit(1)
-                )
-            ).first()
+            row = (await conn.execute(head_query(room))).first()
         return LogHead(0, GENESIS) if row is None else LogHead(row.seq, row.hash)
 
     async def latest_snapshot(self, room: str, upto: int | None = None) -> Any | None:
@@ -212,14 +205,7 @@ class Database:
                     )
             heads: dict[str, int] = {}
             for room, rows in by_room.items():
-                head = (
-                    await conn.execute(
-                        select(LOG.c.seq, LOG.c.hash, LOG.c.time_us)
-                        .where(LOG.c.room == room)
-                        .order_by(LOG.c.seq.desc())
-                        .limit(1)
-                    )
-                ).first()
+                head = (await conn.execute(head_query(room))).first()
                 if head is None:
                     heads[room] = link(rows, 0, GENESIS, 0)[0]
                 else:
@@ -397,6 +383,16 @@ class SqliteLogWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def head_query(room: str) -> Any:
+    """The room's last entry: seq, hash, time_us."""
+    return (
+        select(LOG.c.seq, LOG.c.hash, LOG.c.time_us)
+        .where(LOG.c.room == room)
+        .order_by(LOG.c.seq.desc())
+        .limit(1)
+    )
 
 
 def rows_by_room(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

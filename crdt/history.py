@@ -37,7 +37,6 @@ import copy
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -47,6 +46,7 @@ from crdt.deliberation import Actor, CommandRefused, Deliberation
 from crdt.draft import PARAGRAPHS
 from crdt.errors import PlenaryError
 from crdt.offsets import utf16_length
+from crdt.times import iso_seconds, iso_us
 
 __all__ = [
     "BlameFold",
@@ -74,7 +74,6 @@ ANCHOR_CONNECTION = "anchor/"
 #: What an embedded (non-text) item shows as in span text; it counts 1 in pycrdt's units.
 EMBED = "\ufffc"
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Pass-through exceptions when guarding pycrdt calls (its panics derive from BaseException).
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
 
@@ -141,18 +140,6 @@ class Origin:
             "time": iso_us(self.time_us),
             "amendment": self.amendment,
         }
-
-
-def iso_us(time_us: int) -> str:
-    """Microseconds since the epoch as ISO 8601 UTC with microseconds (as audit receipts write it)."""
-    return (
-        (_EPOCH + timedelta(microseconds=time_us)).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    )
-
-
-def _iso_seconds(time_us: int) -> str:
-    # Exactly server.deliberation.iso: the replayed state must equal the one the server rebuilds.
-    return datetime.fromtimestamp(time_us / 1e6, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _apply(doc: Doc, update: bytes, seq: int) -> None:
@@ -296,7 +283,7 @@ class CommandTimeline:
 
     def _fold(self, state: Deliberation, entry: CommandEntry) -> None:
         try:
-            state.apply(entry.command, entry.actor, entry.time_us, _iso_seconds(entry.time_us))
+            state.apply(entry.command, entry.actor, entry.time_us, iso_seconds(entry.time_us))
         except CommandRefused as exc:  # the log is the truth: keep going, as the server does
             if state is self._state:
                 self.refused.append((entry.seq, exc.detail))

@@ -56,7 +56,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -66,6 +66,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import func, or_, select, union
 
+from crdt.times import iso_us
 from crdt.verification import Anchor, ChainReport, ChainVerifier
 from server.roomnames import draft_of
 from server.storage.database import Database, head_query
@@ -97,12 +98,6 @@ VERIFY_BATCH = 5_000
 PROGRESS_EVERY = 50_000
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def iso_time(time_us: int) -> str:
-    """Microseconds since the epoch as ISO 8601 UTC, e.g. ``2026-11-29T22:19:45.123456Z``."""
-    moment = _EPOCH + timedelta(microseconds=time_us)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _b64url(data: bytes) -> str:
@@ -342,7 +337,7 @@ def sign_head(key: AuditKey, head: Head, *, signed_at: datetime | None = None) -
         "room": head.room,
         "seq": head.seq,
         "hash": head.hash.hex(),
-        "time": iso_time(head.time_us),
+        "time": iso_us(head.time_us),
         "signed_at": moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "public_key": key.public_key,
     }

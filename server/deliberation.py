@@ -14,7 +14,6 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pycrdt import Array, Doc, Map
@@ -31,6 +30,7 @@ from crdt.deliberation import (
 )
 from crdt.draft import find_text, number_paragraphs, read_paragraphs
 from crdt.offsets import utf16_to_utf8
+from crdt.times import iso_seconds
 from server.identity import Action, Participant
 from server.storage.database import now_us
 
@@ -80,10 +80,6 @@ DELIBERATION_MAPS = (
     "silences",
     "indicators",
 )
-
-
-def iso(time_us: int) -> str:
-    return datetime.fromtimestamp(time_us / 1e6, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def actor_of(participant: Participant, draft: str) -> Actor:
@@ -166,7 +162,7 @@ class Deliberations:
                 continue
             deliberation.seq = row.seq
             try:
-                replay_command(state, row.payload, row.time_us, iso(row.time_us))
+                replay_command(state, row.payload, row.time_us, iso_seconds(row.time_us))
             except CommandRefused as exc:  # the log is the truth: keep going, but say so
                 log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
             except ValueError as exc:
@@ -193,7 +189,7 @@ class Deliberations:
         deliberation.executed_here.discard(seq)
         if is_command and not local:
             try:
-                replay_command(deliberation.state, payload, time_us, iso(time_us))
+                replay_command(deliberation.state, payload, time_us, iso_seconds(time_us))
             except (CommandRefused, ValueError) as exc:
                 log.error("draft %r: relayed entry %d: %s", room.name, seq, exc)
             room.locked = deliberation.state.locked
@@ -264,7 +260,7 @@ class Deliberations:
         now = now_us()
         command = self._prepare(state, doc, command, actor, now)
         text_edit = command.pop("_text_edit", None)
-        result = state.apply(command, actor, now, iso(now))  # raises CommandRefused: nothing logged
+        result = state.apply(command, actor, now, iso_seconds(now))  # raises CommandRefused: nothing logged
         payload = json.dumps(
             {"command": command, "actor": actor.to_json()}, sort_keys=True, ensure_ascii=False
         )
@@ -509,7 +505,7 @@ class Deliberations:
         if command["type"] == "silence.restart":
             silence = deliberation.state.silences.get(command["target"])
             if silence is not None:
-                command["deadline"] = iso(now_us() + silence["duration_us"])
+                command["deadline"] = iso_seconds(now_us() + silence["duration_us"])
         await self._run_guarded(deliberation, command, SYSTEM)
 
     # Deadlines: silence procedures fire once, here, from the server's clock.

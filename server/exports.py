@@ -18,16 +18,16 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crdt.deliberation import CommandRefused, Deliberation, replay_command
 from crdt.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
 from crdt.replica import Replica
-from server.deliberation import COMMAND_PREFIX, iso
+from crdt.times import iso_seconds
+from server.deliberation import COMMAND_PREFIX
 from server.drafts import DraftInfo, get_draft
-from server.storage.database import Database
+from server.storage.database import Database, now_us
 
 if TYPE_CHECKING:
     from server.app import Plenary
@@ -70,7 +70,7 @@ def render(
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_seconds(now_us())
 
 
 # The live draft.
@@ -88,7 +88,7 @@ async def live_view(plenary: Plenary, info: DraftInfo) -> DraftView:
             draft_id=info.id,
             title=info.title,
             symbol=info.symbol,
-            created=iso(info.created_us),
+            created=iso_seconds(info.created_us),
             generated=_now(),
         )
 
@@ -142,7 +142,7 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
             if row.seq > limit:
                 break
             try:
-                replay_command(state, row.payload, row.time_us, iso(row.time_us))
+                replay_command(state, row.payload, row.time_us, iso_seconds(row.time_us))
             except CommandRefused as exc:  # as on load: the log is the truth, keep going
                 print(
                     f"plenary: entry {row.seq} of {draft!r} was refused on replay: {exc.detail}",
@@ -156,7 +156,7 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
             draft_id=info.id,
             title=info.title,
             symbol=info.symbol,
-            created=iso(info.created_us),
+            created=iso_seconds(info.created_us),
             generated=_now(),
         )
     finally:

@@ -27,9 +27,10 @@ from sqlalchemy import insert, text
 
 from client.session import RoomClient
 from crdt.chain import GENESIS, EntryFields, entry_hash
+from crdt.times import iso_us
 from crdt.verification import Anchor, ChainVerifier, ProblemKind, verify_chain
 from server import cli
-from server.audit import AuditKey, Head, MalformedReceipt, Receipt, iso_time, sign_head
+from server.audit import AuditKey, Head, MalformedReceipt, Receipt, sign_head
 from server.storage.database import Database
 from server.storage.schema import LOG
 from tests.conftest import ROOT, TEST_SECRET, eventually
@@ -300,7 +301,7 @@ def test_receipt_encoding_and_signature():
         "room": "charter/notes",
         "seq": 42,
         "hash": bytes(range(32)).hex(),
-        "time": iso_time(head.time_us),
+        "time": iso_us(head.time_us),
         "signed_at": "2026-11-30T09:00:00.000000Z",
         "public_key": key.public_key,
         "signature": data["signature"],

@@ -15,7 +15,6 @@ See server/audit.py for the receipt encoding and the signing key.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from crdt.times import iso_seconds
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
 from server.audit import RECEIPT_FORMAT, check_receipt, list_rooms, read_head, server_key, sign_head
@@ -31,6 +31,7 @@ from server.audit import verify_room as verify_room_chain
 from server.drafts import get_draft
 from server.identity import Action
 from server.roomnames import draft_of
+from server.storage.database import now_us
 
 
 class ProblemOut(BaseModel):
@@ -90,7 +91,7 @@ class PublicKeyOut(BaseModel):
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_seconds(now_us())
 
 
 def _key(call_or_request: Any) -> Any:

@@ -68,6 +68,40 @@ EntryHook = Callable[["Room", int, str, bytes, int, bool], None]
 
 
 class Room:
+    __slots__ = (
+        "__weakref__",
+        "_ahead",
+        "_appended",
+        "_awareness_timer",
+        "_deleted",
+        "_durable_waiters",
+        "_gap_timer",
+        "_logged",
+        "_pending_awareness",
+        "_pending_relay",
+        "_pending_sources",
+        "_registry",
+        "_settings",
+        "_unload_timer",
+        "_writer",
+        "client_owners",
+        "client_participants",
+        "client_state",
+        "closed",
+        "locked",
+        "name",
+        "on_touched",
+        "presence",
+        "remote_clients",
+        "replica",
+        "seq",
+        "sessions",
+        "size_estimate",
+        "snapshot_seq",
+        "subscriptions",
+        "touched",
+    )
+
     def __init__(
         self,
         name: str,

@@ -63,6 +63,28 @@ class Actor:
 
 
 class Session:
+    __slots__ = (
+        "__weakref__",
+        "_backpressure",
+        "_close",
+        "_direct",
+        "_max_outbox",
+        "_outbox",
+        "_outbox_bytes",
+        "_rate",
+        "_sending",
+        "_writer",
+        "actor",
+        "awareness_clients",
+        "id",
+        "last_sent",
+        "owned_clients",
+        "plenary",
+        "room",
+        "room_name",
+        "websocket",
+    )
+
     def __init__(self, websocket: WebSocket, plenary: Plenary, room_name: str, actor: Actor) -> None:
         self.websocket = websocket
         self.plenary = plenary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING
 
@@ -22,13 +23,35 @@ class Access:
     def __init__(self, plenary: Plenary) -> None:
         self.plenary = plenary
         self._revoked: set[tuple[str, str]] = set()
+        self._changes: list[list[tuple[tuple[str, str], bool]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _set(self, draft: str, participant: str, revoked: bool) -> None:
+        key = (draft, participant)
+        if revoked:
+            self._revoked.add(key)
+        else:
+            self._revoked.discard(key)
+        for changes in self._changes:
+            changes.append((key, revoked))
 
     async def load(self) -> None:
         """Read every revocation, and close the connections of anyone revoked (a process that
         reloads after lost messages may hold connections it was never told to close)."""
-        async with self.plenary.database.engine.connect() as conn:
-            rows = (await conn.execute(select(REVOCATIONS.c.draft, REVOCATIONS.c.participant))).all()
-        self._revoked = {(row.draft, row.participant) for row in rows}
+        changes: list[tuple[tuple[str, str], bool]] = []
+        self._changes.append(changes)  # what changes while the table is read is applied over it
+        try:
+            async with self.plenary.database.engine.connect() as conn:
+                rows = (await conn.execute(select(REVOCATIONS.c.draft, REVOCATIONS.c.participant))).all()
+        finally:
+            self._changes.remove(changes)
+        revoked = {(row.draft, row.participant) for row in rows}
+        for key, is_revoked in changes:
+            if is_revoked:
+                revoked.add(key)
+            else:
+                revoked.discard(key)
+        self._revoked = revoked
         for session in list(self.plenary.sessions):
             if (draft_of(session.room_name), session.participant_id) in self._revoked:
                 session.refuse(CloseCode.FORBIDDEN, "your access to this draft was revoked")
@@ -50,7 +73,7 @@ class Access:
                     draft=draft, participant=participant, revoked_by=by.id, time_us=now_us()
                 )
             )
-        self._revoked.add((draft, participant))
+        self._set(draft, participant, True)
         # Told to the other processes as soon as it is recorded; one that misses it reloads
         # the revocations (and disconnects) when it notices lost messages.
         self.plenary.broker.publish(None, relay.Access(draft, participant, revoked=True))
@@ -61,10 +84,25 @@ class Access:
     def apply(self, draft: str, participant: str, *, revoked: bool) -> None:
         """A revocation or reinstatement another process recorded."""
         if revoked:
-            self._revoked.add((draft, participant))
+            self._set(draft, participant, True)
             self._disconnect(draft, participant)
         else:
-            self._revoked.discard((draft, participant))
+            # Lets someone back in: believed only from the table (a replayed message must not).
+            task = asyncio.get_running_loop().create_task(self._reinstate_if_recorded(draft, participant))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _reinstate_if_recorded(self, draft: str, participant: str) -> None:
+        async with self.plenary.database.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(REVOCATIONS.c.draft).where(
+                        REVOCATIONS.c.draft == draft, REVOCATIONS.c.participant == participant
+                    )
+                )
+            ).first()
+        if row is None:
+            self._set(draft, participant, False)
 
     def _disconnect(self, draft: str, participant: str) -> int:
         closed = 0
@@ -81,7 +119,7 @@ class Access:
                     REVOCATIONS.c.draft == draft, REVOCATIONS.c.participant == participant
                 )
             )
-        self._revoked.discard((draft, participant))
+        self._set(draft, participant, False)
         await self._log(draft, "access.reinstated", participant, by)
         self.plenary.broker.publish(None, relay.Access(draft, participant, revoked=False))
 

@@ -158,7 +158,11 @@ class Deliberations:
         draft, state = deliberation.draft, deliberation.state
         async for row in self.plenary.database.commands(draft, COMMAND_PREFIX, deliberation.seq, upto):
             # Entries relayed while this query ran were folded already (take_entry moved seq on).
-            if row.seq <= deliberation.seq or row.seq in deliberation.executed_here:
+            if (
+                row.seq <= deliberation.seq
+                or row.seq in deliberation.executed_here
+                or (draft, row.seq) in self.plenary.database.inflight  # ours; its callback takes it
+            ):
                 continue
             deliberation.seq = row.seq
             try:
@@ -168,7 +172,10 @@ class Deliberations:
             except ValueError as exc:
                 log.error("draft %r: entry %d: %s", draft, row.seq, exc)
         deliberation.seq = max(deliberation.seq, upto)
-        deliberation.executed_here = {seq for seq in deliberation.executed_here if seq > deliberation.seq}
+        # In place: a command's on_logged callback holds this very set.
+        deliberation.executed_here.difference_update(
+            [seq for seq in deliberation.executed_here if seq <= deliberation.seq]
+        )
         room = self.plenary.rooms.get(draft)
         if room is not None:
             room.locked = state.locked

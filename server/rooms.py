@@ -757,7 +757,9 @@ class Rooms:
 
     def _release_memory(self) -> None:
         self._trim = None
-        release_free_memory()
+        # In a thread: a trim walks the heap, and ctypes lets the event loop run meanwhile.
+        task = asyncio.get_running_loop().run_in_executor(None, release_free_memory)
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def discard(self, room: Room) -> None:
         if self._rooms.get(room.name) is room:
@@ -854,6 +856,7 @@ class Rooms:
                 )
         except Exception:
             log.exception("room %r: catching up from the log failed (retried later)", room.name)
+            return  # the reconciler tries again in a while, not the gap timer every 50 ms
         room.recheck_gap()
 
     async def _reconcile(self) -> None:

@@ -170,6 +170,13 @@ class Session:
             self._sending = True
             try:
                 await websocket.send_bytes(frame)
+            except Exception:
+                # The connection is gone: nothing more is sent, and nothing more is queued.
+                outbox.clear()
+                self._outbox_bytes = 0
+                if self._close is None:
+                    self._close = (CloseCode.GOING_AWAY, "connection lost")
+                return
             finally:
                 self._sending = False
             self.last_sent = time.monotonic()

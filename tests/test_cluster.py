@@ -432,6 +432,18 @@ async def test_revocation_closes_connections_on_every_process(cluster, tokens):
         with pytest.raises(ConnectionError):
             await again.wait_synced(timeout=5)
         assert again.close_code == 4403
+    # Reinstated on process one, let back in on process two.
+    table.ok("chair", "POST", "/api/drafts/tunis/participants/mallory/reinstate")
+
+    async def let_back_in() -> bool:
+        async with RoomClient(two.ws, "tunis", token=delegate, reconnect=False) as back:
+            try:
+                await back.wait_synced(timeout=2)
+            except ConnectionError:
+                return False
+            return True
+
+    await eventually(let_back_in, timeout=10, interval=0.2)
 
 
 async def test_a_room_unloaded_on_one_process_comes_back_with_what_others_wrote(cluster, tokens):

@@ -116,10 +116,6 @@ class LogWriter:
                 batch = []
                 for _ in range(count):
                     item = queue.popleft()
-                    if item.snapshot is not None and item.snapshot["seq"] is None:
-                        # Labelled with its room's last entry in this commit: nothing after it may join.
-                        batch.append(item)
-                        break
                     if item.owner is not None and item.owner in self._failed:
                         if item.on_failed is not None:
                             try:
@@ -128,6 +124,8 @@ class LogWriter:
                                 log.exception("callback after a failed commit failed")
                         continue
                     batch.append(item)
+                    if item.snapshot is not None and item.snapshot["seq"] is None:
+                        break  # labelled with its room's last entry in this commit: nothing after it may join
                 entries = [item.entry for item in batch if item.entry is not None]
                 snapshots = [item.snapshot for item in batch if item.snapshot is not None]
                 try:

@@ -68,6 +68,7 @@ from sqlalchemy import func, or_, select, union
 
 from crdt.times import iso_us
 from crdt.verification import Anchor, ChainReport, ChainVerifier
+from server.config import add_database_option, existing_database_url
 from server.roomnames import draft_of
 from server.storage.database import Database, head_query
 from server.storage.schema import LOG, SNAPSHOTS
@@ -454,11 +455,6 @@ def add_commands(commands: Any) -> None:
     audit.set_defaults(run=lambda _args: _usage(audit))
     sub = audit.add_subparsers(title="audit commands", metavar="COMMAND")
 
-    def database_option(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument(
-            "--database-url", help="sqlite:///FILE or postgresql://… (default: PLENARY_DATABASE_URL)"
-        )
-
     verify = sub.add_parser(
         "verify",
         help="verify hash chains",
@@ -466,7 +462,7 @@ def add_commands(commands: Any) -> None:
         "Exit status 0: intact; 1: tampering found; 2: usage error.",
     )
     verify.add_argument("--draft", help="only this draft's rooms (DRAFT and DRAFT/…)")
-    database_option(verify)
+    add_database_option(verify)
     verify.add_argument("--json", action="store_true", help="print a JSON report")
     verify.set_defaults(run=run_verify)
 
@@ -477,7 +473,7 @@ def add_commands(commands: Any) -> None:
     )
     head.add_argument("--draft", required=True)
     head.add_argument("--room", help="a room of the draft (default: the draft's text room)")
-    database_option(head)
+    add_database_option(head)
     head.add_argument("--json", action="store_true", help="print the receipt on one line")
     head.set_defaults(run=run_head)
 
@@ -496,7 +492,7 @@ def add_commands(commands: Any) -> None:
         metavar="KEY",
         help="also accept this public key (base64url), e.g. the key from before a secret rotation",
     )
-    database_option(check)
+    add_database_option(check)
     check.add_argument("--json", action="store_true", help="print a JSON report")
     check.set_defaults(run=run_check_receipt)
 
@@ -513,23 +509,6 @@ def _fail(message: str) -> int:
 
     print(f"plenary: {message}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def _database_url(args: argparse.Namespace) -> str:
-    """The database to check; a SQLite file must exist (opening it would create it)."""
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-
-    from server.config import Settings
-
-    url = Settings.from_env(database_url=args.database_url).database_url
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = parsed.database
-        if path and path != ":memory:" and not Path(path).exists():
-            raise ValueError(f"no database file at {path}")
-    return url
 
 
 async def _open_database(url: str) -> Database:
@@ -564,7 +543,7 @@ def _progress_printer() -> Callable[[str, int], None]:
 def run_verify(args: argparse.Namespace) -> int:
     from server.cli import EXIT_FAILED, EXIT_OK
 
-    url = _database_url(args)
+    url = existing_database_url(args.database_url)
 
     async def go() -> list[ChainReport] | None:
         database = await _open_database(url)
@@ -621,7 +600,7 @@ def run_head(args: argparse.Namespace) -> int:
     if draft_of(room) != args.draft:
         return _fail(f"room {room!r} is not a room of draft {args.draft!r}")
 
-    url = _database_url(args)
+    url = existing_database_url(args.database_url)
 
     async def go() -> Head | None:
         database = await _open_database(url)
@@ -660,7 +639,7 @@ def run_check_receipt(args: argparse.Namespace) -> int:
         return _fail(f"{args.file} is not JSON: {exc}")
     key = server_key(secret) if secret else None
 
-    url = _database_url(args)
+    url = existing_database_url(args.database_url)
 
     async def go() -> ReceiptReport:
         database = await _open_database(url)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 
-from server.config import Settings
+from server.config import Settings, add_database_option
 
 #: Exit codes: 0 done, 1 the thing checked is not OK, 2 bad usage or configuration.
 EXIT_OK = 0
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--title", required=True)
     importer.add_argument("--symbol", default="", help="document symbol, e.g. WSIS-II/PC-3/DOC/1")
     importer.add_argument("--by", default="cli", help="participant id recorded as the creator (default: cli)")
-    importer.add_argument("--database-url", help=f"env {Settings.env_name('database_url')}")
+    add_database_option(importer)
     importer.add_argument("--json", action="store_true", help="print the result as JSON")
     importer.set_defaults(run=run_drafts_import)
 

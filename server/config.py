@@ -94,3 +94,26 @@ def _parse(name: str, raw: str, default: Any) -> Any:
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value") from None
     return raw
+
+
+def existing_database_url(given: str | None) -> str:
+    """The database a reading command (audit, history, export) opens: ``given``, else the
+    environment's. A SQLite file must already exist: opening one would create it, empty."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    url = Settings.from_env(database_url=given).database_url
+    parsed = make_url(url)
+    path = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if path and path != ":memory:" and not Path(path).exists():
+        raise ValueError(f"no database file at {path}")
+    return url
+
+
+def add_database_option(parser: Any) -> None:
+    """``--database-url``, as every command that reads the database spells it."""
+    parser.add_argument(
+        "--database-url",
+        help=f"sqlite:///FILE or postgresql://… (default: {Settings.env_name('database_url')})",
+    )

@@ -25,6 +25,7 @@ from crdt.deliberation import CommandRefused, Deliberation, replay_command
 from crdt.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
 from crdt.replica import Replica
 from crdt.times import iso_seconds
+from server.config import add_database_option, existing_database_url
 from server.deliberation import COMMAND_PREFIX
 from server.drafts import DraftInfo, get_draft
 from server.storage.database import Database, now_us
@@ -189,16 +190,14 @@ def add_commands(commands: Any) -> None:
         default=DEFAULT_BASE_URL,
         help=f"the server's public URL, for the IRIs in annotations (default {DEFAULT_BASE_URL})",
     )
-    export.add_argument(
-        "--database-url", help="sqlite:///FILE or postgresql://… (default: PLENARY_DATABASE_URL)"
-    )
+    add_database_option(export)
     export.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
     from server.cli import EXIT_FAILED, EXIT_OK
 
-    url = _database_url(args.database_url)
+    url = existing_database_url(args.database_url)
 
     async def go() -> DraftView | None:
         database = Database(url)
@@ -226,18 +225,3 @@ def run_export(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(rendered.data)
         sys.stdout.buffer.flush()
     return EXIT_OK
-
-
-def _database_url(given: str | None) -> str:
-    """The database to read; a SQLite file must exist (opening one would create it)."""
-    from sqlalchemy.engine import make_url
-
-    from server.config import Settings
-
-    url = Settings.from_env(database_url=given).database_url
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = parsed.database
-        if path and path != ":memory:" and not Path(path).exists():
-            raise ValueError(f"no database file at {path}")
-    return url

@@ -51,6 +51,7 @@ from crdt.history import (
     iso_us,
 )
 from crdt.offsets import utf16_length
+from server.config import add_database_option, existing_database_url
 from server.storage.database import Database
 from server.storage.schema import LOG
 
@@ -574,9 +575,7 @@ def add_history_commands(commands: Any) -> None:
 
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("draft", metavar="DRAFT")
-        parser.add_argument(
-            "--database-url", help="sqlite:///FILE or postgresql://… (default: PLENARY_DATABASE_URL)"
-        )
+        add_database_option(parser)
         parser.add_argument("--json", action="store_true", help="print JSON (as the HTTP API returns it)")
 
     history = commands.add_parser(
@@ -613,21 +612,6 @@ def add_history_commands(commands: Any) -> None:
     events.set_defaults(run=run_events)
 
 
-def _database_url(args: argparse.Namespace) -> str:
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-
-    from server.config import Settings
-
-    url = Settings.from_env(database_url=args.database_url).database_url
-    parsed = make_url(url)
-    path = parsed.database if parsed.get_backend_name() == "sqlite" else None
-    if path and path != ":memory:" and not Path(path).exists():  # opening it would create one
-        raise ValueError(f"no database file at {path}")
-    return url
-
-
 def _progress() -> Progress:
     reported: dict[str, int] = {}
 
@@ -644,7 +628,7 @@ def _progress() -> Progress:
 def _run(args: argparse.Namespace, question: Callable[[History], Any]) -> int:
     from server.cli import EXIT_FAILED, EXIT_OK
 
-    url = _database_url(args)
+    url = existing_database_url(args.database_url)
 
     async def go() -> Any:
         database = Database(url)

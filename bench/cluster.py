@@ -75,13 +75,23 @@ async def fresh_database(admin_url: str) -> Any:
             await conn.close()
 
 
-def start_servers(
-    count: int, database_url: str, redis_url: str | None, secret: str, workdir: Path
-) -> list[Server]:
-    env = {"PLENARY_DATABASE_URL": database_url}
-    if redis_url:
-        env["PLENARY_REDIS_URL"] = redis_url
-    return [Server(workdir, secret, None, None, env=env) for _ in range(count)]
+@contextlib.asynccontextmanager
+async def servers(
+    count: int, redis_url: str | None, args: argparse.Namespace, secret: str, workdir: Path
+) -> Any:
+    """``count`` fresh servers on a fresh database (and Redis, for more than one), stopped after."""
+    async with fresh_database(args.postgres) as database_url:
+        env = {"PLENARY_DATABASE_URL": database_url}
+        if redis_url:
+            env["PLENARY_REDIS_URL"] = redis_url
+        running: list[Server] = []
+        try:
+            for _ in range(count):
+                running.append(Server(workdir, secret, None, None, env=env))
+            yield running
+        finally:
+            for server in running:
+                server.stop()
 
 
 def progress(message: str) -> None:
@@ -94,27 +104,22 @@ def progress(message: str) -> None:
 async def fanout(args: argparse.Namespace, secret: str, workdir: Path) -> list[dict[str, Any]]:
     results = []
     for processes, redis in ((1, None), (args.processes, args.redis)):
-        async with fresh_database(args.postgres) as database_url:
-            servers = start_servers(processes, database_url, redis, secret, workdir)
-            try:
-                progress(
-                    f"fan-out: {args.subscribers} subscribers on {processes} process(es), {args.rate:g} upd/s"
-                )
-                config = LoadConfig(
-                    url=f"ws://127.0.0.1:{servers[0].port}/ws/{ROOM}",
-                    subscriber_token=token(secret, "bench-subscriber"),
-                    writer_token=token(secret, "bench-writer"),
-                    subscribers=args.subscribers,
-                    rate=args.rate,
-                    updates=args.updates,
-                    workdir=workdir,
-                    subscriber_urls=[f"ws://127.0.0.1:{server.port}/ws/{ROOM}" for server in servers],
-                    watch={f"server{i + 1}": server.pid for i, server in enumerate(servers)},
-                )
-                result = await run(config)
-            finally:
-                for server in servers:
-                    server.stop()
+        async with servers(processes, redis, args, secret, workdir) as running:
+            progress(
+                f"fan-out: {args.subscribers} subscribers on {processes} process(es), {args.rate:g} upd/s"
+            )
+            config = LoadConfig(
+                url=f"ws://127.0.0.1:{running[0].port}/ws/{ROOM}",
+                subscriber_token=token(secret, "bench-subscriber"),
+                writer_token=token(secret, "bench-writer"),
+                subscribers=args.subscribers,
+                rate=args.rate,
+                updates=args.updates,
+                workdir=workdir,
+                subscriber_urls=[f"ws://127.0.0.1:{server.port}/ws/{ROOM}" for server in running],
+                watch={f"server{i + 1}": server.pid for i, server in enumerate(running)},
+            )
+            result = await run(config)
         per = result["latency_ms_by_worker"]
         row = {
             "processes": processes,
@@ -155,14 +160,9 @@ def keystrokes(count: int, client_id: int) -> list[bytes]:
 async def throughput(args: argparse.Namespace, secret: str, workdir: Path) -> list[dict[str, Any]]:
     results = []
     for processes, redis in ((1, None), (args.processes, args.redis)):
-        async with fresh_database(args.postgres) as database_url:
-            servers = start_servers(processes, database_url, redis, secret, workdir)
-            try:
-                urls = [f"ws://127.0.0.1:{server.port}/ws/{ROOM}" for server in servers]
-                results.append(await throughput_run(urls, args, secret))
-            finally:
-                for server in servers:
-                    server.stop()
+        async with servers(processes, redis, args, secret, workdir) as running:
+            urls = [f"ws://127.0.0.1:{server.port}/ws/{ROOM}" for server in running]
+            results.append(await throughput_run(urls, args, secret))
     return results
 
 

@@ -334,16 +334,21 @@ def _apply_mask(payload: bytes, mask: bytes) -> bytes:
     return apply_mask(payload, mask)
 
 
-async def run_raw_subscriber(url: str, sub: Subscriber, ready: asyncio.Event) -> None:
+def upgrade_request(url: str) -> tuple[str, int, bytes]:
+    """Host, port and the HTTP upgrade request that opens a websocket to ``url``."""
     parts = urlsplit(url)
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or 80
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     ).encode()
+    return host, port, request
+
+
+async def run_raw_subscriber(url: str, sub: Subscriber, ready: asyncio.Event) -> None:
+    host, port, request = upgrade_request(url)
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[None] = loop.create_future()
     protocol: RawClient | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import math
@@ -30,11 +29,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import RawClient, cpu_seconds, percentile, status_kib
+from loadgen import RawClient, cpu_seconds, percentile, status_kib, upgrade_request
 from traces import DEFAULT_TRACE, load_updates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,18 +248,23 @@ class Conn:
         return self.protocol.transport.get_extra_info("sockname")[1]
 
 
+async def send_paced(
+    conn: Conn, frames: list[bytes], rate: float, start: float, send_at: list[float]
+) -> None:
+    """Send ``frames`` at ``rate`` per second from ``start`` (no drift), noting each send time."""
+    for i, frame in enumerate(frames):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        send_at[i] = time.perf_counter()
+        conn.send(frame)
+
+
 async def open_conn(
     url: str, conn: Conn, sync: bool = True, timeout: float = 30, rcvbuf: int | None = None
 ) -> float:
     """Connect, send step 1, (if ``sync``) wait for the server's step 2; returns connect → step 2 (s)."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
+    host, port, request = upgrade_request(url)
     loop = asyncio.get_running_loop()
     opened: asyncio.Future[None] = loop.create_future()
     opened.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: no "never retrieved"
@@ -534,12 +537,7 @@ async def presence(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     cpu0 = cpu_seconds()
     server_cpu0 = cpu_seconds(server.pid)
     start = time.perf_counter()
-    for i, frame in enumerate(frames):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        send_at[i] = time.perf_counter()
-        writer.send(frame)
+    await send_paced(writer, frames, rate, start, send_at)
     await until(lambda: all(c.updates >= n_updates for c in clients), 10, 0.01)
     wall = time.perf_counter() - start
     cpu = cpu_seconds() - cpu0
@@ -669,12 +667,7 @@ async def slowreader(server: Server, args: argparse.Namespace) -> dict[str, Any]
             await asyncio.sleep(0.02)
 
     watcher = asyncio.create_task(watch())
-    for i, frame in enumerate(frames):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        send_at[i] = time.perf_counter()
-        writer.send(frame)
+    await send_paced(writer, frames, rate, start, send_at)
     await until(lambda: all(c.updates >= n_updates for c in subs), 10, 0.01)
     wall = time.perf_counter() - start
     cpu = cpu_seconds() - cpu0

@@ -62,7 +62,9 @@ class Plenary:
         self.deliberations = Deliberations(self)
         self.access = Access(self)
         self.rooms.on_load.append(self.deliberations.attach)
-        self.rooms.on_entry.append(self.deliberations.take_entry)
+        if self.broker.shared:
+            # Only other processes' commands need folding: one process folded each as it ran it.
+            self.rooms.on_entry.append(self.deliberations.take_entry)
         self.sessions: set[Session] = set()
         self.ready = False
         self._keepalive: asyncio.Task[None] | None = None

@@ -182,8 +182,6 @@ class Deliberations:
 
     def take_entry(self, room: Room, seq: int, kind: str, payload: bytes, time_us: int, local: bool) -> None:
         """Every entry a draft's room takes, in log order: fold the commands other processes logged."""
-        if not self.plenary.broker.shared:
-            return  # one process: every command was folded by the one that ran it
         deliberation = self._drafts.get(room.name)
         if deliberation is None or seq <= deliberation.seq:
             return
@@ -237,8 +235,16 @@ class Deliberations:
                 403,
             )
         deliberation = await self.get(draft)
-        async with self.exclusive(deliberation):
-            return await self._run_guarded(deliberation, command, actor_of(participant, draft))
+        try:
+            async with self.exclusive(deliberation):
+                return await self._run_guarded(deliberation, command, actor_of(participant, draft))
+        except CommandRefused:
+            raise
+        except Exception as exc:
+            # Taking the draft's lock or catching up with the log failed (another process
+            # held it past the timeout, the database went away): nothing was logged.
+            log.warning("draft %r: command %s not run: %s", draft, kind, exc)
+            raise CommandRefused(503, "the draft is busy or the database unreachable; try again") from exc
 
     async def _run_guarded(
         self, deliberation: DraftDeliberation, command: dict[str, Any], actor: Actor

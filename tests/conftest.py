@@ -51,6 +51,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def plenary_command(
+    *args: str, env: dict[str, str | None] | None = None, cwd: Path = ROOT, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``plenary`` CLI (``python -m server.cli``) as a user would; output as text.
+    ``env`` is added to this process's environment (a None value unsets the variable)."""
+    environment = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=cwd,
+        env={key: value for key, value in environment.items() if value is not None},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 # Tokens.
 
 

@@ -16,7 +16,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from client.session import RoomClient
 from crdt.replica import Replica
 from server.storage.database import Database
 from server.storage.schema import LOG
-from tests.conftest import ROOT, ServerProcess, eventually, free_port, need, postgres_database
+from tests.conftest import ServerProcess, eventually, free_port, need, plenary_command, postgres_database
 from tests.test_deliberation import Table, create, iso_in
 
 REDIS_URL = os.environ.get("PLENARY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -69,22 +68,7 @@ class Cluster:
 
     def verify(self) -> dict:
         """``plenary audit verify --json``, as an archivist runs it."""
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "audit",
-                "verify",
-                "--json",
-                "--database-url",
-                self.database_url,
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = plenary_command("audit", "verify", "--json", "--database-url", self.database_url)
         assert result.returncode == 0, result.stdout + result.stderr
         return json.loads(result.stdout)
 
@@ -470,12 +454,14 @@ async def test_a_room_unloaded_on_one_process_comes_back_with_what_others_wrote(
 
 def test_redis_needs_postgres(tmp_path):
     """One SQLite file cannot be shared by several processes: said at start-up, exit 2."""
-    result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--redis-url", REDIS_URL, "--port", str(free_port())],
+    result = plenary_command(
+        "serve",
+        "--redis-url",
+        REDIS_URL,
+        "--port",
+        str(free_port()),
         cwd=tmp_path,
-        env={**os.environ, "PLENARY_SECRET": "x" * 40, "PLENARY_DATABASE_URL": f"sqlite:///{tmp_path}/p.db"},
-        capture_output=True,
-        text=True,
+        env={"PLENARY_SECRET": "x" * 40, "PLENARY_DATABASE_URL": f"sqlite:///{tmp_path}/p.db"},
         timeout=30,
     )
     assert result.returncode == 2
@@ -483,15 +469,13 @@ def test_redis_needs_postgres(tmp_path):
 
 
 def test_several_processes_need_one_secret(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "serve", "--dev", "--redis-url", REDIS_URL],
+    result = plenary_command(
+        "serve",
+        "--dev",
+        "--redis-url",
+        REDIS_URL,
         cwd=tmp_path,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "PLENARY_SECRET"},
-            "PLENARY_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
-        },
-        capture_output=True,
-        text=True,
+        env={"PLENARY_SECRET": None, "PLENARY_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"},
         timeout=30,
     )
     assert result.returncode == 2

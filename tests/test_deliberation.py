@@ -16,7 +16,7 @@ from pycrdt import Array, Map
 
 from client.session import RoomClient
 from crdt.draft import parse_plain_text
-from tests.conftest import eventually
+from tests.conftest import eventually, plenary_command
 
 DRAFT = """\
 # Chapter one: principles
@@ -561,52 +561,26 @@ async def test_an_edit_restarts_the_silence_procedure(server, tokens):
 
 
 def test_drafts_import_cli_creates_a_draft_the_server_serves(server_factory, tokens, tmp_path):
-    import subprocess
-    import sys
 
     source = tmp_path / "principles.md"
     source.write_text(DRAFT, encoding="utf-8")
     database = f"sqlite:///{tmp_path / 'imported.sqlite3'}"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "drafts",
-            "import",
-            str(source),
-            "--id",
-            "tunis",
-            "--title",
-            "Tunis",
-            "--database-url",
-            database,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    done = plenary_command(
+        "drafts",
+        "import",
+        str(source),
+        "--id",
+        "tunis",
+        "--title",
+        "Tunis",
+        "--database-url",
+        database,
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     assert '"paragraphs": 7' in done.stdout
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "drafts",
-            "import",
-            str(source),
-            "--id",
-            "tunis",
-            "--title",
-            "Tunis",
-            "--database-url",
-            database,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    again = plenary_command(
+        "drafts", "import", str(source), "--id", "tunis", "--title", "Tunis", "--database-url", database
     )
     assert again.returncode == 1 and "already exists" in again.stderr
     server = server_factory(database)

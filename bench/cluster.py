@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fanout import Server
 from loadgen import STEP2_EMPTY_FRAME, LoadConfig, run, sync_update_payload
 
-from crdt.protocol import encode_sync_update
+from crdt.wire.protocol import encode_sync_update
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"

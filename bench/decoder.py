@@ -20,7 +20,7 @@ from pycrdt import Doc, Text, get_state
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crdt.updates import decode_update
+from crdt.wire.updates import decode_update
 
 TRACE = Path("/work/shared/data/traces/sequential/automerge-paper.json.gz")
 

@@ -6,7 +6,7 @@ the server's own write path: ``create_draft``, then one ``Room.edit`` per keystr
 entry goes through ``Room.append`` (hash chain, clock ranges, group commit, snapshots every
 1,000 entries) exactly as a client's update would. Then it measures:
 
-- chain verification (``server.audit.verify_room``), entries per second;
+- chain verification (``server.record.audit.verify_room``), entries per second;
 - the text at random entries (``History.text_at``: paragraphs and deliberation state), first
   use (folding the whole log into checkpoints) and then p50 / p99 over ``--samples`` seqs,
   each checked against a plain replay of the log up to that seq (target: < 200 ms);
@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from pycrdt import Doc  # noqa: E402
 
-from crdt.draft import Paragraph, ParagraphKind, find_text, read_paragraphs  # noqa: E402
+from crdt.procedure.draft import Paragraph, ParagraphKind, find_text, read_paragraphs  # noqa: E402
 
 DEFAULT_TRACE = Path("/work/shared/data/traces/sequential/automerge-paper.json.gz")
 DRAFT = "paper"
@@ -56,11 +56,11 @@ def say(message: str) -> None:
 async def log_trace(url: str, txns: list[dict[str, Any]]) -> tuple[int, float, str]:
     """Type the trace into a new draft through Room.edit; the head seq, seconds, the final text."""
     from server.config import Settings
-    from server.drafts import create_draft
     from server.identity import Participant
-    from server.rooms import Rooms
+    from server.procedure.drafts import create_draft
     from server.storage.database import Database
     from server.storage.log import LogWriter
+    from server.sync.rooms import Rooms
 
     # A room unloads some seconds after its last connection leaves: not while we type into it.
     settings = Settings.from_env(database_url=url, unload_grace_seconds=10**9)
@@ -123,8 +123,8 @@ async def log_trace(url: str, txns: list[dict[str, Any]]) -> tuple[int, float, s
 
 
 async def measure(url: str, head: int, samples: int, seed: int, expected_final: str) -> dict[str, Any]:
-    from server.audit import verify_room
-    from server.history import History, read_entries
+    from server.record.audit import verify_room
+    from server.record.history import History, read_entries
     from server.storage.database import Database
 
     results: dict[str, Any] = {"entries": head}

@@ -1,6 +1,6 @@
 """A y-websocket fan-out load generator: one writer, many cheap subscribers, delivery latency.
 
-Everything is raw y-protocols bytes (frames from ``crdt/protocol.py``); there is no pycrdt
+Everything is raw y-protocols bytes (frames from ``crdt/wire/protocol.py``); there is no pycrdt
 on the subscriber side. Roles:
 
 - **Subscribers** run in one or more worker processes (``loadgen.py subscribe …``, started by
@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from traces import DEFAULT_TRACE, load_updates
 
-from crdt.protocol import EMPTY_UPDATE, encode_sync_step2, encode_sync_update
+from crdt.wire.protocol import EMPTY_UPDATE, encode_sync_step2, encode_sync_update
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STEP2_EMPTY_FRAME = encode_sync_step2(EMPTY_UPDATE)

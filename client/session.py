@@ -1,6 +1,6 @@
 """An asyncio client for a Plenary room: keeps a pycrdt ``Doc`` in sync both ways.
 
-It speaks the same y-protocols messages as y-websocket (through ``crdt.protocol``),
+It speaks the same y-protocols messages as y-websocket (through ``crdt.wire.protocol``),
 reconnects with backoff, re-syncs with step 1 / step 2 after every reconnect (so
 edits made offline reach the server), shares awareness, and never echoes a
 remote update back.
@@ -21,9 +21,9 @@ from pycrdt import Doc, TransactionEvent
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from crdt.awareness import AwarenessEntry, decode_awareness, encode_awareness_update
 from crdt.errors import ProtocolError
-from crdt.protocol import (
+from crdt.wire.awareness import AwarenessEntry, decode_awareness, encode_awareness_update
+from crdt.wire.protocol import (
     AwarenessMessage,
     PermissionDenied,
     QueryAwareness,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -15,8 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from crdt.protocol import KEEPALIVE_FRAME, encode_permission_denied
-from server.access import Access
+from crdt.wire.protocol import KEEPALIVE_FRAME, encode_permission_denied
 from server.api import audit as audit_api
 from server.api import deliberation as deliberation_api
 from server.api import drafts as drafts_api
@@ -27,19 +27,20 @@ from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.broker import Broker
 from server.broker import messages as relay
-from server.closecodes import CloseCode
 from server.config import Settings
-from server.deliberation import Deliberations
-from server.demo import create_demo_draft
-from server.history import past_room_refusal
 from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
-from server.inspection import Inspector
-from server.roomnames import draft_of, room_name_problem
-from server.rooms import Rooms
-from server.sessions import Actor, Session
+from server.procedure.access import Access
+from server.procedure.deliberation import Deliberations
+from server.procedure.demo import create_demo_draft
+from server.record.history import past_room_refusal, past_room_state
 from server.storage.database import Database
 from server.storage.log import LogWriter
-from server.transport import RawSend
+from server.sync.closecodes import CloseCode
+from server.sync.inspection import Inspector
+from server.sync.roomnames import draft_of, room_name_problem
+from server.sync.rooms import Rooms
+from server.sync.sessions import Actor, Session
+from server.sync.transport import RawSend
 from server.web import web_routes
 
 log = logging.getLogger("plenary.app")
@@ -59,13 +60,14 @@ class Plenary:
         self.writer = LogWriter(self.database)
         self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
-        self.deliberations = Deliberations(self)
-        self.access = Access(self)
+        self.sessions: set[Session] = set()
+        self.deliberations = Deliberations(self.database, self.rooms, self.broker)
+        self.access = Access(self.database, self.rooms, self.broker, self.sessions)
         self.rooms.on_load.append(self.deliberations.attach)
+        self.rooms.past_state = functools.partial(past_room_state, self.database)
         if self.broker.shared:
             # Only other processes' commands need folding: one process folded each as it ran it.
             self.rooms.on_entry.append(self.deliberations.take_entry)
-        self.sessions: set[Session] = set()
         self.ready = False
         self._keepalive: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -234,7 +236,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await plenary.start()
         if settings.demo:
-            await create_demo_draft(plenary)
+            await create_demo_draft(plenary.database, plenary.rooms)
         try:
             yield
         finally:

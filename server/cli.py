@@ -11,11 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from server.config import Settings, add_database_option
-
-#: Exit codes: 0 done, 1 the thing checked is not OK, 2 bad usage or configuration.
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from server.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,13 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--json", action="store_true", help="print the result as JSON")
     importer.set_defaults(run=run_drafts_import)
 
-    from server.audit import add_commands as add_audit_commands
+    from server.record.audit import add_commands as add_audit_commands
 
     add_audit_commands(commands)
-    from server.history import add_history_commands
+    from server.record.history import add_history_commands
 
     add_history_commands(commands)
-    from server.exports import add_commands as add_export_commands
+    from server.record.exports import add_commands as add_export_commands
 
     add_export_commands(commands)
     return parser
@@ -261,9 +257,9 @@ def run_token_issue(args: argparse.Namespace) -> int:
 def run_drafts_import(args: argparse.Namespace) -> int:
     import asyncio
 
-    from crdt.draft import parse_plain_text
-    from server.drafts import DraftExists, check_draft_id, create_draft
+    from crdt.procedure.draft import parse_plain_text
     from server.identity import Participant
+    from server.procedure.drafts import DraftExists, check_draft_id, create_draft
     from server.storage.database import Database
     from server.storage.log import LogWriter
 
@@ -284,7 +280,7 @@ def run_drafts_import(args: argparse.Namespace) -> int:
     )
 
     async def run() -> int:
-        from server.rooms import Rooms
+        from server.sync.rooms import Rooms
 
         database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         await database.migrate()

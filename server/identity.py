@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from crdt.consensus import StakeholderGroup
 from crdt.errors import PlenaryError
+from crdt.procedure.consensus import StakeholderGroup
 
 __all__ = [
     "ALL_DRAFTS",
@@ -184,7 +184,7 @@ def _close_reason(reason: str) -> str:
 class AuthenticationError(PlenaryError):
     """The caller could not be identified. `reason` is safe to send back: it never echoes the token."""
 
-    #: CloseCode.UNAUTHENTICATED in server/closecodes.py, mirroring HTTP 401.
+    #: CloseCode.UNAUTHENTICATED in server/sync/closecodes.py, mirroring HTTP 401.
     close_code = 4401
     http_status = 401
 
@@ -229,7 +229,7 @@ class InvalidClaimsError(AuthenticationError):
 class RevokedTokenError(AuthenticationError):
     """Valid, but its `jti` has been revoked. Raised by whoever keeps the revocation list."""
 
-    #: The close-code table (server/closecodes.py) files revocation under "forbidden": the caller
+    #: The close-code table (server/sync/closecodes.py) files revocation under "forbidden": the caller
     #: is known, it has just lost its seat. Over HTTP it stays a 401, as for any unusable token.
     close_code = 4403
 
@@ -240,7 +240,7 @@ class RevokedTokenError(AuthenticationError):
 class PermissionDeniedError(PlenaryError):
     """The caller is known but its role does not allow the action on that draft."""
 
-    #: CloseCode.FORBIDDEN in server/closecodes.py, mirroring HTTP 403.
+    #: CloseCode.FORBIDDEN in server/sync/closecodes.py, mirroring HTTP 403.
     close_code = 4403
     http_status = 403
 

@@ -1,4 +1,4 @@
-"""Tests for crdt.anchors: range marks (Y.Text formatting attributes) as anchors.
+"""Tests for crdt.procedure.anchors: range marks (Y.Text formatting attributes) as anchors.
 
 Single-replica placement and resolution on ASCII, emoji and accented text; edits around and inside spans;
 overlaps, fragmentation, zero-width anchors, hostile attribute values; a property test against a simple
@@ -19,7 +19,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Text
 
-from crdt.anchors import (
+from crdt.errors import PlenaryError
+from crdt.offsets import (
+    OffsetError,
+    codepoint_to_utf16,
+    utf16_length,
+    utf16_span_to_utf8,
+    utf16_to_utf8,
+)
+from crdt.procedure.anchors import (
     ANCHOR_PREFIX,
     AnchorIdError,
     Point,
@@ -31,15 +39,7 @@ from crdt.anchors import (
     resolve_all,
     resolve_anchor,
 )
-from crdt.draft import Paragraph, ParagraphKind, find_text, write_paragraphs
-from crdt.errors import PlenaryError
-from crdt.offsets import (
-    OffsetError,
-    codepoint_to_utf16,
-    utf16_length,
-    utf16_span_to_utf8,
-    utf16_to_utf8,
-)
+from crdt.procedure.draft import Paragraph, ParagraphKind, find_text, write_paragraphs
 from tests.conftest import JS_DIR, need, node_available
 
 FLAG_FR = "🇫🇷"  # 2 code points, 4 UTF-16 units, 8 bytes

@@ -1,6 +1,6 @@
 """The record is tamper-evident: every change to the stored log is found and named.
 
-Pure tests of crdt/verification.py build chains in memory; the others write
+Pure tests of crdt/record/verification.py build chains in memory; the others write
 through real websockets to a real server (on SQLite and on PostgreSQL), tamper
 with the database directly in SQL, and expect the command line (a subprocess)
 and the HTTP API to name the kind of tampering and the entry.
@@ -26,11 +26,11 @@ from pycrdt import Array
 from sqlalchemy import insert, text
 
 from client.session import RoomClient
-from crdt.chain import GENESIS, EntryFields, entry_hash
+from crdt.record.chain import GENESIS, EntryFields, entry_hash
+from crdt.record.verification import Anchor, ChainVerifier, ProblemKind, verify_chain
 from crdt.times import iso_us
-from crdt.verification import Anchor, ChainVerifier, ProblemKind, verify_chain
 from server import cli
-from server.audit import AuditKey, Head, MalformedReceipt, Receipt, sign_head
+from server.record.audit import AuditKey, Head, MalformedReceipt, Receipt, sign_head
 from server.storage.database import Database
 from server.storage.schema import LOG
 from tests.conftest import ROOT, TEST_SECRET, eventually

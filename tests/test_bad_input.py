@@ -8,8 +8,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from crdt.encoding import encode_var_bytes
-from crdt.protocol import encode_sync_step1
+from crdt.wire.encoding import encode_var_bytes
+from crdt.wire.protocol import encode_sync_step1
 from tests.conftest import eventually
 
 LIMIT = 64 * 1024

@@ -25,7 +25,7 @@ import pytest
 from pycrdt import Text
 
 from client.session import RoomClient
-from crdt.replica import Replica
+from crdt.wire.replica import Replica
 from server.storage.database import Database
 from server.storage.schema import LOG
 from tests.conftest import ServerProcess, eventually, free_port, need, plenary_command, postgres_database
@@ -117,7 +117,7 @@ def assert_gap_free(rows: list) -> None:
 
 def assert_nothing_twice(rows: list) -> None:
     """No Yjs struct was logged twice: the clock ranges of each client never overlap."""
-    from crdt.inspection import decode_clients
+    from crdt.wire.inspection import decode_clients
 
     seen: dict[int, list[tuple[int, int]]] = {}
     for row in rows:

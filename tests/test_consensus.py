@@ -1,4 +1,4 @@
-"""Tests for crdt.consensus: statuses, decision rules, silent groups, GIC, latest-wins and to_json."""
+"""Tests for crdt.procedure.consensus: statuses, decision rules, silent groups, GIC, latest-wins and to_json."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pycrdt import Doc, Map
 
-from crdt.consensus import (
+from crdt.errors import PlenaryError
+from crdt.procedure.consensus import (
     FAVOURABLE,
     OBJECTING,
     DecisionRule,
@@ -26,7 +27,6 @@ from crdt.consensus import (
     group_informed_consensus,
     latest_positions,
 )
-from crdt.errors import PlenaryError
 
 G = StakeholderGroup
 S = Stance

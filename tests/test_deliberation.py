@@ -15,7 +15,7 @@ import pytest
 from pycrdt import Array, Map
 
 from client.session import RoomClient
-from crdt.draft import parse_plain_text
+from crdt.procedure.draft import parse_plain_text
 from tests.conftest import eventually, plenary_command
 
 DRAFT = """\
@@ -474,7 +474,7 @@ async def test_frozen_numbering_shows_bis_for_inserted_paragraphs(server, tokens
         await secretariat.wait_synced()
         from pycrdt import Text
 
-        from crdt.draft import Paragraph, ParagraphKind
+        from crdt.procedure.draft import Paragraph, ParagraphKind
 
         paragraphs = secretariat.doc.get("paragraphs", type=Array)
         # Between operative paragraph 2 (p3, index 2) and the heading (index 3).

@@ -9,7 +9,7 @@ import httpx
 from pycrdt import Doc, Text
 
 from client.session import RoomClient
-from crdt.verification import verify_chain
+from crdt.record.verification import verify_chain
 from server.storage.database import Database
 from tests.conftest import eventually
 

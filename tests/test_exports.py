@@ -23,12 +23,12 @@ import pytest
 from lxml import etree
 from pycrdt import Doc
 
-from crdt.anchors import place_anchor, place_point
-from crdt.deliberation import Actor, Deliberation
-from crdt.draft import Paragraph, find_text, write_paragraphs
-from crdt.exports import annotations as web_annotations
-from crdt.exports import compilation, draft_view
-from crdt.exports.summary import summary
+from crdt.procedure.anchors import place_anchor, place_point
+from crdt.procedure.deliberation import Actor, Deliberation
+from crdt.procedure.draft import Paragraph, find_text, write_paragraphs
+from crdt.record.exports import annotations as web_annotations
+from crdt.record.exports import compilation, draft_view
+from crdt.record.exports.summary import summary
 from tests.conftest import ROOT, TEST_SECRET, ServerProcess, Tokens
 from tests.test_deliberation import Table, create
 

@@ -1,8 +1,8 @@
 """Time travel: the text, deliberation state, blame and diffs at any entry of a draft's log.
 
-The pure folds (crdt/history.py) are checked against random concurrent editing in which every
+The pure folds (crdt/record/history.py) are checked against random concurrent editing in which every
 edit writes characters no other edit writes, so the true author of each character is known;
-the server (server/history.py, server/api/history.py) is checked by driving a scripted session
+the server (server/record/history.py, server/api/history.py) is checked by driving a scripted session
 over a real server and asking, afterwards, for the text at every moment that was recorded.
 """
 
@@ -24,9 +24,17 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from client.session import RoomClient
-from crdt.draft import read_paragraphs
-from crdt.history import BlameFold, CommandTimeline, Entry, HistoryError, SpanList, TextTimeline, doc_from
 from crdt.offsets import codepoint_to_utf8, utf16_length, utf16_to_utf8
+from crdt.procedure.draft import read_paragraphs
+from crdt.record.history import (
+    BlameFold,
+    CommandTimeline,
+    Entry,
+    HistoryError,
+    TextTimeline,
+    doc_from,
+)
+from crdt.record.history.spans import SpanList
 from tests.conftest import ROOT, eventually
 from tests.test_deliberation import Table, create
 
@@ -243,7 +251,8 @@ def test_text_timeline_checkpoints_give_every_past_text():
 
 
 def test_spans_split_on_byte_offsets_and_refuse_to_cut_a_character():
-    from crdt.history import Origin, Span
+    from crdt.record.history import Origin
+    from crdt.record.history.spans import Span
 
     origin = Origin(1, 0, "a", "delegate", None)
     spans = SpanList([Span("a🌍b", 6, origin)])
@@ -258,7 +267,8 @@ def test_spans_split_on_byte_offsets_and_refuse_to_cut_a_character():
 
 
 def test_spans_stay_consistent_through_many_block_splits_and_merges():
-    from crdt.history import Origin, Span
+    from crdt.record.history import Origin
+    from crdt.record.history.spans import Span
 
     rng = random.Random(3)
     spans = SpanList()
@@ -284,7 +294,7 @@ def test_spans_stay_consistent_through_many_block_splits_and_merges():
 
 
 def test_command_timeline_matches_a_straight_fold():
-    from crdt.deliberation import Actor, Deliberation
+    from crdt.procedure.deliberation import Actor, Deliberation
 
     actor = Actor("ch", "Switzerland delegate", "Switzerland", "government", "delegate")
     entries = []

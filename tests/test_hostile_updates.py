@@ -23,8 +23,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from client.session import RoomClient
-from crdt.encoding import Decoder
-from crdt.protocol import (
+from crdt.wire.encoding import Decoder
+from crdt.wire.protocol import (
     Message,
     PermissionDenied,
     SyncStep2,
@@ -34,7 +34,7 @@ from crdt.protocol import (
     encode_sync_update,
     parse_message,
 )
-from crdt.updates import decode_update
+from crdt.wire.updates import decode_update
 from tests.conftest import JS_DIR, ServerProcess, eventually
 from tests.test_inspection import (
     any_item,

@@ -431,7 +431,7 @@ def test_errors_are_typed_and_fit_a_close_frame(issuer: TokenIssuer) -> None:
     assert len(info.value.reason.encode()) <= 123
     assert "kkk" not in info.value.reason  # attacker-controlled values are not echoed
     assert len(AuthenticationError("é" * 200).reason.encode()) <= 123
-    # Close codes follow server/closecodes.py: a revoked token is "forbidden", not "unauthenticated".
+    # Close codes follow server/sync/closecodes.py: a revoked token is "forbidden", not "unauthenticated".
     assert RevokedTokenError().close_code == 4403
     assert issubclass(RevokedTokenError, AuthenticationError)
 

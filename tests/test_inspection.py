@@ -1,9 +1,9 @@
-"""The update rules (crdt/inspection.py): every rejection with its exception class and
+"""The update rules (crdt/wire/inspection.py): every rejection with its exception class and
 close code, acceptance of normal, duplicate and overlapping updates, and two properties:
 real pycrdt edit sequences always pass, and mutated bytes only ever raise ProtocolError
 (and, once inspected, never escape Replica.apply as anything but UpdateRejected).
 
-The hand-made updates are written byte by byte in Yjs' v1 format (see crdt/updates.py);
+The hand-made updates are written byte by byte in Yjs' v1 format (see crdt/wire/updates.py);
 tests/test_hostile_updates.py reuses the builders below.
 """
 
@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text, merge_updates
 
-from crdt.encoding import encode_var_bytes, encode_var_string, encode_var_uint
 from crdt.errors import ProtocolError, UpdateRejected, UpdateTooLarge
-from crdt.inspection import MAX_CLOCK, ClockGap, Inspection, Limits, changes_anything, inspect_update
-from crdt.replica import Replica, decode_state_vector
+from crdt.wire.encoding import encode_var_bytes, encode_var_string, encode_var_uint
+from crdt.wire.inspection import MAX_CLOCK, ClockGap, Inspection, Limits, changes_anything, inspect_update
+from crdt.wire.replica import Replica, decode_state_vector
 
 DEFAULT = Limits()
 

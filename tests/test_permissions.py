@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from client.session import RoomClient
-from crdt.protocol import PermissionDenied, SyncStep1, parse_message
+from crdt.wire.protocol import PermissionDenied, SyncStep1, parse_message
 from server.identity import Participant, TokenIssuer
 from tests.conftest import TEST_SECRET, eventually
 from tests.test_deliberation import Table, create

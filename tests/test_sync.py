@@ -109,8 +109,8 @@ async def test_presence_is_coalesced_and_the_latest_state_wins(server, tokens):
 
     from websockets.asyncio.client import connect
 
-    from crdt.awareness import AwarenessEntry, decode_awareness, encode_awareness_update
-    from crdt.protocol import AwarenessMessage, encode_awareness, parse_message
+    from crdt.wire.awareness import AwarenessEntry, decode_awareness, encode_awareness_update
+    from crdt.wire.protocol import AwarenessMessage, encode_awareness, parse_message
 
     async with RoomClient(server.ws, "presence", token=tokens()) as watcher:
         await watcher.wait_synced()

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map, Text, get_state
 
-from crdt.encoding import Decoder, encode_var_string, encode_var_uint
 from crdt.errors import DecodeError
-from crdt.updates import (
+from crdt.wire.encoding import Decoder, encode_var_string, encode_var_uint
+from crdt.wire.updates import (
     UNDEFINED,
     ContentTooLarge,
     DocContent,

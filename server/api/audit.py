@@ -10,7 +10,7 @@
   needs ``read``. 200 with ``ok`` true or false.
 - ``GET  /api/audit/public-key``: the receipt-signing public key; no token needed.
 
-See server/audit.py for the receipt encoding and the signing key.
+See server/record/audit.py for the receipt encoding and the signing key.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crdt.times import iso_seconds
-from server.api.endpoints import Call, Endpoint
+from server.api.endpoints import Call, Endpoint, server_of
 from server.api.problems import Problem, forbidden, not_found
-from server.audit import RECEIPT_FORMAT, check_receipt, list_rooms, read_head, server_key, sign_head
-from server.audit import verify_room as verify_room_chain
-from server.drafts import get_draft
 from server.identity import Action
-from server.roomnames import draft_of
+from server.procedure.drafts import get_draft
+from server.record.audit import RECEIPT_FORMAT, check_receipt, list_rooms, read_head, server_key, sign_head
+from server.record.audit import verify_room as verify_room_chain
 from server.storage.database import now_us
+from server.sync.roomnames import draft_of
 
 
 class ProblemOut(BaseModel):
@@ -94,9 +94,8 @@ def _now() -> str:
     return iso_seconds(now_us())
 
 
-def _key(call_or_request: Any) -> Any:
-    plenary = call_or_request.app.state.plenary
-    return server_key(plenary.settings.secret)
+def _key(request: Request) -> Any:
+    return server_key(server_of(request).settings.secret)
 
 
 def _unavailable(exc: Exception) -> Problem:

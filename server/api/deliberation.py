@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from crdt.consensus import DecisionRule, Stance
-from crdt.deliberation import AmendmentKind, CommandRefused, Motivation, ParagraphStatus, snapshot
-from crdt.draft import read_paragraphs
+from crdt.procedure.consensus import DecisionRule, Stance
+from crdt.procedure.deliberation import AmendmentKind, CommandRefused, Motivation, ParagraphStatus, snapshot
+from crdt.procedure.draft import read_paragraphs
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
-from server.drafts import get_draft
+from server.procedure.drafts import get_draft
 
 MAX_TEXT = 20_000
 

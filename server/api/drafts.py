@@ -6,12 +6,12 @@ from dataclasses import asdict
 
 from pydantic import BaseModel, Field
 
-from crdt.draft import Paragraph, ParagraphKind, number_paragraphs, read_paragraphs
 from crdt.offsets import utf16_length
+from crdt.procedure.draft import Paragraph, ParagraphKind, number_paragraphs, read_paragraphs
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, conflict, forbidden, not_found
-from server.drafts import DraftExists, create_draft, get_draft, list_drafts
 from server.identity import Action
+from server.procedure.drafts import DraftExists, create_draft, get_draft, list_drafts
 
 
 class ParagraphIn(BaseModel):

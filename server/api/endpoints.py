@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
@@ -14,10 +14,50 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.api.problems import Problem, unauthorized
-from server.identity import AuthenticationError, Participant
+from server.identity import AuthenticationError, Participant, TokenIssuer
+
+if TYPE_CHECKING:
+    from collections.abc import Set
+
+    from server.config import Settings
+    from server.procedure.access import Access
+    from server.procedure.deliberation import Deliberations
+    from server.storage.database import Database
+    from server.sync.rooms import Rooms
+    from server.sync.sessions import Session
 
 #: Largest JSON request body accepted (bytes).
 MAX_BODY_BYTES = 1024 * 1024
+
+
+class Server(Protocol):
+    """What the endpoints use of the process serving them (the application object, seen through what
+    the API needs of it: ``server.app`` is the only module that knows the whole)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def tokens(self) -> TokenIssuer: ...
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def rooms(self) -> Rooms: ...
+
+    @property
+    def deliberations(self) -> Deliberations: ...
+
+    @property
+    def access(self) -> Access: ...
+
+    @property
+    def sessions(self) -> Set[Session]: ...
+
+
+def server_of(request: Request) -> Server:
+    return request.app.state.plenary  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -29,8 +69,8 @@ class Call:
     body: BaseModel | None
 
     @property
-    def plenary(self) -> Any:
-        return self.request.app.state.plenary
+    def plenary(self) -> Server:
+        return server_of(self.request)
 
     def path(self, name: str) -> str:
         return self.request.path_params[name]
@@ -54,7 +94,7 @@ class Endpoint:
         async def endpoint(request: Request) -> Response:
             participant = authenticate(request)
             draft = request.path_params.get("draft")
-            if draft is not None and request.app.state.plenary.access.revoked(draft, participant.id):
+            if draft is not None and server_of(request).access.revoked(draft, participant.id):
                 raise Problem(403, "Forbidden", "your access to this draft was revoked")
             body = await _read_body(request, self.request_model) if self.request_model else None
             result = await self.handler(Call(request, participant, body))
@@ -75,7 +115,7 @@ def authenticate(request: Request) -> Participant:
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("Authorization header must be 'Bearer <token>'")
     try:
-        return request.app.state.plenary.tokens.verify(token.strip())
+        return server_of(request).tokens.verify(token.strip())
     except AuthenticationError as exc:
         raise unauthorized(exc.reason) from exc
 

@@ -1,4 +1,4 @@
-"""``GET /api/drafts/{draft}/export?format=…&view=…``: a draft exported (see server/exports.py).
+"""``GET /api/drafts/{draft}/export?format=…&view=…``: a draft exported (see server/record/exports.py).
 
 Exporting is part of reading the history, so it needs ``read_history`` (chair, secretariat, archivist).
 The response is the document itself, with its media type and a file name in ``Content-Disposition``:
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from crdt.exports import FORMATS, VIEWS
+from crdt.record.exports import FORMATS, VIEWS
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
-from server.drafts import get_draft
-from server.exports import live_view, read_view, render, resolve_at
 from server.identity import Action
+from server.procedure.drafts import get_draft
+from server.record.exports import live_view, read_view, render, resolve_at
 
 
 async def export_draft(call: Call) -> Response:
@@ -50,7 +50,7 @@ async def export_draft(call: Call) -> Response:
         assert past is not None
         view = past
     else:
-        view = await live_view(call.plenary, info)
+        view = await live_view(call.plenary.deliberations, call.plenary.rooms, info)
     base = str(call.request.base_url).rstrip("/")
     rendered = render(view, fmt, kind, base)
     disposition = "attachment" if fmt == "akn" else "inline"

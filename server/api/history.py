@@ -3,7 +3,7 @@
 Everything here needs ``read_history`` on the draft (chair, secretariat, archivist), except
 ``events``, which a delegate (``read_own_history``) may read filtered to their own entries.
 ``at``, ``from`` and ``to`` take a sequence number or an ISO 8601 time with a timezone (the
-last entry at or before it); offsets are UTF-16 code units. See server/history.py.
+last entry at or before it); offsets are UTF-16 code units. See server/record/history.py.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from crdt.history import HistoryError, Person
+from crdt.record.history import HistoryError, Person
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
-from server.drafts import get_draft
-from server.history import BadMoment, History, NotInHistory
 from server.identity import Action
+from server.procedure.drafts import get_draft
+from server.record.history import BadMoment, History, NotInHistory
 
 
 class ParagraphAt(BaseModel):

@@ -6,8 +6,8 @@ from typing import Any
 
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import forbidden, not_found
-from server.drafts import get_draft
 from server.identity import Action
+from server.procedure.drafts import get_draft
 
 
 async def _check(call: Call) -> str:

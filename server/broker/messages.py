@@ -1,7 +1,7 @@
 """What processes tell each other through the broker, and its byte encoding.
 
 Each message is one byte of kind, the sending node's id, then its fields in lib0
-encoding (the y-protocols codec ``crdt.encoding``), so that a relayed Yjs update
+encoding (the y-protocols codec ``crdt.wire.encoding``), so that a relayed Yjs update
 is carried as the bytes that were logged, never re-encoded.
 
 - ``Entry``: a log entry another process made durable (its seq lets receivers
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crdt.encoding import Decoder, encode_var_bytes, encode_var_string, encode_var_uint
 from crdt.errors import DecodeError
+from crdt.wire.encoding import Decoder, encode_var_bytes, encode_var_string, encode_var_uint
 
 
 @dataclass(frozen=True, slots=True)

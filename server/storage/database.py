@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from crdt.chain import GENESIS, link
+from crdt.record.chain import GENESIS, link
 from server.storage.schema import LOG, SNAPSHOTS, SchemaVersion
 
 SCHEMA_VERSION = 1

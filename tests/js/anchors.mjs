@@ -35,7 +35,7 @@ const findText = (doc, id) => {
   throw new Error(`no paragraph ${id}`)
 }
 
-// The anchor id rule of crdt/anchors.py.
+// The anchor id rule of crdt/procedure/anchors.py.
 const ANCHOR_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 const anchorsOf = (delta) => {

@@ -1,6 +1,6 @@
 // Generates tests/fixtures/yjs_updates.json: Yjs v1 updates made by the real `yjs` package,
 // each with the facts that Yjs' own decoder (Y.decodeUpdate) reads from it, so that
-// tests/test_updates.py can check crdt/updates.py without Node.
+// tests/test_updates.py can check crdt/wire/updates.py without Node.
 //
 // Regenerate (from the repository root):
 //     (cd tests/js && npm ci)            # once; installs yjs, lib0, ...
@@ -36,7 +36,7 @@ const tag = (v) => {
   return v
 }
 
-// Container nesting, as crdt/updates.py defines it: scalar 0, [1] 1, {"a": [1]} 2.
+// Container nesting, as crdt/wire/updates.py defines it: scalar 0, [1] 1, {"a": [1]} 2.
 const depth = (v) => {
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return 0
   const children = Array.isArray(v) ? v : Object.values(v)
@@ -48,7 +48,7 @@ const TYPE_NAMES = ['array', 'map', 'text', 'xml_element', 'xml_fragment', 'xml_
 
 const idOrNull = (id) => (id ? [id.client, id.clock] : null)
 
-// What Yjs itself decodes from `update`, in the shape of crdt.updates.Update.
+// What Yjs itself decodes from `update`, in the shape of crdt.wire.updates.Update.
 const facts = (update) => {
   const { structs, ds } = Y.decodeUpdate(update)
   const clients = []

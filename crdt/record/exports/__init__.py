@@ -1,0 +1,319 @@
+"""Exports of a draft: compilation and clean texts (Markdown, HTML), Akoma Ntoso, W3C Web Annotations and a
+meeting summary.
+
+Every exporter is a pure function of one :class:`DraftView`, a plain value holding what the record says at
+one moment: the paragraphs (id, number, kind, text), the deliberation snapshot JSON
+(:func:`crdt.procedure.deliberation.snapshot`, indicators included) and where each anchor is now in its
+paragraph (:func:`crdt.procedure.anchors.resolve_all`). :func:`draft_view` builds one from the text document
+and the deliberation state; nothing here reads a database or a clock.
+
+Offsets in a :class:`SpanView` are UTF-16 code units, as everywhere in Plenary's public data; the exporters
+convert to code points (Python ``str`` indices) with :func:`DraftView.locate`.
+"""
+
+# No ``from __future__ import annotations`` here: it would bind the name ``annotations`` in this package and
+# shadow the ``crdt.record.exports.annotations`` module in ``from crdt.record.exports import annotations``.
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from pycrdt import Doc, Map, Text
+
+from crdt.offsets import OffsetError, utf16_span_to_codepoint, utf16_to_codepoint
+from crdt.procedure.anchors import resolve_all
+from crdt.procedure.deliberation import Deliberation, snapshot
+from crdt.procedure.draft import ParagraphKind, number_paragraphs, paragraphs_array, read_paragraphs
+
+__all__ = [
+    "AGREED",
+    "FORMATS",
+    "GROUP_NAMES",
+    "STANCE_NAMES",
+    "STATUS_NAMES",
+    "VIEWS",
+    "DraftView",
+    "Located",
+    "ParagraphView",
+    "SpanView",
+    "change_phrase",
+    "day",
+    "draft_view",
+    "excerpt",
+    "join_names",
+    "sponsors_phrase",
+]
+
+#: Export formats, and the views the text formats have.
+FORMATS = ("markdown", "html", "akn", "annotations", "summary")
+VIEWS = ("compilation", "clean")
+
+#: Paragraph statuses as people say them.
+STATUS_NAMES = {
+    "pending": "pending",
+    "bracketed": "bracketed",
+    "agreed_ad_ref": "agreed ad ref",
+    "agreed": "agreed",
+}
+#: Stances, in the order they are listed (favourable first).
+STANCE_NAMES = {
+    "support": "support",
+    "no_objection": "no objection",
+    "reservation": "reservation",
+    "objection": "objection",
+    "formal_objection": "formal objection",
+}
+#: Stakeholder groups, in prose.
+GROUP_NAMES = {
+    "government": "governments",
+    "private_sector": "the private sector",
+    "civil_society": "civil society",
+    "international_organization": "international organisations",
+    "technical_academic": "the technical and academic community",
+}
+#: Statuses that count as agreed in the clean text.
+AGREED = ("agreed", "agreed_ad_ref")
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphView:
+    id: str
+    number: str
+    """The display number ("3", "12 bis", "(a)"); "" for headings and preambular paragraphs."""
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpanView:
+    """Where an anchor is now: UTF-16 offsets into its paragraph's text
+    (see :class:`crdt.procedure.anchors.Span`)."""
+
+    start: int
+    end: int
+    text: str
+    point: str | None = None
+    """``"after"`` or ``"before"`` for a zero-width anchor (an insertion point), else ``None``."""
+
+    @property
+    def position(self) -> int | None:
+        if self.point is None:
+            return None
+        return self.end if self.point == "after" else self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """An annotation's or amendment's span in code points (Python indices) of its paragraph's text."""
+
+    start: int
+    end: int
+    text: str
+    point: bool
+    """A zero-width insertion point (``start == end``)."""
+    how: str
+    """``"anchor"`` (the mark found it) or ``"offsets"`` (the anchor is gone; the offsets recorded when it
+    was made still fit the text)."""
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """What the record says about one draft at one moment; every exporter takes one of these."""
+
+    id: str
+    title: str
+    symbol: str
+    created: str
+    """When the draft was created, ISO 8601 UTC."""
+    generated: str
+    """The moment the view shows (the export time), ISO 8601 UTC."""
+    paragraphs: tuple[ParagraphView, ...]
+    deliberation: Mapping[str, Any]
+    """The deliberation snapshot as JSON (:func:`crdt.procedure.deliberation.snapshot`)."""
+    spans: Mapping[str, Mapping[str, SpanView]] = field(default_factory=dict)
+    """Paragraph id → anchor id → where that anchor is now."""
+
+    # Lookups.
+
+    @cached_property
+    def by_id(self) -> dict[str, ParagraphView]:
+        return {p.id: p for p in self.paragraphs}
+
+    @cached_property
+    def labels(self) -> dict[str, str]:
+        """How prose refers to each paragraph: "paragraph 3", "paragraph 3 (a)", "preambular paragraph 2",
+        "the heading “Chapter one”"."""
+        out: dict[str, str] = {}
+        operative = ""
+        preambular = 0
+        for p in self.paragraphs:
+            if p.kind == ParagraphKind.OPERATIVE:
+                operative = p.number
+                out[p.id] = f"paragraph {p.number}"
+            elif p.kind == ParagraphKind.ITEM:
+                out[p.id] = f"paragraph {operative} {p.number}" if operative else f"item {p.number}"
+            elif p.kind == ParagraphKind.PREAMBULAR:
+                preambular += 1
+                out[p.id] = f"preambular paragraph {preambular}"
+            else:
+                out[p.id] = f"the heading “{excerpt(p.text, 60)}”"
+        return out
+
+    def label(self, paragraph_id: str) -> str:
+        return self.labels.get(paragraph_id, f"paragraph {paragraph_id} (no longer in the text)")
+
+    @property
+    def rule(self) -> str:
+        return str(self.deliberation.get("process", {}).get("rule", "consensus"))
+
+    def status(self, paragraph_id: str) -> str:
+        return str(self.deliberation.get("statuses", {}).get(paragraph_id, {}).get("status", "pending"))
+
+    def status_record(self, paragraph_id: str) -> Mapping[str, Any]:
+        return self.deliberation.get("statuses", {}).get(paragraph_id, {})
+
+    def indicator(self, target: str) -> Mapping[str, Any] | None:
+        return self.deliberation.get("indicators", {}).get(target)
+
+    @property
+    def amendments(self) -> list[Mapping[str, Any]]:
+        """Every amendment, in the order proposed (am-1, am-2, …)."""
+        return sorted(self.deliberation.get("amendments", {}).values(), key=lambda a: _seq(a["id"]))
+
+    @property
+    def annotations(self) -> list[Mapping[str, Any]]:
+        return sorted(self.deliberation.get("annotations", {}).values(), key=lambda a: _seq(a["id"]))
+
+    def open_amendments(self, paragraph_id: str) -> list[Mapping[str, Any]]:
+        return [a for a in self.amendments if a["paragraph"] == paragraph_id and a["state"] == "proposed"]
+
+    def positions(self, target: str) -> list[Mapping[str, Any]]:
+        """The latest position of each delegation on ``target``, in the order they first spoke."""
+        return list(self.deliberation.get("positions", {}).get(target, {}).values())
+
+    def by_stance(self, target: str) -> dict[str, list[str]]:
+        """Stance → delegations, stances in :data:`STANCE_NAMES` order, empty ones left out."""
+        out: dict[str, list[str]] = {}
+        for stance in STANCE_NAMES:
+            names = [p["delegation"] for p in self.positions(target) if p["stance"] == stance]
+            if names:
+                out[stance] = names
+        return out
+
+    def locate(self, paragraph_id: str, record: Mapping[str, Any]) -> Located | None:
+        """Where an annotation's or amendment's span is now, in code points of the paragraph's text.
+
+        Through its anchor if any character still carries it; else through the UTF-16 offsets recorded
+        when it was made, if they still fit the text; else ``None``.
+        """
+        paragraph = self.by_id.get(paragraph_id)
+        if paragraph is None:
+            return None
+        text = paragraph.text
+        span = self.spans.get(paragraph_id, {}).get(str(record.get("id")))
+        try:
+            if span is not None:
+                if span.point is not None:
+                    at = utf16_to_codepoint(text, span.position or 0)
+                    return Located(at, at, "", True, "anchor")
+                a, b = utf16_span_to_codepoint(text, span.start, span.end)
+                return Located(a, b, text[a:b], False, "anchor")
+            start, end = record.get("start"), record.get("end")
+            if not isinstance(start, int) or not isinstance(end, int) or start > end:
+                return None
+            a, b = utf16_span_to_codepoint(text, start, end)
+            return Located(a, b, text[a:b], a == b, "offsets")
+        except OffsetError:
+            return None
+
+
+def draft_view(
+    doc: Doc,
+    state: Deliberation,
+    *,
+    draft_id: str,
+    title: str,
+    symbol: str,
+    created: str,
+    generated: str,
+) -> DraftView:
+    """A :class:`DraftView` of a draft's text document and deliberation state, copied out of both."""
+    paragraphs = read_paragraphs(doc)
+    numbers = number_paragraphs(paragraphs, getattr(state, "numbering", None))
+    spans: dict[str, dict[str, SpanView]] = {}
+    for element in paragraphs_array(doc):
+        if not isinstance(element, Map):
+            continue
+        pid, text = element.get("id"), element.get("text")
+        if isinstance(pid, str) and isinstance(text, Text):
+            spans[pid] = {
+                anchor: SpanView(s.start, s.end, s.text, s.point.value if s.point is not None else None)
+                for anchor, s in resolve_all(text).items()
+            }
+    # A deep copy through JSON: the view must not change when the live state does.
+    deliberation = json.loads(json.dumps(snapshot(state, [p.id for p in paragraphs])))
+    return DraftView(
+        id=draft_id,
+        title=title,
+        symbol=symbol,
+        created=created,
+        generated=generated,
+        paragraphs=tuple(ParagraphView(p.id, numbers[p.id], str(p.kind), p.text) for p in paragraphs),
+        deliberation=deliberation,
+        spans=spans,
+    )
+
+
+def join_names(names: list[str] | tuple[str, ...], conjunction: str = "and") -> str:
+    """ "A", "A and B", "A, B and C"."""
+    names = list(names)
+    if not names:
+        return ""
+    if len(names) == 1:
+        return names[0]
+    return f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` on one line, cut at a word boundary before ``limit`` characters (with "…")."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "…"
+
+
+def _seq(identifier: str) -> tuple[int, str]:
+    _, _, n = identifier.rpartition("-")
+    return (int(n), identifier) if n.isdigit() else (1 << 62, identifier)
+
+
+def change_phrase(amendment: Mapping[str, Any], *, adopted: bool = False) -> str:
+    """What an amendment does, in words: "replace “X” by “Y”", "delete “X”", "insert “Y”".
+
+    With ``adopted``, the text the chair adopted (which differs when adopted as modified).
+    """
+    new = amendment.get("adopted_text") if adopted and amendment.get("adopted_text") is not None else None
+    new = amendment.get("text", "") if new is None else new
+    old = amendment.get("original") or ""
+    kind = amendment.get("kind")
+    if kind == "deletion" and not (adopted and new):
+        return f"delete “{old}”"
+    if kind == "insertion" and not old:
+        return f"insert “{new}”"
+    return f"replace “{old}” by “{new}”"
+
+
+def sponsors_phrase(amendment: Mapping[str, Any]) -> str:
+    """ "Switzerland", or "Switzerland, co-sponsored by CCBI and ITU"."""
+    cosponsors = list(amendment.get("cosponsors") or [])
+    sponsor = amendment.get("sponsor") or "an unnamed delegation"
+    return f"{sponsor}, co-sponsored by {join_names(cosponsors)}" if cosponsors else sponsor
+
+
+def day(iso_time: str | None) -> str:
+    """The date part of an ISO 8601 time ("2005-05-02")."""
+    return (iso_time or "")[:10]

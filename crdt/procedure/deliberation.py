@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from crdt.errors import PlenaryError
+from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
 from crdt.procedure.consensus import (
     DecisionRule,
     Indicator,
@@ -24,19 +24,6 @@ from crdt.procedure.consensus import (
     compute_indicator,
     latest_positions,
 )
-
-MAX_BODY = 20_000
-
-
-class CommandRefused(PlenaryError):
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-def refuse(detail: str, status: int = 422) -> CommandRefused:
-    return CommandRefused(status, detail)
 
 
 class ParagraphStatus(StrEnum):
@@ -66,24 +53,6 @@ class Motivation(StrEnum):
     QUESTIONING = "questioning"
     EDITING = "editing"
     ASSESSING = "assessing"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    participant: str
-    name: str
-    delegation: str
-    group: str
-    role: str
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "participant": self.participant,
-            "name": self.name,
-            "delegation": self.delegation,
-            "group": self.group,
-            "role": self.role,
-        }
 
 
 @dataclass
@@ -156,13 +125,6 @@ class Deliberation:
         return result
 
 
-def _need(command: Mapping[str, Any], name: str, kind: type = str) -> Any:
-    value = command.get(name)
-    if not isinstance(value, kind) or (kind is str and not value):
-        raise refuse(f"missing or invalid {name!r}", 422)
-    return value
-
-
 def _check_open(state: Deliberation, paragraph: str, now_us: int) -> None:
     ok, why = state.period_open_for(paragraph, now_us)
     if not ok:
@@ -175,8 +137,8 @@ def _check_open(state: Deliberation, paragraph: str, now_us: int) -> None:
 def _annotate(
     state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str
 ) -> dict[str, Any]:
-    paragraph = _need(c, "paragraph")
-    body = _need(c, "body")
+    paragraph = need(c, "paragraph")
+    body = need(c, "body")
     if len(body) > MAX_BODY:
         raise refuse(f"body longer than {MAX_BODY} characters")
     motivation = c.get("motivation", "commenting")
@@ -186,7 +148,7 @@ def _annotate(
     if reply_to is not None and reply_to not in state.annotations:
         raise refuse(f"no annotation {reply_to!r} to reply to", 404)
     _check_open(state, paragraph, now_us)
-    annotation_id = _need(c, "id")
+    annotation_id = need(c, "id")
     annotation = {
         "id": annotation_id,
         "paragraph": paragraph,
@@ -206,7 +168,7 @@ def _annotate(
 
 
 def _resolve(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, now: str) -> dict[str, Any]:
-    annotation = state.annotations.get(_need(c, "id"))
+    annotation = state.annotations.get(need(c, "id"))
     if annotation is None:
         raise refuse("no such annotation", 404)
     if annotation["creator"]["participant"] != actor.participant and actor.role != "chair":
@@ -225,14 +187,14 @@ def _propose(
     kind = c.get("kind")
     if kind not in AmendmentKind.__members__.values():
         raise refuse(f"kind must be one of {', '.join(AmendmentKind)}")
-    paragraph = _need(c, "paragraph")
+    paragraph = need(c, "paragraph")
     text = c.get("text", "")
     if not isinstance(text, str) or len(text) > MAX_BODY:
         raise refuse("invalid proposed text")
     if kind != AmendmentKind.DELETION and not text:
         raise refuse(f"an {kind} needs the proposed text")
     _check_open(state, paragraph, now_us)
-    amendment_id = _need(c, "id")
+    amendment_id = need(c, "id")
     amendment = {
         "id": amendment_id,
         "kind": kind,
@@ -255,7 +217,7 @@ def _propose(
 
 
 def _amendment(state: Deliberation, c: Mapping[str, Any]) -> dict[str, Any]:
-    amendment = state.amendments.get(_need(c, "id"))
+    amendment = state.amendments.get(need(c, "id"))
     if amendment is None:
         raise refuse("no such amendment", 404)
     return amendment
@@ -292,7 +254,7 @@ def _decide(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, no
     if amendment["state"] != AmendmentState.PROPOSED:
         raise refuse(f"cannot decide an amendment that is {amendment['state']}", 409)
     if c["type"] == "amendment.reject":
-        reason = _need(c, "reason")
+        reason = need(c, "reason")
         amendment["state"] = AmendmentState.REJECTED.value
         amendment["decision"] = {"reason": reason, "by": actor.to_json(), "at": now}
         amendment["history"].append({"event": "rejected", "at": now, "by": actor.name, "reason": reason})
@@ -333,7 +295,7 @@ def _adopt(
 def _position(
     state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str
 ) -> dict[str, Any]:
-    target = _need(c, "target")
+    target = need(c, "target")
     stance = c.get("stance")
     if stance not in Stance.__members__.values():
         raise refuse(f"stance must be one of {', '.join(Stance)}")
@@ -368,7 +330,7 @@ def _position(
 
 
 def _status(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, now: str) -> dict[str, Any]:
-    paragraph = _need(c, "paragraph")
+    paragraph = need(c, "paragraph")
     status = c.get("status")
     if status not in ParagraphStatus.__members__.values():
         raise refuse(f"status must be one of {', '.join(ParagraphStatus)}")
@@ -379,7 +341,7 @@ def _status(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, no
 
 def _reopen(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, now: str) -> dict[str, Any]:
     """System command: the text of an agreed or ad-ref paragraph changed."""
-    paragraph = _need(c, "paragraph")
+    paragraph = need(c, "paragraph")
     before = state.status_of(paragraph)
     record = {
         "status": ParagraphStatus.PENDING.value,
@@ -419,13 +381,13 @@ def _numbering(state: Deliberation, c: Mapping[str, Any], _a: Actor, _n: int, _n
 def _period(state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
     kind = c["type"]
     if kind == "period.open":
-        deadline_us = _need(c, "deadline_us", int)
+        deadline_us = need(c, "deadline_us", int)
         if deadline_us <= now_us:
             raise refuse("the deadline must be in the future")
         paragraphs = c.get("paragraphs")
         if paragraphs is not None and (not isinstance(paragraphs, list) or not paragraphs):
             raise refuse("paragraphs must be a non-empty list, or absent for the whole draft")
-        period_id = _need(c, "id")
+        period_id = need(c, "id")
         period = {
             "id": period_id,
             "paragraphs": paragraphs,
@@ -438,11 +400,11 @@ def _period(state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int
         }
         state.periods[period_id] = period
         return period
-    period = state.periods.get(_need(c, "id"))
+    period = state.periods.get(need(c, "id"))
     if period is None:
         raise refuse("no such comment period", 404)
     if kind == "period.extend":
-        deadline_us = _need(c, "deadline_us", int)
+        deadline_us = need(c, "deadline_us", int)
         if deadline_us <= now_us:
             raise refuse("the new deadline must be in the future")
         period["deadline_us"] = deadline_us
@@ -461,9 +423,9 @@ def _silence(
     state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str
 ) -> dict[str, Any]:
     kind = c["type"]
-    target = _need(c, "target")
+    target = need(c, "target")
     if kind == "silence.start":
-        deadline_us = _need(c, "deadline_us", int)
+        deadline_us = need(c, "deadline_us", int)
         if deadline_us <= now_us:
             raise refuse("the deadline must be in the future")
         amendment = state.amendments.get(target)

@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from crdt.procedure.commands import CommandRefused
 from crdt.procedure.consensus import DecisionRule, Stance
-from crdt.procedure.deliberation import AmendmentKind, CommandRefused, Motivation, ParagraphStatus, snapshot
+from crdt.procedure.deliberation import AmendmentKind, Motivation, ParagraphStatus, snapshot
 from crdt.procedure.draft import read_paragraphs
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found

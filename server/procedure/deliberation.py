@@ -20,15 +20,8 @@ from pycrdt import Array, Doc, Map
 
 from crdt.offsets import utf16_to_utf8
 from crdt.procedure.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
-from crdt.procedure.deliberation import (
-    Actor,
-    CommandRefused,
-    Deliberation,
-    ParagraphStatus,
-    refuse,
-    replay_command,
-    snapshot,
-)
+from crdt.procedure.commands import Actor, CommandRefused, refuse
+from crdt.procedure.deliberation import Deliberation, ParagraphStatus, replay_command, snapshot
 from crdt.procedure.draft import find_text, number_paragraphs, read_paragraphs
 from crdt.times import iso_seconds
 from server.identity import Action, Participant

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crdt.procedure.deliberation import CommandRefused, Deliberation, replay_command
+from crdt.procedure.commands import CommandRefused
+from crdt.procedure.deliberation import Deliberation, replay_command
 from crdt.record.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
 from crdt.times import iso_seconds
 from crdt.wire.replica import Replica

@@ -505,7 +505,7 @@ def _feed_all(fold: BlameFold, entries: list[Entry]) -> None:
 
 
 def _command(entry: Entry) -> CommandEntry | None:
-    from crdt.procedure.deliberation import Actor
+    from crdt.procedure.commands import Actor
 
     try:
         record = json.loads(entry.payload)

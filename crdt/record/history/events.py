@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from crdt.offsets import utf16_length
-from crdt.procedure.deliberation import Actor
+from crdt.procedure.commands import Actor
 from crdt.record.history.blame import EntryChange
 from crdt.record.history.entries import ANCHOR_CONNECTION, UPDATE, Entry, Origin, Person
 from crdt.record.history.timeline import CommandEntry

@@ -10,7 +10,8 @@ from typing import Any
 
 from pycrdt import Doc
 
-from crdt.procedure.deliberation import Actor, CommandRefused, Deliberation
+from crdt.procedure.commands import Actor, CommandRefused
+from crdt.procedure.deliberation import Deliberation
 from crdt.record.history.entries import COMMAND_PREFIX, UPDATE, Entry, HistoryError, Person, _apply
 from crdt.times import iso_seconds
 

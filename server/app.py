@@ -209,7 +209,7 @@ async def sync_endpoint(websocket: WebSocket) -> None:
             "id": participant.id,
             "name": participant.name,
             "delegation": participant.delegation,
-            "group": str(participant.group),
+            "group": str(participant.group or ""),
             "role": str(role),
         },
     )

@@ -278,14 +278,16 @@ class Participant:
     id: str
     name: str
     delegation: str
-    group: StakeholderGroup
+    #: None for someone who sits for no stakeholder group (the Bureau and the secretariat on a roll).
+    group: StakeholderGroup | None
     roles: Mapping[str, Role] = field(hash=False)
 
     def __post_init__(self) -> None:
         _check_text("participant id", self.id, MAX_ID_LENGTH)
         _check_text("name", self.name, MAX_NAME_LENGTH)
         _check_text("delegation", self.delegation, MAX_NAME_LENGTH)
-        object.__setattr__(self, "group", StakeholderGroup(self.group))
+        if self.group is not None:
+            object.__setattr__(self, "group", StakeholderGroup(self.group))
         if not isinstance(self.roles, Mapping):
             raise ValueError("roles must be a mapping of draft id (or '*') to role")
         if not self.roles:
@@ -433,7 +435,7 @@ class TokenIssuer:
             "sub": participant.id,
             "name": participant.name,
             "delegation": participant.delegation,
-            "group": str(participant.group),
+            "group": str(participant.group or ""),
             "roles": {draft: str(role) for draft, role in participant.roles.items()},
             "iat": issued,
             "exp": issued + int(ttl.total_seconds()),
@@ -510,7 +512,8 @@ class TokenIssuer:
         # unknown value itself is never echoed (it is attacker-controlled and unbounded).
         if not all(isinstance(r, str) and r in _ROLE_VALUES for r in roles.values()):
             raise InvalidClaimsError("claim 'roles' contains an unknown role")
-        if not isinstance(claims["group"], str) or claims["group"] not in _GROUP_VALUES:
+        # "" for someone who sits for no group (the Bureau, the secretariat).
+        if not isinstance(claims["group"], str) or claims["group"] not in _GROUP_VALUES | {""}:
             raise InvalidClaimsError("claim 'group' is not a known stakeholder group")
         try:
             _check_text("token id", token_id, MAX_ID_LENGTH)
@@ -518,7 +521,7 @@ class TokenIssuer:
                 id=claims["sub"],
                 name=claims["name"],
                 delegation=claims["delegation"],
-                group=StakeholderGroup(claims["group"]),
+                group=StakeholderGroup(claims["group"]) if claims["group"] else None,
                 roles=roles,
             )
         except ValueError as exc:

@@ -24,6 +24,8 @@ from crdt.procedure.consensus import (
     compute_indicator,
     latest_positions,
 )
+from crdt.procedure.editing import EDITING_COMMANDS, Editing
+from crdt.procedure.roll import ROLL_COMMANDS, Roll, roll_snapshot
 
 
 class ParagraphStatus(StrEnum):
@@ -31,6 +33,10 @@ class ParagraphStatus(StrEnum):
     BRACKETED = "bracketed"
     AGREED_AD_REF = "agreed_ad_ref"
     AGREED = "agreed"
+
+
+#: Statuses whose words nobody changes until the chair reopens the paragraph.
+PROTECTED = frozenset({ParagraphStatus.AGREED, ParagraphStatus.AGREED_AD_REF})
 
 
 class AmendmentKind(StrEnum):
@@ -73,6 +79,10 @@ class Deliberation:
     #: Paragraph numbers frozen by the chair (paragraph id → number), or None.
     numbering: dict[str, str] | None = None
     counter: int = 0
+    #: Who is at the table, and the procedure profile (crdt/procedure/roll.py).
+    roll: Roll = field(default_factory=Roll)
+    #: Who may type where (crdt/procedure/editing.py).
+    editing: Editing = field(default_factory=Editing)
 
     # Queries.
 
@@ -334,18 +344,26 @@ def _status(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, no
     status = c.get("status")
     if status not in ParagraphStatus.__members__.values():
         raise refuse(f"status must be one of {', '.join(ParagraphStatus)}")
+    if state.status_of(paragraph) in PROTECTED and status not in PROTECTED:
+        before = state.status_of(paragraph)
+        raise refuse(f"{paragraph} is {before}: only the chair reopens it, with a reason", 409)
     record = {"status": status, "reason": c.get("reason") or "", "by": actor.name, "at": now}
     state.statuses[paragraph] = record
     return record
 
 
 def _reopen(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, now: str) -> dict[str, Any]:
-    """System command: the text of an agreed or ad-ref paragraph changed."""
+    """The chair reopens an agreed or ad-ref paragraph, with a reason (agreed text is protected: nobody
+    types into it until then). Logs written before text was protected hold system reopenings: no reason."""
     paragraph = need(c, "paragraph")
     before = state.status_of(paragraph)
+    if actor.role != "system":
+        if before not in PROTECTED:
+            raise refuse(f"{paragraph} is {before}, not agreed: there is nothing to reopen", 409)
+        need(c, "reason")
     record = {
         "status": ParagraphStatus.PENDING.value,
-        "reason": f"reopened: the text changed after it was {before}",
+        "reason": c.get("reason") or f"reopened: the text changed after it was {before}",
         "by": actor.name,
         "at": now,
         "reopened_from": before,
@@ -494,6 +512,18 @@ _HANDLERS: dict[str, Any] = {
     "silence.conclude": _silence,
 }
 
+
+def _on_roll(handler: Any) -> Any:
+    return lambda state, c, actor, now_us, now: handler(state.roll, c, actor, now_us, now)
+
+
+def _on_editing(handler: Any) -> Any:
+    return lambda state, c, actor, now_us, now: handler(state.editing, c, actor, now_us, now)
+
+
+_HANDLERS.update({kind: _on_roll(handler) for kind, handler in ROLL_COMMANDS.items()})
+_HANDLERS.update({kind: _on_editing(handler) for kind, handler in EDITING_COMMANDS.items()})
+
 COMMANDS = frozenset(_HANDLERS)
 
 
@@ -540,6 +570,8 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
             "rule": str(state.rule),
             "locked": state.locked,
             "numbering_frozen": state.numbering is not None,
+            "profile": str(state.roll.profile),
+            **state.editing.to_json(),
         },
         "statuses": state.statuses,
         "annotations": state.annotations,
@@ -548,6 +580,7 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         "periods": state.periods,
         "silences": state.silences,
         "indicators": {t: state.indicator(t).to_json() for t in targets},
+        "roll": roll_snapshot(state.roll),
     }
 
 

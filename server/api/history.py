@@ -159,7 +159,7 @@ def _directory(call: Call) -> dict[str, Person]:
         user = session.actor.user or {}
         people[session.participant_id] = Person(user.get("name"), user.get("delegation"), user.get("group"))
     me = call.participant
-    people[me.id] = Person(me.name, me.delegation, str(me.group))
+    people[me.id] = Person(me.name, me.delegation, str(me.group or ""))
     return people
 
 

@@ -81,7 +81,7 @@ def actor_of(participant: Participant, draft: str) -> Actor:
         participant.id,
         participant.name,
         participant.delegation,
-        str(participant.group),
+        str(participant.group or ""),
         str(participant.role_for(draft)),
     )
 

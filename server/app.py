@@ -23,15 +23,17 @@ from server.api import drafts as drafts_api
 from server.api import exports as exports_api
 from server.api import history as history_api
 from server.api import participants as participants_api
+from server.api import roll as roll_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.broker import Broker
 from server.broker import messages as relay
 from server.config import Settings
-from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
+from server.identity import Action, AuthenticationError, PermissionDeniedError, TokenIssuer, origin_allowed
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
+from server.procedure.roll import resolve
 from server.record.history import past_room_refusal, past_room_state
 from server.storage.database import Database
 from server.storage.log import LogWriter
@@ -188,8 +190,13 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     except AuthenticationError as exc:
         await refuse(CloseCode.UNAUTHENTICATED, exc.reason)
         return
-    participant = verified.participant
     draft = draft_of(room)
+    try:
+        # On a draft with a roll, who someone is comes from the roll, not the token.
+        participant = await resolve(plenary.deliberations, draft, verified.participant)
+    except PermissionDeniedError as exc:
+        await refuse(CloseCode.FORBIDDEN, exc.reason)
+        return
     role = participant.role_for(draft)
     if role is None or not participant.may(Action.READ, draft):
         await refuse(CloseCode.FORBIDDEN, "no access to this draft")
@@ -246,6 +253,7 @@ def create_app(settings: Settings) -> Starlette:
         *drafts_api.ENDPOINTS,
         *deliberation_api.ENDPOINTS,
         *participants_api.ENDPOINTS,
+        *roll_api.ENDPOINTS,
         *audit_api.ENDPOINTS,
         *history_api.ENDPOINTS,
         *exports_api.ENDPOINTS,

@@ -115,6 +115,7 @@ class Action(StrEnum):
     STATE_POSITION = "state_position"
     MANAGE_PROCESS = "manage_process"  # comment periods, paragraph status, locking the text
     DECIDE_AMENDMENT = "decide_amendment"  # adopt / reject
+    SET_PROCEDURE = "set_procedure"  # procedure profile, editing modes, reopening agreed text
     READ_HISTORY = "read_history"  # full history, audit log, export
     READ_OWN_HISTORY = "read_own_history"  # one's own actions only
     MANAGE_PARTICIPANTS = "manage_participants"  # including revocation
@@ -136,6 +137,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.ANNOTATE,
                 Action.MANAGE_PROCESS,
                 Action.DECIDE_AMENDMENT,
+                Action.SET_PROCEDURE,
                 Action.READ_HISTORY,
                 Action.READ_OWN_HISTORY,
                 Action.MANAGE_PARTICIPANTS,

@@ -199,14 +199,23 @@ async def test_scripted_session(server, tokens, js_peers):
         js_indicators = (await js_watch.call("map", name="indicators"))["value"]
         assert js_indicators["p5"]["rule"] == "consensus"
 
-        # Editing an agreed paragraph reopens it.
+        # Agreed text is protected: an edit to it is refused before it is applied, and only the chair
+        # reopens it, with a reason.
         statuses = watch.doc.get("statuses", type=Map)
-        async with RoomClient(server.ws, "tunis", token=table.tokens["itu"]) as itu:
+        agreed_text = table.ok("ccbi", "GET", "/api/drafts/tunis")["paragraphs"][2]["text"]
+        async with RoomClient(server.ws, "tunis", token=table.tokens["itu"], reconnect=False) as itu:
             await itu.wait_synced()
             p3 = itu.doc.get("paragraphs", type=Array)[2]
             p3["text"].insert(0, "All ")
-            await eventually(lambda: (statuses.get("p3") or {}).get("status") == "pending")
-            assert "reopened" in statuses.get("p3")["reason"]
+            await eventually(lambda: itu.closed.is_set())
+            assert itu.close_code == 4403
+            assert any("p3" in reason and "agreed" in reason for reason in itu.denied)
+        assert table.ok("ccbi", "GET", "/api/drafts/tunis")["paragraphs"][2]["text"] == agreed_text
+        assert statuses.get("p3")["status"] == "agreed"
+        assert table("secretariat", "POST", "/api/drafts/tunis/paragraphs/p3/reopen", {"reason": "x"}).status_code == 403
+        table.ok("chair", "POST", "/api/drafts/tunis/paragraphs/p3/reopen", {"reason": "Capitals asked"})
+        await eventually(lambda: (statuses.get("p3") or {}).get("status") == "pending")
+        assert statuses.get("p3")["reason"] == "Capitals asked"
 
         # The deadline passes: late comments are refused, everything stays readable.
         await asyncio.sleep(
@@ -598,17 +607,16 @@ def test_drafts_import_cli_creates_a_draft_the_server_serves(server_factory, tok
     assert paragraphs[1]["text"].endswith("🌍.")
 
 
-async def test_deleting_an_agreed_paragraph_reopens_it(server, tokens):
+async def test_deleting_an_agreed_paragraph_is_refused(server, tokens):
     table = Table(server, tokens)
     create(table)
     table.ok("chair", "PUT", "/api/drafts/tunis/paragraphs/p3/status", {"status": "agreed"})
-    async with RoomClient(server.ws, "tunis", token=table.tokens["ccbi"]) as ccbi:
+    async with RoomClient(server.ws, "tunis", token=table.tokens["ccbi"], reconnect=False) as ccbi:
         await ccbi.wait_synced()
         del ccbi.doc.get("paragraphs", type=Array)[2]
-
-        def reopened():
-            status = table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["statuses"]["p3"]
-            return status if status["status"] == "pending" else None
-
-        status = await eventually(reopened)
-    assert status["reopened_from"] == "agreed"
+        await eventually(lambda: ccbi.closed.is_set())
+        assert ccbi.close_code == 4403
+        assert any("p3" in reason and "agreed" in reason for reason in ccbi.denied)
+    paragraphs = table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"]
+    assert [p["id"] for p in paragraphs].count("p3") == 1
+    assert table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["statuses"]["p3"]["status"] == "agreed"

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from server.api.problems import Problem, unauthorized
-from server.identity import AuthenticationError, Participant, TokenIssuer
+from server.identity import AuthenticationError, Participant, PermissionDeniedError, TokenIssuer
+from server.procedure.roll import resolve
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -94,8 +95,15 @@ class Endpoint:
         async def endpoint(request: Request) -> Response:
             participant = authenticate(request)
             draft = request.path_params.get("draft")
-            if draft is not None and server_of(request).access.revoked(draft, participant.id):
-                raise Problem(403, "Forbidden", "your access to this draft was revoked")
+            if draft is not None:
+                plenary = server_of(request)
+                if plenary.access.revoked(draft, participant.id):
+                    raise Problem(403, "Forbidden", "your access to this draft was revoked")
+                try:
+                    # On a draft with a roll, who someone is comes from the roll, not the token.
+                    participant = await resolve(plenary.deliberations, draft, participant)
+                except PermissionDeniedError as exc:
+                    raise Problem(403, "Forbidden", exc.reason) from exc
             body = await _read_body(request, self.request_model) if self.request_model else None
             result = await self.handler(Call(request, participant, body))
             if isinstance(result, Response):

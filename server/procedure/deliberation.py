@@ -21,10 +21,13 @@ from pycrdt import Array, Doc, Map
 from crdt.offsets import utf16_to_utf8
 from crdt.procedure.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
 from crdt.procedure.commands import Actor, CommandRefused, refuse
-from crdt.procedure.deliberation import Deliberation, ParagraphStatus, replay_command, snapshot
+from crdt.procedure.deliberation import Deliberation, replay_command, snapshot
 from crdt.procedure.draft import find_text, number_paragraphs, read_paragraphs
+from crdt.procedure.roll import ROLL_COMMANDS
 from crdt.times import iso_seconds
 from server.identity import Action, Participant
+from server.procedure.protection import TextGuard
+from server.procedure.roll import reseat
 from server.storage.database import now_us
 
 if TYPE_CHECKING:
@@ -62,6 +65,10 @@ REQUIRED: Mapping[str, Action] = {
     "rule.set": Action.MANAGE_PROCESS,
     "numbering.freeze": Action.MANAGE_PROCESS,
     "numbering.unfreeze": Action.MANAGE_PROCESS,
+    **{kind: Action.MANAGE_PARTICIPANTS for kind in ROLL_COMMANDS if kind.startswith("roll.")},
+    "profile.set": Action.SET_PROCEDURE,
+    "editing.mode": Action.SET_PROCEDURE,
+    "paragraph.reopen": Action.SET_PROCEDURE,
 }
 
 DELIBERATION_MAPS = (
@@ -73,6 +80,7 @@ DELIBERATION_MAPS = (
     "periods",
     "silences",
     "indicators",
+    "roll",
 )
 
 
@@ -112,6 +120,7 @@ class Deliberations:
         self._drafts: dict[str, DraftDeliberation] = {}
         self._loading: dict[str, asyncio.Future[DraftDeliberation]] = {}
         self._timer: asyncio.Task[None] | None = None
+        self._loads: set[asyncio.Task[Any]] = set()
         self._wake = asyncio.Event()
         self._drafts_listed = 0.0
 
@@ -140,6 +149,10 @@ class Deliberations:
             raise
         finally:
             del self._loading[draft]
+
+    def loaded(self, draft: str) -> DraftDeliberation | None:
+        """A draft's state if this process holds it already (no database read)."""
+        return self._drafts.get(draft)
 
     async def current(self, draft: str) -> DraftDeliberation:
         """A draft's deliberation state with every command in the log, for reading."""
@@ -194,6 +207,8 @@ class Deliberations:
             except (CommandRefused, ValueError) as exc:
                 log.error("draft %r: relayed entry %d: %s", room.name, seq, exc)
             room.locked = deliberation.state.locked
+            if kind.startswith(COMMAND_PREFIX + "roll."):
+                reseat(self.rooms, room.name, deliberation.state.roll)
 
     async def refresh(self, deliberation: DraftDeliberation) -> None:
         """Take the commands other processes logged since this one last looked."""
@@ -290,6 +305,8 @@ class Deliberations:
         text_room.locked = state.locked
         await text_room.until_logged()
         await self.publish(deliberation)
+        if command["type"].startswith("roll."):
+            reseat(self.rooms, deliberation.draft, state.roll)
         self._wake.set()
         return result
 
@@ -325,7 +342,9 @@ class Deliberations:
                 paragraph(pid)
         elif kind == "numbering.freeze":
             command["numbers"] = number_paragraphs(list(paragraphs.values()))
-        elif kind in ("paragraph.status",):
+        elif kind in ("paragraph.status", "paragraph.reopen") or (
+            kind == "editing.mode" and command.get("paragraph") is not None
+        ):
             paragraph(command.get("paragraph"))
         elif kind in ("position.state", "silence.start"):
             target = command.get("target")
@@ -456,6 +475,13 @@ class Deliberations:
         deliberation = self._drafts.get(room.name)
         if deliberation is not None:
             room.locked = deliberation.state.locked
+        else:
+            # Known before the first edit comes in: what is agreed, who holds the pen.
+            task = asyncio.get_running_loop().create_task(self._load_for(room.name))
+            self._loads.add(task)
+            task.add_done_callback(self._loads.discard)
+        name = room.name
+        room.guard = TextGuard(lambda: (found.state if (found := self._drafts.get(name)) else None))
         array = room.replica.doc.get("paragraphs", type=Array)
 
         def on_change(events: list[Any]) -> None:
@@ -486,10 +512,10 @@ class Deliberations:
             # A deleted agreed paragraph reopens too (its status says what happened).
             present = {element.get("id") for element in array if isinstance(element, Map)}
             touched += [pid for pid in state.statuses if pid not in present]
+        # Agreed text is protected (server/procedure/protection.py refuses edits to it before they are
+        # applied); what still follows an edit here is the restart of a silence procedure on it.
         commands = []
         for pid in touched:
-            if state.status_of(pid) in (ParagraphStatus.AGREED, ParagraphStatus.AGREED_AD_REF):
-                commands.append({"type": "paragraph.reopen", "paragraph": pid})
             for target, silence in state.silences.items():
                 if silence["state"] == "running" and state.paragraph_of(target) == pid:
                     commands.append({"type": "silence.restart", "target": target})
@@ -505,12 +531,6 @@ class Deliberations:
                     log.info("system command %s not needed: %s", command["type"], exc.detail)
 
     async def _run_system(self, deliberation: DraftDeliberation, command: dict[str, Any]) -> None:
-        state = deliberation.state
-        if command["type"] == "paragraph.reopen" and state.status_of(command["paragraph"]) not in (
-            ParagraphStatus.AGREED,
-            ParagraphStatus.AGREED_AD_REF,
-        ):
-            return  # an earlier keystroke already reopened it
         if command["type"] == "silence.restart":
             silence = deliberation.state.silences.get(command["target"])
             if silence is not None:
@@ -525,6 +545,15 @@ class Deliberations:
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+
+    async def _load_for(self, draft: str) -> None:
+        from server.procedure.drafts import get_draft
+
+        try:
+            if await get_draft(self.database, draft) is not None:
+                await self.get(draft)
+        except Exception as exc:
+            log.warning("draft %r: loading its procedure for a room failed: %s", draft, exc)
 
     async def load_all(self) -> None:
         from server.procedure.drafts import list_drafts

@@ -8,14 +8,30 @@ a roll takes the token's claims, as before.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crdt.procedure.roll import BUREAU_ROLES, Person, PersonRole, Roll
+from crdt.wire.protocol import encode_permission_denied
 from server.identity import Participant, PermissionDeniedError, Role
 from server.procedure.drafts import get_draft
+from server.sync.closecodes import CloseCode
+from server.sync.roomnames import draft_of
 
 if TYPE_CHECKING:
-    from server.procedure.deliberation import Deliberations
+    from server.storage.database import Database
+    from server.sync.rooms import Rooms
+
+
+class States(Protocol):
+    """What the roll reads of the deliberation states (``server.procedure.deliberation.Deliberations``)."""
+
+    @property
+    def database(self) -> Database: ...
+
+    def loaded(self, draft: str) -> Any: ...
+
+    async def get(self, draft: str) -> Any: ...
+
 
 NOT_ON_ROLL = "you are not on the roll of this draft: ask its chair or secretariat to accredit you"
 
@@ -56,7 +72,7 @@ def seated(roll: Roll, person: Person, draft: str) -> Participant:
     )
 
 
-async def roll_of(deliberations: Deliberations, draft: str) -> Roll | None:
+async def roll_of(deliberations: States, draft: str) -> Roll | None:
     """The roll of ``draft`` (None when it is no draft: a free room, or one that does not exist)."""
     loaded = deliberations.loaded(draft)
     if loaded is not None:
@@ -66,7 +82,35 @@ async def roll_of(deliberations: Deliberations, draft: str) -> Roll | None:
     return (await deliberations.get(draft)).state.roll
 
 
-async def resolve(deliberations: Deliberations, draft: str, participant: Participant) -> Participant:
+async def resolve(deliberations: States, draft: str, participant: Participant) -> Participant:
     """Who ``participant`` is on ``draft`` (see :func:`on_roll`)."""
     roll = await roll_of(deliberations, draft)
     return participant if roll is None else on_roll(roll, participant, draft)
+
+
+def reseat(rooms: Rooms, draft: str, roll: Roll) -> int:
+    """After a change to the roll: close the connections to ``draft`` of people no longer on it (4403),
+    and of people whose seat changed (1012: they reconnect and sit where the roll now puts them).
+    Returns how many were closed."""
+    closed = 0
+    for room in rooms:
+        if draft_of(room.name) != draft:
+            continue
+        for session in list(room.sessions):
+            actor = getattr(session, "actor", None)
+            user = getattr(actor, "user", None) or {}
+            if roll.is_empty:
+                continue
+            person = roll.person(session.participant_id)
+            if person is None:
+                reason = "your accreditation to this draft was withdrawn"
+                session.send(encode_permission_denied(reason))
+                session.close(CloseCode.FORBIDDEN, reason)
+                closed += 1
+                continue
+            seat = seated(roll, person, draft)
+            now = (seat.delegation, str(seat.group or ""), str(seat.role_for(draft)))
+            if now != (user.get("delegation"), user.get("group"), user.get("role")):
+                session.close(CloseCode.SERVICE_RESTART, "your accreditation changed: reconnect")
+                closed += 1
+    return closed

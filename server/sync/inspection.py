@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from crdt.errors import UpdateTooLarge
+from crdt.errors import UpdateRejected, UpdateTooLarge
 from crdt.wire.inspection import Inspection, Limits, changes_anything, inspect_update
 from server.config import Settings
+from server.sync.closecodes import CloseCode
 
 if TYPE_CHECKING:
     from server.sync.rooms import Room
@@ -14,6 +15,9 @@ if TYPE_CHECKING:
 
 class Claimant(Protocol):
     """A connection that takes ownership of the Yjs client ids it writes with."""
+
+    @property
+    def actor(self) -> Any: ...
 
     def claim_client(self, room: Room, client: int) -> None: ...
 
@@ -32,6 +36,12 @@ class Inspector:
         inspection = inspect_update(update, room.client_state, self.limits)
         if room.size_estimate + len(update) > self.settings.max_document_bytes:
             raise UpdateTooLarge(f"the document would exceed {self.settings.max_document_bytes} bytes")
+        guard = room.guard
+        if guard is not None:
+            # The procedure's rules (protected text, editing modes), before anything is applied.
+            reason = guard.refusal(room, session.actor, inspection.update, update)
+            if reason is not None:
+                raise UpdateRejected(reason, close_code=CloseCode.FORBIDDEN)
         for client in inspection.writers:
             session.claim_client(room, client)
         return inspection

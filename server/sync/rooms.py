@@ -19,10 +19,12 @@ from typing import Any, Protocol
 from pycrdt import Doc
 
 from crdt.errors import UpdateRejected
+from crdt.procedure.protection import PARAGRAPH_KEYS
 from crdt.wire.awareness import AwarenessEntry, Presence, decode_awareness, encode_awareness_update
 from crdt.wire.inspection import decode_clients, encode_clients, encode_ranges
 from crdt.wire.protocol import encode_awareness, encode_sync_update
 from crdt.wire.replica import Replica
+from crdt.wire.structure import ItemIndex
 from crdt.wire.updates import decode_update
 from server.broker import Broker
 from server.broker import messages as relay
@@ -82,6 +84,12 @@ def is_session_id(connection: str) -> bool:
 EntryHook = Callable[["Room", int, str, bytes, int, bool], None]
 
 
+class Guard(Protocol):
+    """Judges a client's update before it is applied (the deliberation's text protection)."""
+
+    def refusal(self, room: Room, editor: Any, update: Any, raw: bytes) -> str | None: ...
+
+
 class Room:
     __slots__ = (
         "__weakref__",
@@ -103,6 +111,7 @@ class Room:
         "client_participants",
         "client_state",
         "closed",
+        "guard",
         "locked",
         "name",
         "on_touched",
@@ -113,6 +122,7 @@ class Room:
         "sessions",
         "size_estimate",
         "snapshot_seq",
+        "structure",
         "subscriptions",
         "touched",
     )
@@ -170,6 +180,12 @@ class Room:
         self._deleted: tuple[int, dict[int, list[tuple[int, int]]]] | None = None
         #: Set by the deliberation: no direct edits while the text is locked.
         self.locked = False
+        #: Set by the deliberation: judges each client update against the procedure (protected text,
+        #: editing modes) before it is applied (see server/sync/inspection.py).
+        self.guard: Guard | None = None
+        #: Where each item of the document lives, built the first time the guard needs it and then
+        #: kept up with every update the replica integrates.
+        self.structure: ItemIndex | None = None
         #: Indices of paragraphs changed by the update being applied, and who
         #: wants to know (the deliberation: reopen agreed paragraphs, restart silence).
         self.touched: set[int] = set()
@@ -224,6 +240,8 @@ class Room:
         change = self.replica.apply(update)
         if change is None:
             return  # a duplicate: nothing to log, nothing to send
+        if self.structure is not None:
+            self.structure.add(change)
         state = self.client_state
         # What the change writes, from the inspection (no second decode on the hot path).
         written = {client: (state.get(client, 0), end) for client, end in new_state.items()}
@@ -255,6 +273,8 @@ class Room:
         self.touched.clear()
         if change is None:
             return None
+        if self.structure is not None:
+            self.structure.add(change)
         self.client_state = self.replica.state()
         self.size_estimate += len(change)
         return self.append(
@@ -346,6 +366,8 @@ class Room:
             return False
         # Only the process a change came in through acts on it (reopening paragraphs).
         self.touched.clear()
+        if self.structure is not None and change is not None:
+            self.structure.add(change)
         state = self.client_state
         for client, (_, end) in decode_clients(entry.clients).items():
             if end > state.get(client, 0):
@@ -433,6 +455,12 @@ class Room:
             {"room": self.name, "seq": seq, "time_us": now_us(), "state": state, "owners": owners},
             owner=self,
         )
+
+    def item_index(self) -> ItemIndex:
+        """Where each item of the document lives (built once, from the document, on first use)."""
+        if self.structure is None:
+            self.structure = ItemIndex.of_document(self.replica.full_state(), PARAGRAPH_KEYS)
+        return self.structure
 
     def deleted_ranges(self) -> dict[int, list[tuple[int, int]]]:
         """The document's delete set (cached until the next change)."""

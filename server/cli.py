@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--json", action="store_true", help="print the result as JSON")
     importer.set_defaults(run=run_drafts_import)
 
+    from server.procedure.roll_import import add_commands as add_roll_commands
+
+    add_roll_commands(commands)
     from server.record.audit import add_commands as add_audit_commands
 
     add_audit_commands(commands)

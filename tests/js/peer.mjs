@@ -9,8 +9,8 @@ import WebSocket from 'ws'
 import readline from 'node:readline'
 
 const [, , base, room, token] = process.argv
-const doc = new Y.Doc()
-const text = doc.getText('text')
+let doc = new Y.Doc()
+let text = doc.getText('text')
 const closeEvents = []
 const denied = []
 const origWarn = console.warn
@@ -19,14 +19,18 @@ console.warn = (...args) => {
   if (msg.startsWith('Permission denied')) denied.push(msg)
   else origWarn(...args)
 }
-const provider = new WebsocketProvider(base, room, doc, {
-  WebSocketPolyfill: WebSocket,
-  params: token ? { token } : {},
-  maxBackoffTime: 500,
-})
-provider.on('connection-close', (event) => {
-  if (event) closeEvents.push({ code: event.code, reason: String(event.reason || '') })
-})
+const connect = () => {
+  const p = new WebsocketProvider(base, room, doc, {
+    WebSocketPolyfill: WebSocket,
+    params: token ? { token } : {},
+    maxBackoffTime: 500,
+  })
+  p.on('connection-close', (event) => {
+    if (event) closeEvents.push({ code: event.code, reason: String(event.reason || '') })
+  })
+  return p
+}
+let provider = connect()
 
 const waitFor = (predicate, timeoutMs = 10000) => new Promise((resolve, reject) => {
   const started = Date.now()
@@ -77,6 +81,17 @@ const handlers = {
   connect: () => { provider.connect(); return {} },
   status: () => ({ wsconnected: provider.wsconnected, synced: provider.synced, closeEvents, denied }),
   update: () => ({ update: Buffer.from(Y.encodeStateAsUpdate(doc)).toString('hex') }),
+  // What an application does after the server refused one of its changes (close 4403): a y-websocket
+  // client stops there, holding a change the server never took; it starts again from a fresh document.
+  resync: async () => {
+    provider.destroy()
+    doc.destroy()
+    doc = new Y.Doc()
+    text = doc.getText('text')
+    provider = connect()
+    await waitFor(() => provider.synced)
+    return { synced: true }
+  },
   quit: () => { provider.destroy(); setTimeout(() => process.exit(0), 10); return {} },
 }
 

@@ -35,6 +35,7 @@ from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
 from server.procedure.roll import resolve
 from server.record.history import past_room_refusal, past_room_state
+from server.signin import SignIn, signin_routes
 from server.storage.database import Database
 from server.storage.log import LogWriter
 from server.sync.closecodes import CloseCode
@@ -65,6 +66,7 @@ class Plenary:
         self.sessions: set[Session] = set()
         self.deliberations = Deliberations(self.database, self.rooms, self.broker)
         self.access = Access(self.database, self.rooms, self.broker, self.sessions)
+        self.signin = SignIn(settings, self.tokens, self.deliberations)
         self.rooms.on_load.append(self.deliberations.attach)
         self.rooms.past_state = functools.partial(past_room_state, self.database)
         if self.broker.shared:
@@ -269,6 +271,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/api/openapi.json", openapi_json),
             *(endpoint.route() for endpoint in endpoints),
             WebSocketRoute("/ws/{room:path}", sync_endpoint),
+            *signin_routes(plenary.signin),
             *web_routes(),
         ],
         lifespan=lifespan,

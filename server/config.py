@@ -33,6 +33,16 @@ class Settings:
     #: Per-message deflate costs ~6x CPU on fan-out: off unless asked for.
     websocket_deflate: bool = False
 
+    # Sign-in through an OpenID Connect provider (server/signin.py); off while no issuer is set.
+    #: The provider's issuer URL (its discovery document is at {issuer}/.well-known/openid-configuration).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    #: Where the provider sends people back; unset: {this server}/auth/oidc/callback as requested.
+    oidc_redirect_url: str | None = None
+    #: Lifetime of the token issued after a sign-in (seconds).
+    oidc_token_ttl_seconds: int = 8 * 3600
+
     # Limits. Each is enforced where the README's limits table says.
     #: Largest websocket message accepted (bytes); larger frames close with 1009.
     max_message_bytes: int = 8 * 1024 * 1024

@@ -20,11 +20,12 @@ import json
 import logging
 import secrets
 import time
+import warnings
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+import httpx
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -38,6 +39,11 @@ from server.config import Settings
 from server.identity import Participant, TokenIssuer
 from server.procedure.drafts import list_drafts
 from server.procedure.roll import States, roll_of, seated
+
+with warnings.catch_warnings():
+    # authlib 1.9 prefers the httpx2 package and says so on import; httpx is what this project uses.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = logging.getLogger("plenary.signin")
 
@@ -92,7 +98,7 @@ class SignIn:
             return self._metadata
         issuer = (self.settings.oidc_issuer or "").rstrip("/")
         try:
-            async with self._client("") as client:
+            async with httpx.AsyncClient(timeout=10) as client:
                 response = await client.get(f"{issuer}/.well-known/openid-configuration")
                 response.raise_for_status()
                 metadata = response.json()

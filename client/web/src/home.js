@@ -6,9 +6,12 @@ import { may, roleFor, setToken, whoIs } from './session.js'
 export function signInPage (container, { message, onSignedIn }) {
   const token = h('textarea', { rows: 4, spellcheck: 'false', autocomplete: 'off', required: true, class: 'token-input' })
   const error = errorBox()
+  // Offered when the server signs people in through their organisation's identity provider (OIDC).
+  const organisation = h('p', { class: 'sign-in-organisation', hidden: true })
   const form = h('form', { class: 'sign-in panel', 'aria-labelledby': 'sign-in-title' },
     h('h1', { id: 'sign-in-title' }, 'Sign in to Plenary'),
     message ? h('p', { class: 'banner banner-warn', role: 'alert' }, message) : null,
+    organisation,
     h('p', {}, 'Open the sign-in link you were given, or paste your access token here. The token stays in this tab only and is sent with every request.'),
     field('Access token', token),
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Sign in'),
@@ -24,6 +27,23 @@ export function signInPage (container, { message, onSignedIn }) {
   })
   fill(container, form)
   token.focus()
+  showOrganisationSignIn(organisation)
+}
+
+async function showOrganisationSignIn (element) {
+  let info
+  try {
+    const response = await fetch('/auth/oidc')
+    info = response.ok ? await response.json() : null
+  } catch {
+    return
+  }
+  if (!info?.enabled) return
+  // Signed in for the draft in the address (#/drafts/ID), else for every draft whose roll has you.
+  const draft = window.location.hash.match(/^#\/drafts\/([^/]+)/)?.[1]
+  const href = info.login + (draft ? `?draft=${draft}` : '')
+  fill(element, h('a', { class: 'btn btn-primary', href, dataset: { test: 'sign-in-organisation' } }, 'Sign in through your organisation'))
+  element.hidden = false
 }
 
 export async function draftsPage (container, { api, me }) {

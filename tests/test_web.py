@@ -449,14 +449,17 @@ def test_observer_cannot_type_and_a_locked_text_stops_everyone(app):
     banner.wait_for()
     assert "locked" in banner.inner_text() and "amendments" in banner.inner_text()
     locked = paragraph(delegate, "p1").locator(".cm-content")
-    delegate.wait_for_function(
-        "() => document.querySelector(\".para[data-paragraph='p1'] .cm-content\").contentEditable === 'false'"
-    )
-    assert "locked" in paragraph(delegate, "p1").locator(".readonly-note").inner_text()
+    paragraph(delegate, "p1").locator(".readonly-note", has_text="locked").wait_for()
+    # A delegate's typing in a locked text is a suggestion (to propose as an amendment), not an edit.
+    assert "suggestion" in paragraph(delegate, "p1").locator(".readonly-note").inner_text()
     locked.click()
-    delegate.keyboard.type("Typed while locked")
-    assert "Typed" not in editor_text(delegate, "p1")
+    delegate.keyboard.press("End")
+    delegate.keyboard.type(" Typed while locked")
+    paragraph(delegate, "p1").locator("[data-test=suggestion]", has_text="Typed while locked").wait_for()
+    assert "Typed" not in server_text(app.table, "p1")
     shot(delegate, "draft-locked")
+    paragraph(delegate, "p1").get_by_role("button", name="Discard").click()
+    assert "Typed" not in editor_text(delegate, "p1")
 
     # The chair moves between the text and the dashboard on one connection.
     chair.get_by_role("link", name="Text", exact=True).click()
@@ -466,7 +469,8 @@ def test_observer_cannot_type_and_a_locked_text_stops_everyone(app):
     chair.get_by_role("button", name="Unlock the text").click()
     delegate.locator("[data-test=lock-banner]").wait_for(state="hidden")
     delegate.wait_for_function(
-        "() => document.querySelector(\".para[data-paragraph='p1'] .cm-content\").contentEditable === 'true'"
+        "() => { const p = document.querySelector(\".para[data-paragraph='p1']\");"
+        " return !p.classList.contains('suggesting') && !p.classList.contains('readonly') }"
     )
     locked.click()
     delegate.keyboard.press("End")

@@ -11,7 +11,7 @@ export function wsBase () {
   return `${scheme}://${window.location.host}/ws`
 }
 
-export const DELIBERATION_MAPS = ['process', 'statuses', 'annotations', 'amendments', 'positions', 'periods', 'silences', 'indicators']
+export const DELIBERATION_MAPS = ['process', 'statuses', 'annotations', 'amendments', 'positions', 'periods', 'silences', 'indicators', 'roll']
 
 class Emitter {
   constructor () { this._handlers = new Map() }
@@ -92,6 +92,12 @@ export class DraftConnection extends Emitter {
     }
     if (code === 4403 && which === 'text' && /locked/i.test(reason)) {
       this._reset('The text was locked while you were typing: your last change was not accepted, and the text was reloaded.')
+      return
+    }
+    // A change the procedure refused (agreed text, a pen-holder's paragraph, a closed period…): the
+    // server applied none of it; start again from the text as it stands.
+    if (code === 4403 && which === 'text' && /paragraph|pen-holders|amendments only|negotiating rights|this draft takes/i.test(reason)) {
+      this._reset(`Your last change was not accepted: ${reason}. The text was reloaded.`)
       return
     }
     if (code === 4403) {

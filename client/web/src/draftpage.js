@@ -54,6 +54,9 @@ export class DraftPage {
     this.showRoleBanner()
     this.refetch = debounce(() => this.fetchNumbers(), 120)
     this.fetchNumbers()
+    // Where this participant may type, paragraph by paragraph, as the server judges it (GET …/me).
+    this.refetchSeat = debounce(() => this.fetchSeat(), 150)
+    this.fetchSeat()
     this.attachText()
     this.cleanups.push(this.conn.on('reset', (notice) => {
       this.noticeBanner.textContent = notice
@@ -63,7 +66,7 @@ export class DraftPage {
       this.attachText()
     }))
     const renderDelib = debounce(() => this.onDeliberation(), 16)
-    this.cleanups.push(() => { renderDelib.cancel(); this.refetch.cancel() })
+    this.cleanups.push(() => { renderDelib.cancel(); this.refetch.cancel(); this.refetchSeat.cancel() })
     this.cleanups.push(this.conn.on('deliberation', renderDelib))
     this.cleanups.push(this.conn.on('ended', () => this.refreshPermissions()))
     this.cleanups.push(everySecond((now) => this.tick(now)))
@@ -101,6 +104,15 @@ export class DraftPage {
     } catch (error) {
       this.noticeBanner.textContent = `Could not load the draft: ${error.message}`
       this.noticeBanner.hidden = false
+    }
+  }
+
+  async fetchSeat () {
+    try {
+      this.seat = await this.api.get(draftPath(this.draft, '/me'))
+      this.refreshPermissions()
+    } catch {
+      // The read-only reasons then come from the role and the lock alone; the server still decides.
     }
   }
 
@@ -155,6 +167,7 @@ export class DraftPage {
       announce(this.state.process?.locked ? 'The text is now locked.' : 'The text is unlocked.')
     }
     if (before.process?.numbering_frozen !== this.state.process?.numbering_frozen) this.refetch()
+    this.refetchSeat()
     this.refreshPermissions()
     for (const view of this.views.values()) view.renderDeliberation()
     this.renderPeriods(Date.now())
@@ -164,7 +177,7 @@ export class DraftPage {
 
   get locked () { return !!this.state.process?.locked }
 
-  editReason () {
+  editReason (paragraphId) {
     if (this.conn.ended) return this.conn.ended.message
     if (!may(this.role, 'edit')) {
       return this.role === 'observer'
@@ -172,7 +185,14 @@ export class DraftPage {
         : `Read-only: the ${ROLES[this.role]?.toLowerCase() || this.role} role cannot edit the text.`
     }
     if (this.locked) return 'The text is locked: nobody types in it; only adopted amendments change it.'
-    return ''
+    // Without a paragraph: what holds for the whole page (the role, the lock, the connection).
+    const why = paragraphId != null ? this.seat?.paragraphs?.[paragraphId] : null
+    return why ? why.charAt(0).toUpperCase() + why.slice(1) + '.' : ''
+  }
+
+  /** Whether typing into a paragraph this participant may not edit makes a suggestion instead. */
+  suggests (paragraphId) {
+    return this.role === 'delegate' && !this.conn.ended && periodOpenFor(this.state.periods, paragraphId).open
   }
 
   showRoleBanner () {
@@ -199,7 +219,10 @@ export class DraftPage {
         may(this.role, 'propose') ? ' You can still propose amendments.' : ''
       )
     }
-    for (const view of this.views.values()) view.setEditable(!reason, reason)
+    for (const view of this.views.values()) {
+      const why = reason || this.editReason(view.id)
+      view.setEditable(!why, why)
+    }
   }
 
   renderPresence () {
@@ -313,8 +336,10 @@ class ParagraphView {
       h('div', { class: 'para-side' }, this.positionsEl, this.amendmentsEl, this.annotationsEl)
     ))
 
+    this.suggestionEl = h('div', { class: 'suggestion', hidden: true, dataset: { test: 'suggestion' } })
+    this.editorHost.after(this.suggestionEl)
     if (this.ytext instanceof Y.Text) {
-      const reason = page.editReason()
+      const reason = page.editReason(this.id)
       this.editor = paragraphEditor({
         ytext: this.ytext,
         awareness: page.conn.awareness,
@@ -322,7 +347,8 @@ class ParagraphView {
         label: this.label(),
         editable: !reason,
         onSelection: (view) => this.onSelection(view),
-        describeAnchor: (id) => this.describeAnchor(id)
+        describeAnchor: (id) => this.describeAnchor(id),
+        onSuggestion: (change) => this.renderSuggestion(change)
       })
       this.setEditable(!reason, reason)
     } else {
@@ -352,12 +378,70 @@ class ParagraphView {
   }
 
   setEditable (on, reason) {
+    const suggesting = !on && this.page.suggests(this.id) && this.kind !== 'heading'
     this.editable = on
-    this.editor?.setEditable(on)
-    this.editor?.setLabel(on ? this.label() : `${this.label()} (read-only)`)
+    this.editor?.setMode(on ? 'live' : suggesting ? 'suggest' : 'readonly')
+    this.editor?.setLabel(on ? this.label() : suggesting ? `${this.label()} (your changes are suggestions)` : `${this.label()} (read-only)`)
     this.readonlyNote.hidden = on
-    this.readonlyNote.textContent = on ? '' : reason
-    this.el.classList.toggle('readonly', !on)
+    this.readonlyNote.textContent = on ? '' : suggesting ? `${reason} Typing here makes a suggestion, which you can propose as an amendment.` : reason
+    this.el.classList.toggle('readonly', !on && !suggesting)
+    this.el.classList.toggle('suggesting', suggesting)
+  }
+
+  /** The tracked change typed into a paragraph one may not edit, and sending it as an amendment. */
+  renderSuggestion (change) {
+    if (!change) { this.suggestionEl.hidden = true; this.suggestionEl.replaceChildren(); return }
+    const kind = !change.original ? 'insertion' : !change.text ? 'deletion' : 'substitution'
+    const asAmendment = may(this.page.role, 'propose') && this.page.seat?.negotiates !== false
+    if (!this.suggestionForm) {
+      this.suggestionJustification = h('input', { type: 'text', maxlength: 20000, name: 'justification', placeholder: 'optional' })
+      this.suggestionError = errorBox()
+      this.suggestionSend = h('button', { type: 'submit', class: 'btn btn-primary' })
+      this.suggestionChange = h('div', { class: 'suggestion-change' })
+      this.suggestionForm = h('form', { class: 'inline-form suggestion-form', 'aria-label': 'Your suggestion' },
+        this.suggestionChange,
+        field('Justification', this.suggestionJustification),
+        h('div', { class: 'form-actions' }, this.suggestionSend,
+          h('button', { type: 'button', class: 'btn', onclick: () => this.editor.discard() }, 'Discard')),
+        this.suggestionError)
+      this.suggestionForm.addEventListener('submit', (event) => this.sendSuggestion(event))
+    }
+    this.pendingSuggestion = { ...change, kind }
+    fill(this.suggestionChange, h('p', { class: 'form-context' }, 'Your suggestion: '), changeView({ kind, original: change.original, text: change.text }))
+    this.suggestionSend.textContent = asAmendment ? `Propose as amendment (${kindName(kind).toLowerCase()})` : 'Send as a suggestion (comment)'
+    if (!this.suggestionEl.contains(this.suggestionForm)) fill(this.suggestionEl, this.suggestionForm)
+    this.suggestionEl.hidden = false
+  }
+
+  async sendSuggestion (event) {
+    event.preventDefault()
+    const change = this.pendingSuggestion
+    if (!change) return
+    const justification = this.suggestionJustification.value
+    const asAmendment = may(this.page.role, 'propose') && this.page.seat?.negotiates !== false
+    this.suggestionSend.disabled = true
+    try {
+      if (asAmendment) {
+        const { result } = await this.page.api.post(draftPath(this.page.draft, '/amendments'), {
+          paragraph: this.id, kind: change.kind, start: change.start, end: change.end, text: change.text, justification
+        })
+        announce(`Amendment ${result.id} proposed.`)
+      } else {
+        // Without negotiating rights a suggestion is a written contribution: a comment that edits.
+        const what = change.kind === 'insertion' ? `insert “${change.text}”` : change.kind === 'deletion' ? `delete “${change.original}”` : `replace “${change.original}” with “${change.text}”`
+        const body = `Suggested change: ${what}.${justification ? ' ' + justification : ''}`
+        const span = change.kind === 'insertion' ? { start: change.start, end: change.start } : { start: change.start, end: change.end }
+        const { result } = await this.page.api.post(draftPath(this.page.draft, '/annotations'), { paragraph: this.id, motivation: 'editing', body, ...span })
+        announce(`Suggestion ${result.id} posted as a comment.`)
+      }
+      this.suggestionJustification.value = ''
+      this.suggestionError.show('')
+      this.editor.discard()
+    } catch (e) {
+      this.suggestionError.show(e.message)
+    } finally {
+      this.suggestionSend.disabled = false
+    }
   }
 
   describeAnchor (id) {

@@ -167,6 +167,68 @@ const theme = EditorView.theme({
   '&.cm-focused': { outline: 'none' }
 })
 
+// Suggestions: where the participant may not type into the text itself (agreed text, a pen-holder's
+// paragraph, amendments only, no negotiating rights), the editor is unbound from the Y.Text and typing
+// changes a private copy, shown as a tracked change against the paragraph as it stands: insertions
+// underlined, deletions struck through. Others' edits to the paragraph still arrive, outside the
+// changed passage. Submitting turns the change into an amendment (draftpage.js).
+
+/** The one changed passage between `base` and `text`: [start, end) in base, what replaces it. */
+export function changeBetween (base, text) {
+  let start = 0
+  const shortest = Math.min(base.length, text.length)
+  while (start < shortest && base.charCodeAt(start) === text.charCodeAt(start)) start += 1
+  // Never split a surrogate pair: the server refuses offsets inside a character.
+  if (start > 0 && start < base.length && isLowSurrogate(base.charCodeAt(start))) start -= 1
+  let endBase = base.length
+  let endText = text.length
+  while (endBase > start && endText > start && base.charCodeAt(endBase - 1) === text.charCodeAt(endText - 1)) {
+    endBase -= 1
+    endText -= 1
+  }
+  if (endBase < base.length && isLowSurrogate(base.charCodeAt(endBase))) { endBase += 1; endText += 1 }
+  return { start, end: endBase, textEnd: endText, original: base.slice(start, endBase), text: text.slice(start, endText) }
+}
+
+function isLowSurrogate (code) { return code >= 0xdc00 && code <= 0xdfff }
+
+class DeletedWidget extends WidgetType {
+  constructor (text) { super(); this.text = text }
+  toDOM () {
+    const del = document.createElement('del')
+    del.className = 'suggest-del'
+    del.textContent = this.text
+    del.title = 'Suggested deletion'
+    return del
+  }
+
+  eq (other) { return other.text === this.text }
+  ignoreEvent () { return true }
+}
+
+const refreshSuggestion = StateEffect.define()
+
+function suggestionMarks (getBase) {
+  return ViewPlugin.fromClass(class {
+    constructor (view) { this.decorations = this.build(view) }
+    update (update) {
+      if (update.docChanged || update.transactions.some((tr) => tr.effects.some((e) => e.is(refreshSuggestion)))) {
+        this.decorations = this.build(update.view)
+      }
+    }
+
+    build (view) {
+      const base = getBase()
+      if (base == null) return Decoration.none
+      const change = changeBetween(base, view.state.doc.toString())
+      const ranges = []
+      if (change.original) ranges.push(Decoration.widget({ widget: new DeletedWidget(change.original), side: -1 }).range(change.start))
+      if (change.textEnd > change.start) ranges.push(Decoration.mark({ class: 'suggest-ins', attributes: { title: 'Suggested insertion' } }).range(change.start, change.textEnd))
+      return Decoration.set(ranges, true)
+    }
+  }, { decorations: (v) => v.decorations })
+}
+
 /**
  * @param {object} o
  * @param {Y.Text} o.ytext
@@ -176,41 +238,114 @@ const theme = EditorView.theme({
  * @param {boolean} o.editable
  * @param {(view: EditorView) => void} [o.onSelection]
  * @param {(id: string) => string} [o.describeAnchor]
+ * @param {(change: object|null) => void} [o.onSuggestion] the pending suggestion changed (null: none)
  */
-export function paragraphEditor ({ ytext, awareness, parent, label, editable, onSelection, describeAnchor }) {
+export function paragraphEditor ({ ytext, awareness, parent, label, editable, onSelection, describeAnchor, onSuggestion }) {
   const editing = new Compartment()
   const labelling = new Compartment()
+  const binding = new Compartment()
   const editability = (on) => [EditorView.editable.of(on), EditorState.readOnly.of(!on)]
   const undoManager = new Y.UndoManager(ytext)
+  // Undo belongs to the live binding: while suggesting there is nothing of the Y.Text to undo.
+  const live = () => [keymap.of(yUndoManagerKeymap), yCollab(ytext, null, { undoManager }), remoteSelections(ytext, awareness)]
+  let base = null // the paragraph as it stands, while suggesting
+  let mode = editable ? 'live' : 'readonly'
+  let remote = false
+  const pending = () => {
+    if (base == null) return null
+    const change = changeBetween(base, view.state.doc.toString())
+    return change.original || change.text ? change : null
+  }
   const view = new EditorView({
     parent,
     state: EditorState.create({
       doc: ytext.toString(),
       extensions: [
         // A paragraph is one block of text: Enter does not split it.
-        keymap.of([{ key: 'Enter', run: () => true }, ...yUndoManagerKeymap, ...defaultKeymap]),
+        keymap.of([{ key: 'Enter', run: () => true }, ...defaultKeymap]),
         EditorView.lineWrapping,
         theme,
-        yCollab(ytext, null, { undoManager }),
-        remoteSelections(ytext, awareness),
+        binding.of(live()),
         anchoredSpans(ytext, describeAnchor || ((id) => id)),
+        suggestionMarks(() => base),
         editing.of(editability(editable)),
         labelling.of(EditorView.contentAttributes.of({ 'aria-label': label })),
         EditorView.updateListener.of((update) => {
           if (onSelection && (update.selectionSet || update.docChanged)) onSelection(update.view)
+          if (base != null && update.docChanged && !remote) onSuggestion?.(pending())
         })
       ]
     })
   })
+  // Others' edits while suggesting: applied to the paragraph as it stands, and to the suggestion
+  // wherever they fall outside the passage it changes.
+  const follow = (event) => {
+    if (base == null) return
+    let index = 0
+    for (const op of event.delta) {
+      const change = changeBetween(base, view.state.doc.toString())
+      const shift = change.textEnd - change.end
+      const at = (i) => (i <= change.start ? i : i >= change.end ? i + shift : null)
+      if (op.retain) { index += op.retain; continue }
+      remote = true
+      try {
+        if (typeof op.insert === 'string') {
+          const to = at(index)
+          base = base.slice(0, index) + op.insert + base.slice(index)
+          if (to != null) view.dispatch({ changes: { from: to, insert: op.insert } })
+          index += op.insert.length
+        } else if (op.delete) {
+          const from = at(index)
+          const to = at(index + op.delete)
+          base = base.slice(0, index) + base.slice(index + op.delete)
+          if (from != null && to != null && !(index < change.start && index + op.delete > change.start)) {
+            view.dispatch({ changes: { from, to } })
+          }
+        }
+      } finally { remote = false }
+    }
+    view.dispatch({ effects: refreshSuggestion.of(null) })
+    onSuggestion?.(pending())
+  }
+  ytext.observe(follow)
+  const setMode = (next) => {
+    if (next === mode) return
+    if (mode === 'suggest' && pending()) return // keep a suggestion in progress until sent or discarded
+    if (next === 'suggest') {
+      base = ytext.toString()
+      view.dispatch({ effects: [binding.reconfigure([]), editing.reconfigure(editability(true))] })
+    } else {
+      if (mode === 'suggest') {
+        base = null
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: ytext.toString() } })
+        view.dispatch({ effects: binding.reconfigure(live()) })
+      }
+      view.dispatch({ effects: [editing.reconfigure(editability(next === 'live')), refreshSuggestion.of(null)] })
+    }
+    mode = next
+  }
   return {
     view,
-    setEditable (on) {
-      view.dispatch({ effects: editing.reconfigure(editability(on)) })
+    get mode () { return mode },
+    setMode,
+    setEditable (on) { setMode(on ? 'live' : 'readonly') },
+    /** The pending suggestion against the paragraph as it stands (UTF-16 offsets), or null. */
+    suggestion: pending,
+    /** Drop the suggestion: the editor shows the paragraph as it stands again. */
+    discard (next = 'suggest') {
+      if (mode !== 'suggest') return
+      base = null
+      mode = 'readonly'
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: ytext.toString() } })
+      view.dispatch({ effects: [binding.reconfigure(live()), editing.reconfigure(editability(false))] })
+      onSuggestion?.(null)
+      setMode(next)
     },
     setLabel (text) {
       view.dispatch({ effects: labelling.reconfigure(EditorView.contentAttributes.of({ 'aria-label': text })) })
     },
     destroy () {
+      ytext.unobserve(follow)
       undoManager.destroy()
       view.destroy()
     }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from crdt.procedure import rights
 from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
 from crdt.procedure.consensus import (
     DecisionRule,
@@ -83,6 +84,9 @@ class Deliberation:
     roll: Roll = field(default_factory=Roll)
     #: Who may type where (crdt/procedure/editing.py).
     editing: Editing = field(default_factory=Editing)
+    #: target → every view stated on it: positions of delegations without negotiating rights in an
+    #: intergovernmental draft (crdt/procedure/rights.py), shown, never counted.
+    views: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     # Queries.
 
@@ -115,7 +119,8 @@ class Deliberation:
 
     def indicator(self, target: str) -> Indicator:
         history = [Position(p["delegation"], p["group"], p["stance"]) for p in self.positions.get(target, [])]
-        return compute_indicator(latest_positions(history).values(), self.delegations, self.rule)
+        expected = rights.expected_delegations(self.roll, self.delegations)
+        return compute_indicator(latest_positions(history).values(), expected, self.rule)
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
@@ -128,9 +133,13 @@ class Deliberation:
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise refuse(f"unknown command {kind!r}", 400)
-        result = handler(self, command, actor, now_us, now_iso)
+        problem = rights.refusal(self.roll, command, actor)  # the procedure profile's decision rights
+        if problem is not None:
+            raise problem
+        view = kind == "position.state" and rights.is_view(self.roll, actor)
+        result = (_view if view else handler)(self, command, actor, now_us, now_iso)
         # Only an accepted command makes a delegation known (a refused one leaves no trace).
-        if actor.delegation and actor.role == "delegate":
+        if actor.delegation and actor.role == "delegate" and not view:
             self.delegations.setdefault(actor.delegation, actor.group)
         return result
 
@@ -333,6 +342,33 @@ def _position(
     ):
         silence["state"] = "broken"
         silence["broken_by"] = {"delegation": actor.delegation, "stance": stance, "at": now}
+    return record
+
+
+def _view(state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
+    """A position from a delegation without negotiating rights: recorded as a view, beside the
+    indicator; it neither counts toward consensus nor breaks silence."""
+    target = need(c, "target")
+    stance = c.get("stance")
+    if stance not in Stance.__members__.values():
+        raise refuse(f"stance must be one of {', '.join(Stance)}")
+    amendment = state.amendments.get(target)
+    if amendment is not None and amendment["state"] != AmendmentState.PROPOSED:
+        raise refuse(f"the amendment is {amendment['state']}", 409)
+    _check_open(state, state.paragraph_of(target), now_us)
+    explanation = c.get("explanation") or ""
+    if not isinstance(explanation, str) or len(explanation) > MAX_BODY:
+        raise refuse("explanation too long")
+    record = {
+        "delegation": actor.delegation,
+        "group": actor.group,
+        "stance": stance,
+        "explanation": explanation,
+        "by": actor.participant,
+        "at": now,
+        "view": True,
+    }
+    state.views.setdefault(target, []).append(record)
     return record
 
 
@@ -579,9 +615,22 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         "positions": {t: _latest_json(h) for t, h in state.positions.items()},
         "periods": state.periods,
         "silences": state.silences,
-        "indicators": {t: state.indicator(t).to_json() for t in targets},
+        "indicators": {t: _indicator_json(state, t) for t in targets},
         "roll": roll_snapshot(state.roll),
+        "views": {t: _latest_json(h) for t, h in state.views.items()},
     }
+
+
+def _indicator_json(state: Deliberation, target: str) -> dict[str, Any]:
+    """An indicator as published: which rules applied (profile), silence and representation counted
+    against the roll, and the views of delegations without negotiating rights beside it."""
+    data = state.indicator(target).to_json()
+    data["profile"] = str(state.roll.profile)
+    unrepresented = rights.unrepresented_groups(state.roll)
+    if unrepresented is not None:
+        data["unrepresented_groups"] = unrepresented
+    data["views"] = rights.views_by_group(state.views.get(target, []))
+    return data
 
 
 def _latest_json(history: list[dict[str, Any]]) -> dict[str, Any]:

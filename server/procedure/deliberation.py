@@ -81,6 +81,7 @@ DELIBERATION_MAPS = (
     "silences",
     "indicators",
     "roll",
+    "views",
 )
 
 

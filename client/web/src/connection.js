@@ -11,7 +11,7 @@ export function wsBase () {
   return `${scheme}://${window.location.host}/ws`
 }
 
-export const DELIBERATION_MAPS = ['process', 'statuses', 'annotations', 'amendments', 'positions', 'periods', 'silences', 'indicators', 'roll']
+export const DELIBERATION_MAPS = ['process', 'statuses', 'annotations', 'amendments', 'positions', 'periods', 'silences', 'indicators', 'roll', 'views']
 
 class Emitter {
   constructor () { this._handlers = new Map() }

@@ -40,6 +40,7 @@ from crdt.record.exports import (
     join_names,
     sponsors_phrase,
 )
+from crdt.record.exports.roll import roll_lines, rules_phrase
 
 __all__ = ["CLEAN_RULE", "html", "markdown"]
 
@@ -248,7 +249,7 @@ def _header(view: DraftView, kind: str) -> tuple[str, str]:
     what = "Compilation text" if kind == "compilation" else "Clean text"
     return (
         what,
-        f"{what} of draft {view.id}, as the record stood at {view.generated}. Decision rule: {view.rule}.",
+        f"{what} of draft {view.id}, as the record stood at {view.generated}. {rules_phrase(view)}",
     )
 
 
@@ -292,6 +293,9 @@ def markdown(view: DraftView, kind: str = "compilation") -> str:
     decided = _decided(view)
     if decided:
         out += ["## Amendments decided", ""] + [f"- {_md(line)}" for line in decided] + [""]
+    roll = roll_lines(view)
+    if roll:
+        out += ["## The roll", ""] + [f"- {_md(line)}" for line in roll] + [""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -394,6 +398,11 @@ def html(view: DraftView, kind: str = "compilation") -> str:
             out += ['<section aria-labelledby="decided-title">']
             out += ['<h2 id="decided-title">Amendments decided</h2>', "<ul>"]
             out += [f"<li>{_h(line)}</li>" for line in decided]
+            out += ["</ul>", "</section>"]
+        roll = roll_lines(view)
+        if roll:
+            out += ['<section aria-labelledby="roll-title">', '<h2 id="roll-title">The roll</h2>', "<ul>"]
+            out += [f"<li>{_h(line)}</li>" for line in roll]
             out += ["</ul>", "</section>"]
     out += ["</main>", "</body>", "</html>"]
     return "\n".join(out) + "\n"

@@ -23,6 +23,7 @@ from crdt.record.exports import (
     join_names,
     sponsors_phrase,
 )
+from crdt.record.exports.roll import roll_lines, rules_phrase
 
 __all__ = ["summary"]
 
@@ -101,9 +102,12 @@ def summary(view: DraftView) -> str:
         "",
         "Meeting summary",
         "",
-        f"As the record stood at {view.generated}. Decision rule: {view.rule}.",
+        f"As the record stood at {view.generated}. {rules_phrase(view)}",
         "",
     ]
+    roll = roll_lines(view)
+    if roll:
+        out += [f"{BULLET} The roll at the time: {' '.join(roll)}", ""]
     delegations = {
         p["delegation"]: p.get("group", "")
         for t in view.deliberation.get("positions", {})

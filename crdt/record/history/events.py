@@ -54,6 +54,8 @@ def _describe_command(entry: CommandEntry) -> str:
     if kind == "paragraph.status":
         return f"{who} marked {target} {str(c.get('status', '')).replace('_', ' ')}"
     if kind == "paragraph.reopen":
+        if c.get("reason"):
+            return f"{who} reopened {target}: {_short(c['reason'])}"
         return f"{target} reopened: its text changed"
     if kind in ("text.lock", "text.unlock"):
         return f"{who} {'locked' if kind == 'text.lock' else 'unlocked'} the text"
@@ -72,6 +74,37 @@ def _describe_command(entry: CommandEntry) -> str:
         return f"silence procedure on {target} restarted: its text changed"
     if kind == "silence.conclude":
         return f"silence procedure on {target} concluded without objection"
+    if kind.startswith(("roll.", "profile.", "editing.")):
+        return _describe_procedure(who, kind, c)
+    return f"{who}: {kind}"
+
+
+def _describe_procedure(who: str, kind: str, c: Mapping[str, Any]) -> str:
+    """The roll, the procedure profile and the editing modes: who accredited whom, which rules apply."""
+    if kind == "roll.import":
+        counts = f"{len(c.get('delegations') or [])} delegations, {len(c.get('people') or [])} people"
+        return f"{who} {'replaced the roll with' if c.get('replace') else 'added to the roll'} {counts}"
+    if kind == "roll.delegation.add":
+        delegation = c.get("delegation") or {}
+        return f"{who} put {delegation.get('name')} ({delegation.get('group')}) on the roll"
+    if kind == "roll.delegation.update":
+        return f"{who} changed {c.get('name')} on the roll ({', '.join(sorted(c.get('changes') or {}))})"
+    if kind == "roll.delegation.remove":
+        return f"{who} took {c.get('name')} off the roll"
+    if kind == "roll.person.accredit":
+        person = c.get("person") or {}
+        seat = person.get("delegation") or "the Bureau"
+        role = str(person.get("role", "")).replace("_", " ")
+        return f"{who} accredited {person.get('name')} ({person.get('id')}) to {seat} as {role}"
+    if kind == "roll.person.withdraw":
+        return f"{who} withdrew the accreditation of {c.get('id')}"
+    if kind == "profile.set":
+        return f"{who} set the procedure profile to {c.get('profile')}"
+    if kind == "editing.mode":
+        where = f"paragraph {c['paragraph']}" if c.get("paragraph") else "the draft"
+        mode = str(c.get("mode") or "the draft's mode").replace("_", " ")
+        holders = f" (pen-holders: {', '.join(c['pen_holders'])})" if c.get("pen_holders") else ""
+        return f"{who} set the editing mode of {where} to {mode}{holders}"
     return f"{who}: {kind}"
 
 

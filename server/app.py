@@ -23,6 +23,7 @@ from server.api import drafts as drafts_api
 from server.api import exports as exports_api
 from server.api import history as history_api
 from server.api import participants as participants_api
+from server.api import revisions as revisions_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.broker import Broker
@@ -249,6 +250,7 @@ def create_app(settings: Settings) -> Starlette:
         *audit_api.ENDPOINTS,
         *history_api.ENDPOINTS,
         *exports_api.ENDPOINTS,
+        *revisions_api.ENDPOINTS,
     ]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from crdt.procedure import languages, revisions
 from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
 from crdt.procedure.consensus import (
     DecisionRule,
@@ -73,6 +74,10 @@ class Deliberation:
     #: Paragraph numbers frozen by the chair (paragraph id → number), or None.
     numbering: dict[str, str] | None = None
     counter: int = 0
+    #: Rev.1, Rev.2, … by id (``rev1``): see crdt/procedure/revisions.py.
+    revisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The original language and the translation languages: see crdt/procedure/languages.py.
+    languages: dict[str, Any] = field(default_factory=languages.default_languages)
 
     # Queries.
 
@@ -119,6 +124,7 @@ class Deliberation:
         if handler is None:
             raise refuse(f"unknown command {kind!r}", 400)
         result = handler(self, command, actor, now_us, now_iso)
+        revisions.mark_made_against(self, kind, result)
         # Only an accepted command makes a delegation known (a refused one leaves no trace).
         if actor.delegation and actor.role == "delegate":
             self.delegations.setdefault(actor.delegation, actor.group)
@@ -492,6 +498,8 @@ _HANDLERS: dict[str, Any] = {
     "silence.start": _silence,
     "silence.restart": _silence,
     "silence.conclude": _silence,
+    **revisions.HANDLERS,
+    **languages.HANDLERS,
 }
 
 COMMANDS = frozenset(_HANDLERS)
@@ -548,6 +556,8 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         "periods": state.periods,
         "silences": state.silences,
         "indicators": {t: state.indicator(t).to_json() for t in targets},
+        "revisions": state.revisions,
+        "languages": state.languages,
     }
 
 

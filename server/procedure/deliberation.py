@@ -62,6 +62,9 @@ REQUIRED: Mapping[str, Action] = {
     "rule.set": Action.MANAGE_PROCESS,
     "numbering.freeze": Action.MANAGE_PROCESS,
     "numbering.unfreeze": Action.MANAGE_PROCESS,
+    "revision.issue": Action.MANAGE_PROCESS,
+    "languages.set": Action.MANAGE_PROCESS,
+    "translation.confirm": Action.TRANSLATE,
 }
 
 DELIBERATION_MAPS = (
@@ -73,6 +76,8 @@ DELIBERATION_MAPS = (
     "periods",
     "silences",
     "indicators",
+    "revisions",
+    "languages",
 )
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from crdt.procedure.commands import CommandRefused
 from crdt.procedure.deliberation import Deliberation, replay_command
+from crdt.procedure.revisions import revision_number
 from crdt.record.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
 from crdt.times import iso_seconds
 from crdt.wire.replica import Replica
@@ -30,6 +31,7 @@ from server.config import add_database_option, existing_database_url
 from server.exitcodes import EXIT_FAILED, EXIT_OK
 from server.procedure.deliberation import COMMAND_PREFIX
 from server.procedure.drafts import DraftInfo, get_draft
+from server.record.revisions import revision_seq
 from server.storage.database import Database, now_us
 
 if TYPE_CHECKING:
@@ -101,12 +103,15 @@ async def live_view(deliberations: Deliberations, rooms: Rooms, info: DraftInfo)
 
 
 async def resolve_at(database: Database, draft: str, at: str) -> int:
-    """The entry ``at`` names: a sequence number, or the last entry at or before an ISO 8601 time."""
+    """The entry ``at`` names: a sequence number, a revision (``rev2``), or the last entry at or
+    before an ISO 8601 time."""
     from sqlalchemy import func, select
 
-    from server.record.history import parse_moment
+    from server.record.history import History, parse_moment
     from server.storage.schema import LOG
 
+    if revision_number(at) is not None:
+        return await revision_seq(database, draft, at, History.of(database))
     kind, value = parse_moment(at)
     async with database.engine.connect() as conn:
         if kind == "seq":
@@ -167,6 +172,24 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
         replica.close()
 
 
+async def read_revision_view(database: Database, draft: str, name: str) -> DraftView:
+    """A revision as its log says: the draft just after the entry it names, under the revision's symbol and
+    dated that entry (so exporting a revision twice gives the same bytes). ValueError if there is none."""
+    from dataclasses import replace
+
+    from server.record.history import BadMoment, History, NotInHistory
+    from server.record.revisions import find_revision
+
+    try:
+        record = await find_revision(History.of(database), draft, name)
+    except (NotInHistory, BadMoment) as exc:
+        raise ValueError(str(exc)) from exc
+    view = await read_view(database, draft, record["seq"])
+    if view is None:
+        raise ValueError(f"no draft {draft!r}")
+    return replace(view, symbol=record["symbol"], generated=(record.get("time") or view.generated)[:19] + "Z")
+
+
 # The command.
 
 
@@ -186,7 +209,9 @@ def add_commands(commands: Any) -> None:
     export.add_argument("--view", choices=VIEWS, default="compilation", help="for markdown and html")
     export.add_argument("--out", "-o", metavar="FILE", help="write to FILE (default: standard output)")
     export.add_argument(
-        "--at", metavar="SEQ|TIME", help="export the draft as it was just after this entry (or ISO 8601 time)"
+        "--at",
+        metavar="SEQ|TIME|REV",
+        help="export the draft as it was just after this entry (or ISO 8601 time), or a revision (rev2)",
     )
     export.add_argument(
         "--base-url",
@@ -204,6 +229,8 @@ def run_export(args: argparse.Namespace) -> int:
     async def go() -> DraftView | None:
         database = Database(url)
         try:
+            if args.at is not None and revision_number(args.at) is not None:
+                return await read_revision_view(database, args.draft, args.at)
             at = None if args.at is None else await resolve_at(database, args.draft, args.at)
             return await read_view(database, args.draft, at)
         finally:

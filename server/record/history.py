@@ -37,6 +37,7 @@ from crdt.errors import PlenaryError
 from crdt.offsets import utf16_length
 from crdt.procedure.deliberation import snapshot
 from crdt.procedure.draft import number_paragraphs, read_paragraphs
+from crdt.procedure.revisions import revision_id, revision_number
 from crdt.record.history import (
     UPDATE,
     BlameFold,
@@ -256,9 +257,15 @@ class History:
                 total -= self._drafts.pop(name).timeline.nbytes
 
     async def resolve(self, history: DraftHistory, at: str | int | None) -> int:
-        """The seq ``at`` names: a seq, an ISO time (the last entry at or before it), or the head."""
+        """The seq ``at`` names: a seq, an ISO time (the last entry at or before it), a revision
+        (``rev2``: the entry it shows), or the head."""
         if at is None or at == "":
             return history.seq
+        if isinstance(at, str) and (number := revision_number(at)) is not None:
+            found = history.commands.state_at(history.seq).revisions.get(revision_id(number))
+            if found is None:
+                raise NotInHistory(f"draft {history.draft!r} has no revision {at.strip()!r}")
+            return int(found["seq"])
         kind, value = ("seq", at) if isinstance(at, int) else parse_moment(at)
         if kind == "seq":
             if not 0 <= value <= history.seq:
@@ -315,7 +322,7 @@ class History:
             doc = await self._doc_at(history, seq)
             state = history.commands.state_at(seq)
         paragraphs = read_paragraphs(doc)
-        numbers = number_paragraphs(paragraphs)
+        numbers = number_paragraphs(paragraphs, state.numbering)
         time_us = history.time_of(seq)
         return {
             "draft": draft,
@@ -532,13 +539,15 @@ def _iso(time_us: int | None) -> str | None:
 
 # --- past versions as read-only Yjs rooms: {draft}@{seq} ------------------------------------------
 
-_PAST_ROOM = re.compile(r"^(?P<draft>[^/@]+)@(?P<seq>[0-9]{1,18})$")
+_PAST_ROOM = re.compile(r"^(?P<draft>[^/@]+)@(?:(?P<seq>[0-9]{1,18})|(?P<rev>rev[1-9][0-9]{0,5}))$")
 
 
 async def past_room_refusal(database: Database, room: str, participant: Any) -> tuple[int, str] | None:
-    """Why a connection to a past version ``{draft}@{seq}`` is refused (close code, reason), or None.
+    """Why a connection to a past version ``{draft}@{seq}`` or a revision ``{draft}@rev2`` is refused
+    (close code, reason), or None.
 
-    Past versions are the archive's: they need READ_HISTORY (chair, secretariat, archivist)."""
+    Past versions are the archive's: they need READ_HISTORY (chair, secretariat, archivist). A revision
+    is a document issued to the table: READ is enough."""
     from server.identity import Action
     from server.sync.closecodes import CloseCode
     from server.sync.roomnames import draft_of
@@ -546,11 +555,18 @@ async def past_room_refusal(database: Database, room: str, participant: Any) -> 
     if "@" not in room:
         return None
     draft = draft_of(room)
+    match = _PAST_ROOM.fullmatch(room)
+    if match is not None and match["rev"]:
+        try:
+            history = await History.of(database).sync(draft)
+            await History.of(database).resolve(history, match["rev"])
+        except NotInHistory as exc:
+            return CloseCode.PROTOCOL, str(exc)
+        return None
     if not participant.may(Action.READ_HISTORY, draft):
         return CloseCode.FORBIDDEN, "past versions need the chair, secretariat or archivist role"
-    match = _PAST_ROOM.fullmatch(room)
     if match is None:
-        return CloseCode.PROTOCOL, "a past version is named {draft}@{seq}"
+        return CloseCode.PROTOCOL, "a past version is named {draft}@{seq}, a revision {draft}@rev1"
     head = await History.of(database).head(draft)
     if int(match["seq"]) > head:
         return CloseCode.PROTOCOL, f"no entry {match['seq']}: the log of {draft!r} has {head}"
@@ -558,14 +574,19 @@ async def past_room_refusal(database: Database, room: str, participant: Any) -> 
 
 
 async def past_room_state(database: Database, room: str) -> tuple[bytes, int]:
-    """The state of ``{draft}@{seq}`` (a Yjs update of the text just after entry seq), and seq."""
+    """The state of ``{draft}@{seq}`` or ``{draft}@rev2`` (a Yjs update of the text just after the
+    entry), and that entry's seq."""
     match = _PAST_ROOM.fullmatch(room)
     if match is None:
-        raise NotInHistory(f"{room!r} is not a past version ({{draft}}@{{seq}})")
-    seq = int(match["seq"])
+        raise NotInHistory(f"{room!r} is not a past version ({{draft}}@{{seq}} or {{draft}}@rev1)")
+    history = History.of(database)
+    if match["rev"]:
+        seq = await history.resolve(await history.sync(match["draft"]), match["rev"])
+    else:
+        seq = int(match["seq"])
     if seq == 0:
         return Doc().get_update(), 0
-    return await History.of(database).state_at(match["draft"], seq), seq
+    return await history.state_at(match["draft"], seq), seq
 
 
 # --- the command line: `plenary history | blame | events` ----------------------------------------

@@ -32,6 +32,8 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     #: Per-message deflate costs ~6x CPU on fan-out: off unless asked for.
     websocket_deflate: bool = False
+    #: Languages drafts may be translated into beyond the six official ones (ISO 639-1 codes).
+    extra_languages: tuple[str, ...] = ()
 
     # Limits. Each is enforced where the README's limits table says.
     #: Largest websocket message accepted (bytes); larger frames close with 1009.

@@ -13,7 +13,10 @@ Two procedure commands, folded into the deliberation state like the others:
 - ``translation.confirm`` (a translator for that language, or the secretariat): the translation of one
   paragraph is current again without being edited (the change to the original did not affect it). What
   it confirms — the version of the original — is folded from the log by
-  :mod:`crdt.procedure.translations`.
+  :mod:`crdt.procedure.translations`;
+- ``amendment.translate`` (the sponsor, a translator, the secretariat): an open amendment's proposed text
+  in a translation language, kept on the amendment (``translations``). Amendments, positions and indicators
+  stay language-independent: they target paragraph ids and spans of the original.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from crdt.procedure.commands import Actor, need, refuse
+from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,7 @@ def direction(code: str) -> str:
 
 class HasLanguages(Protocol):
     languages: dict[str, Any]
+    amendments: dict[str, dict[str, Any]]
 
 
 def default_languages() -> dict[str, Any]:
@@ -113,4 +117,32 @@ def _confirm(state: HasLanguages, c: Mapping[str, Any], actor: Actor, _n: int, n
     return {"paragraph": paragraph, "language": code, "by": actor.name, "at": now}
 
 
-HANDLERS: dict[str, Any] = {"languages.set": _set, "translation.confirm": _confirm}
+def _translate_amendment(
+    state: HasLanguages, c: Mapping[str, Any], actor: Actor, _n: int, now: str
+) -> dict[str, Any]:
+    """The proposed text of an amendment in a translation language (its sponsor, a translator or the
+    secretariat gives it). The amendment itself still targets the original."""
+    amendment = state.amendments.get(need(c, "id"))
+    if amendment is None:
+        raise refuse("no such amendment", 404)
+    code = need(c, "language")
+    if code not in state.languages["translations"]:
+        raise refuse(f"the draft is not translated into {code!r}", 409)
+    text = c.get("text")
+    if not isinstance(text, str) or len(text) > MAX_BODY:
+        raise refuse(f"text must be at most {MAX_BODY} characters")
+    if amendment["state"] != "proposed":
+        raise refuse(f"the amendment is {amendment['state']}", 409)
+    sponsor = actor.role == "delegate" and actor.delegation == amendment.get("sponsor")
+    if not sponsor and actor.role not in ("translator", "secretariat"):
+        raise refuse("an amendment's text is translated by its sponsor, a translator or the secretariat", 403)
+    translation = {"text": text, "by": actor.name, "at": now}
+    amendment.setdefault("translations", {})[code] = translation
+    return amendment
+
+
+HANDLERS: dict[str, Any] = {
+    "languages.set": _set,
+    "translation.confirm": _confirm,
+    "amendment.translate": _translate_amendment,
+}

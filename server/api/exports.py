@@ -58,9 +58,16 @@ async def export_draft(call: Call) -> Response:
         assert past is not None
         view = past
     else:
-        view = await live_view(call.plenary.deliberations, call.plenary.rooms, info)
+        view = await live_view(
+            call.plenary.deliberations, call.plenary.rooms, info, call.plenary.translations
+        )
     base = str(call.request.base_url).rstrip("/")
-    rendered = render(view, fmt, kind, base)
+    language = params.get("language") or None
+    pair = [code.strip() for code in params["languages"].split(",")] if params.get("languages") else None
+    try:
+        rendered = render(view, fmt, kind, base, language, pair)
+    except ValueError as exc:
+        raise Problem(422, "Unprocessable Content", str(exc)) from exc
     disposition = "attachment" if fmt == "akn" else "inline"
     return Response(
         rendered.data,

@@ -27,6 +27,9 @@ class ParagraphAt(BaseModel):
     kind: str
     text: str
     length_utf16: int
+    translations: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="language → {text, status (current, stale, untranslated), basis, …}"
+    )
 
 
 class TextOut(BaseModel):
@@ -34,6 +37,7 @@ class TextOut(BaseModel):
     seq: int = Field(description="the entry the text is shown just after (0: before anything)")
     time: str | None = Field(description="when that entry was written, ISO 8601 UTC")
     head: int = Field(description="the log's last entry now")
+    languages: dict[str, Any] = Field(default_factory=dict, description="original and translations then")
     paragraphs: list[ParagraphAt]
     deliberation: dict[str, Any] = Field(description="the deliberation state then, as GET …/deliberation")
 

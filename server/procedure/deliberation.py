@@ -65,6 +65,8 @@ REQUIRED: Mapping[str, Action] = {
     "revision.issue": Action.MANAGE_PROCESS,
     "languages.set": Action.MANAGE_PROCESS,
     "translation.confirm": Action.TRANSLATE,
+    # Who may (the sponsor, a translator, the secretariat) is the rule's to say: see languages.py.
+    "amendment.translate": Action.READ,
 }
 
 DELIBERATION_MAPS = (

@@ -38,6 +38,7 @@ from crdt.offsets import utf16_length
 from crdt.procedure.deliberation import snapshot
 from crdt.procedure.draft import number_paragraphs, read_paragraphs
 from crdt.procedure.revisions import revision_id, revision_number
+from crdt.procedure.translations import TranslationTimeline, read_translations, view_of
 from crdt.record.history import (
     UPDATE,
     BlameFold,
@@ -166,6 +167,8 @@ class DraftHistory:
         self.seq = 0
         self.timeline = TextTimeline(every=checkpoint_every, max_bytes=checkpoint_budget)
         self.commands = CommandTimeline()
+        #: Which version of each original paragraph each translation translates.
+        self.translations = TranslationTimeline()
         #: time_us of entry n at index n - 1 (sequence numbers are dense).
         self.times = array("q")
         self.folds: list[BlameFold] = []
@@ -177,6 +180,7 @@ class DraftHistory:
                 raise NotInHistory(f"the log of {self.draft!r} jumps from entry {self.seq} to {entry.seq}")
             self.timeline.feed(entry)
             self.commands.feed(entry)
+            self.translations.feed(entry.seq, entry.kind, entry.payload)
             self.times.append(entry.time_us)
             self.seq = entry.seq
 
@@ -321,7 +325,9 @@ class History:
             seq = await self.resolve(history, at)
             doc = await self._doc_at(history, seq)
             state = history.commands.state_at(seq)
-        paragraphs = read_paragraphs(doc)
+            paragraphs = read_paragraphs(doc)
+            ids, languages = [p.id for p in paragraphs], state.languages["translations"]
+            translated = view_of(read_translations(doc), history.translations.statuses(ids, languages, seq))
         numbers = number_paragraphs(paragraphs, state.numbering)
         time_us = history.time_of(seq)
         return {
@@ -329,6 +335,7 @@ class History:
             "seq": seq,
             "time": iso_us(time_us) if time_us is not None else None,
             "head": history.seq,
+            "languages": dict(state.languages),
             "paragraphs": [
                 {
                     "id": p.id,
@@ -336,6 +343,7 @@ class History:
                     "kind": str(p.kind),
                     "text": p.text,
                     "length_utf16": utf16_length(p.text),
+                    "translations": translated.get(p.id, {}),
                 }
                 for p in paragraphs
             ],

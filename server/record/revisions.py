@@ -149,11 +149,25 @@ async def find_revision(history: History, draft: str, name: str) -> dict[str, An
 
 
 async def revision_view(history: History, draft: str, name: str) -> dict[str, Any]:
-    """What a revision says: its record, the text and the deliberation state at its entry, and the
-    digest of its text."""
+    """What a revision says: its record, the text (every language, each translation with its status)
+    and the deliberation state at its entry, the digest of its text, and per translation language the
+    paragraphs whose translation was current."""
     record = await find_revision(history, draft, name)
     text = await history.text_at(draft, record["seq"])
-    return {**text, "revision": record, "text_digest": text_digest(text["paragraphs"])}
+    current = {
+        language: [p["id"] for p in text["paragraphs"] if _status(p, language) == "current"]
+        for language in text["languages"]["translations"]
+    }
+    return {
+        **text,
+        "revision": record,
+        "text_digest": text_digest(text["paragraphs"]),
+        "current_translations": current,
+    }
+
+
+def _status(paragraph: dict[str, Any], language: str) -> str | None:
+    return (paragraph.get("translations") or {}).get(language, {}).get("status")
 
 
 async def version(history: History, draft: str, name: str, language: str | None = None) -> Version:

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 from pycrdt import Doc
 
-from crdt.errors import UpdateRejected
+from crdt.errors import DecodeError, UpdateRejected
+from crdt.procedure.writes import PartIndex
 from crdt.wire.awareness import AwarenessEntry, Presence, decode_awareness, encode_awareness_update
 from crdt.wire.inspection import decode_clients, encode_clients, encode_ranges
 from crdt.wire.protocol import encode_awareness, encode_sync_update
@@ -106,6 +107,7 @@ class Room:
         "locked",
         "name",
         "on_touched",
+        "parts",
         "presence",
         "remote_clients",
         "replica",
@@ -178,6 +180,9 @@ class Room:
         #: close, since pycrdt holds their callbacks (and through them this room) from Rust,
         #: where Python's garbage collector cannot see the cycle.
         self.subscriptions: list[tuple[Any, Any]] = []
+        #: Where every item of the document is (built when an update is first checked against a
+        #: connection's scope, then kept up to date with every change: see server/sync/scopes.py).
+        self.parts: PartIndex | None = None
         self.closed = False
 
     # Connections.
@@ -224,6 +229,7 @@ class Room:
         change = self.replica.apply(update)
         if change is None:
             return  # a duplicate: nothing to log, nothing to send
+        self._index(change)
         state = self.client_state
         # What the change writes, from the inspection (no second decode on the hot path).
         written = {client: (state.get(client, 0), end) for client, end in new_state.items()}
@@ -255,6 +261,7 @@ class Room:
         self.touched.clear()
         if change is None:
             return None
+        self._index(change)
         self.client_state = self.replica.state()
         self.size_estimate += len(change)
         return self.append(
@@ -319,6 +326,13 @@ class Room:
         self._writer.append(row, on_durable, self._on_log_failure, owner=self)
         return mark
 
+    def _index(self, change: bytes) -> None:
+        if self.parts is not None:
+            try:
+                self.parts.feed_bytes(change)
+            except DecodeError:  # built again from the document when next needed
+                self.parts = None
+
     def receive_entry(self, entry: relay.Entry) -> None:
         """An entry another process made durable (relayed, or read back from the log).
 
@@ -346,6 +360,8 @@ class Room:
             return False
         # Only the process a change came in through acts on it (reopening paragraphs).
         self.touched.clear()
+        if change is not None:
+            self._index(change)
         state = self.client_state
         for client, (_, end) in decode_clients(entry.clients).items():
             if end > state.get(client, 0):

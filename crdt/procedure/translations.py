@@ -25,7 +25,6 @@ from typing import Any
 
 from pycrdt import Doc, Map, Text
 
-from crdt.errors import DecodeError
 from crdt.procedure.draft import paragraphs_array
 from crdt.procedure.writes import TRANSLATIONS, PartIndex
 
@@ -94,7 +93,7 @@ class TranslationTimeline:
         if kind == UPDATE:
             try:
                 writes = self.index.feed_bytes(payload)
-            except DecodeError:
+            except Exception:  # the log is the truth: an entry this fold cannot read is skipped, and said
                 self.unreadable.append(seq)
                 return fed
             fed.structure = writes.structure or bool(writes.fields)

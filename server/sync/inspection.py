@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Protocol
 
 from crdt.errors import UpdateRejected, UpdateTooLarge
@@ -13,6 +14,8 @@ from server.sync.scopes import WriteScope, scope_problem
 
 if TYPE_CHECKING:
     from server.sync.rooms import Room
+
+log = logging.getLogger("plenary.inspection")
 
 
 class Claimant(Protocol):
@@ -41,13 +44,18 @@ class Inspector:
 
     def check_scope(self, room: Room, scope: WriteScope, inspection: Inspection) -> None:
         """Refuse (4403) an update that writes outside what the connection may write (see scopes.py)."""
-        if room.parts is None:
-            room.parts = PartIndex.of_state(room.replica.full_state())
-        writes = room.parts.classify(inspection.update, room.client_state)
-        if scope_problem(writes, scope, room.locked) is None:
-            return
-        # Deletions the document already has (a reconnecting client's step 2 carries them all) are no-ops.
-        writes = room.parts.classify(inspection.update, room.client_state, room.deleted_ranges())
+        try:
+            if room.parts is None:
+                room.parts = PartIndex.of_state(room.replica.full_state())
+            writes = room.parts.classify(inspection.update, room.client_state)
+            if scope_problem(writes, scope, room.locked) is None:
+                return
+            # Deletions the document already has (a reconnecting client's step 2 carries them all) are no-ops.
+            writes = room.parts.classify(inspection.update, room.client_state, room.deleted_ranges())
+        except Exception as exc:  # a bug here must not apply an unchecked update, nor crash the session
+            log.exception("room %r: an update could not be checked", room.name)
+            room.parts = None
+            raise UpdateRejected("the update could not be checked; reload") from exc
         problem = scope_problem(writes, scope, room.locked)
         if problem is not None:
             raise UpdateRejected(problem, close_code=CloseCode.FORBIDDEN)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from pycrdt import Doc
 
-from crdt.errors import DecodeError, UpdateRejected
+from crdt.errors import UpdateRejected
 from crdt.procedure.writes import PartIndex
 from crdt.wire.awareness import AwarenessEntry, Presence, decode_awareness, encode_awareness_update
 from crdt.wire.inspection import decode_clients, encode_clients, encode_ranges
@@ -330,7 +330,8 @@ class Room:
         if self.parts is not None:
             try:
                 self.parts.feed_bytes(change)
-            except DecodeError:  # built again from the document when next needed
+            except Exception:  # built again from the document when next needed; never fails an apply
+                log.exception("room %r: indexing a change failed; the index is rebuilt", self.name)
                 self.parts = None
 
     def receive_entry(self, entry: relay.Entry) -> None:

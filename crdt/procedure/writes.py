@@ -113,7 +113,7 @@ class PartIndex:
     def of_state(cls, state: bytes) -> PartIndex:
         """The index of a whole document (its full-state update)."""
         index = cls()
-        index.feed(decode_update(state))
+        index.feed(decode_update(state), classify=False)
         return index
 
     # Lookups.
@@ -141,33 +141,49 @@ class PartIndex:
 
     def _placed(self, update: Update) -> list[_Placed]:
         """Every item of ``update`` with its parent and key, resolved through origins (which may point at
-        items of the same update, of any client, in any order), sorted by client and clock."""
-        waiting = [s for group in update.structs for s in group.structs if s.kind == "item"]
-        local = _Local()
+        items of the same update, of any client, in any order), in client and clock order."""
+        placed: list[_Placed] = []
+        waiting: list[Struct] = []
+        run_at = self._run_at
+        # Most updates (a keystroke, a pasted word) hang on items the document has: one pass.
+        for group in update.structs:
+            for struct in group.structs:
+                if struct.kind != "item":
+                    continue
+                if struct.parent_name is not None:
+                    placed.append(_Placed(struct, ("root", struct.parent_name), struct.parent_sub))
+                    continue
+                if struct.parent_id is not None:
+                    placed.append(_Placed(struct, struct.parent_id, struct.parent_sub))
+                    continue
+                run = None
+                if struct.origin is not None:
+                    run = run_at(struct.origin)
+                if run is None and struct.right_origin is not None:
+                    run = run_at(struct.right_origin)
+                if run is None:
+                    waiting.append(struct)
+                else:
+                    placed.append(_Placed(struct, run.parent, run.sub))
+        if not waiting:
+            return placed
+        local = _Local(placed)
 
         def where(item: ID) -> tuple[TypeKey | None, str | None] | None:
-            run = self._run_at(item)
-            if run is not None:
-                return run.parent, run.sub
-            placed = local.at(item)
-            return None if placed is None else (placed.parent, placed.sub)
+            found = local.at(item)
+            return None if found is None else (found.parent, found.sub)
 
         while waiting:
             left: list[Struct] = []
             for struct in waiting:
-                found: tuple[TypeKey | None, str | None] | None = None
-                if struct.parent_name is not None:
-                    found = (("root", struct.parent_name), struct.parent_sub)
-                elif struct.parent_id is not None:
-                    found = (struct.parent_id, struct.parent_sub)
-                else:
-                    for origin in (struct.origin, struct.right_origin):
-                        if origin is not None and (found := where(origin)) is not None:
-                            break
-                if found is None:
+                resolved: tuple[TypeKey | None, str | None] | None = None
+                for origin in (struct.origin, struct.right_origin):
+                    if origin is not None and (resolved := where(origin)) is not None:
+                        break
+                if resolved is None:
                     left.append(struct)
                 else:
-                    local.add(_Placed(struct, found[0], found[1]))
+                    local.add(_Placed(struct, resolved[0], resolved[1]))
             if len(left) == len(waiting):
                 # Hanging on items nobody knows (the inspector refuses such updates from clients).
                 for struct in left:
@@ -225,10 +241,12 @@ class PartIndex:
         deleted: Mapping[int, list[tuple[int, int]]] | None = None,
     ) -> Writes:
         writes = Writes()
-        new = self._new_types(placed)
+        new = self._new_types(placed) if any(p.struct.content_kind == "type" for p in placed) else None
         for p in placed:
             if p.struct.end > state.get(p.struct.client, 0):
                 _record(writes, self._part(p.parent, new), p.sub, _words(p.struct))
+        if not update.delete_set:
+            return writes
         local = _Local(placed)
         removed = _Ranges(update.delete_set)
         done = _Ranges(deleted or {})
@@ -282,13 +300,16 @@ class PartIndex:
 
     # Growing.
 
-    def feed(self, update: Update) -> Writes:
-        """Add an applied update's new items to the index; returns what it wrote (as :meth:`classify`)."""
+    def feed(self, update: Update, *, classify: bool = True) -> Writes | None:
+        """Add an applied update's new items to the index; returns what it wrote (as :meth:`classify`),
+        unless ``classify`` is false."""
         placed = self._placed(update)
-        state = {client: self.known(client) for client in update.client_ids}
-        writes = self._classify(update, placed, state)
-        new = self._new_types(placed)
-        self._types.update(new)
+        writes = None
+        if classify:
+            known = {client: self.known(client) for client in update.client_ids}
+            writes = self._classify(update, placed, known)
+        if any(p.struct.content_kind == "type" for p in placed):
+            self._types.update(self._new_types(placed))
         for p in placed:
             struct = p.struct
             client = struct.client
@@ -318,7 +339,10 @@ class PartIndex:
             runs.append(run)
 
     def feed_bytes(self, update: bytes) -> Writes:
-        return self.feed(decode_update(update))
+        """:meth:`feed`, from the update's bytes; what it wrote."""
+        writes = self.feed(decode_update(update))
+        assert writes is not None
+        return writes
 
 
 class _Placed(NamedTuple):

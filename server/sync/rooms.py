@@ -24,7 +24,7 @@ from crdt.wire.awareness import AwarenessEntry, Presence, decode_awareness, enco
 from crdt.wire.inspection import decode_clients, encode_clients, encode_ranges
 from crdt.wire.protocol import encode_awareness, encode_sync_update
 from crdt.wire.replica import Replica
-from crdt.wire.updates import decode_update
+from crdt.wire.updates import Update, decode_update
 from server.broker import Broker
 from server.broker import messages as relay
 from server.config import Settings
@@ -224,12 +224,14 @@ class Room:
 
     # Document.
 
-    def receive_update(self, session: Member, update: bytes, new_state: Mapping[int, int]) -> None:
-        """Apply a client's (already inspected) update, log it, broadcast once durable."""
+    def receive_update(
+        self, session: Member, update: bytes, new_state: Mapping[int, int], decoded: Update | None = None
+    ) -> None:
+        """Apply a client's (already inspected, ``decoded``) update, log it, broadcast once durable."""
         change = self.replica.apply(update)
         if change is None:
             return  # a duplicate: nothing to log, nothing to send
-        self._index(change)
+        self._index(change, decoded)
         state = self.client_state
         # What the change writes, from the inspection (no second decode on the hot path).
         written = {client: (state.get(client, 0), end) for client, end in new_state.items()}
@@ -326,10 +328,12 @@ class Room:
         self._writer.append(row, on_durable, self._on_log_failure, owner=self)
         return mark
 
-    def _index(self, change: bytes) -> None:
+    def _index(self, change: bytes, decoded: Update | None = None) -> None:
         if self.parts is not None:
             try:
-                self.parts.feed_bytes(change)
+                # Only the items the update adds are indexed: the client's update as decoded for its
+                # inspection says the same as the change, without decoding again.
+                self.parts.feed(decoded or decode_update(change, values=False), classify=False)
             except Exception:  # built again from the document when next needed; never fails an apply
                 log.exception("room %r: indexing a change failed; the index is rebuilt", self.name)
                 self.parts = None

@@ -297,7 +297,7 @@ class Session:
             self.send(encode_sync_step1(room.replica.state_vector()))
             return
         self.host.inspector.check_scope(room, self.actor.scope, inspection)
-        room.receive_update(self, update, inspection.new_state)
+        room.receive_update(self, update, inspection.new_state, inspection.update)
         if self.host.writer.congested:
             self._backpressure = True
 

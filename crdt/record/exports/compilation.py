@@ -189,7 +189,11 @@ def _note_text(view: DraftView, amendment: Mapping[str, Any]) -> str:
         who = f"{who} ({by['name']})"
     cosponsors = amendment.get("cosponsors") or []
     kind = amendment.get("kind", "amendment")
-    text = f"{amendment['id']}, {kind} proposed on {day(amendment.get('proposed'))} by {who}"
+    text = f"{amendment['id']}, {kind} proposed on {day(amendment.get('proposed'))}"
+    revision = view.deliberation.get("revisions", {}).get(str(amendment.get("revision")))
+    if revision:  # the revision it was made against
+        text += f" (on {revision['name']})"
+    text += f" by {who}"
     if cosponsors:
         text += f", co-sponsored by {join_names(cosponsors)}"
     text += f": in {view.label(amendment['paragraph'])}, {change_phrase(amendment)}."

@@ -167,8 +167,9 @@ class DraftHistory:
         self.seq = 0
         self.timeline = TextTimeline(every=checkpoint_every, max_bytes=checkpoint_budget)
         self.commands = CommandTimeline()
-        #: Which version of each original paragraph each translation translates.
-        self.translations = TranslationTimeline()
+        #: Which version of each original paragraph each translation translates: folded from the whole
+        #: log the first time a question needs it (drafts without translations never pay for it).
+        self.translations: TranslationTimeline | None = None
         #: time_us of entry n at index n - 1 (sequence numbers are dense).
         self.times = array("q")
         self.folds: list[BlameFold] = []
@@ -180,7 +181,8 @@ class DraftHistory:
                 raise NotInHistory(f"the log of {self.draft!r} jumps from entry {self.seq} to {entry.seq}")
             self.timeline.feed(entry)
             self.commands.feed(entry)
-            self.translations.feed(entry.seq, entry.kind, entry.payload)
+            if self.translations is not None:
+                self.translations.feed(entry.seq, entry.kind, entry.payload)
             self.times.append(entry.time_us)
             self.seq = entry.seq
 
@@ -327,7 +329,10 @@ class History:
             state = history.commands.state_at(seq)
             paragraphs = read_paragraphs(doc)
             ids, languages = [p.id for p in paragraphs], state.languages["translations"]
-            translated = view_of(read_translations(doc), history.translations.statuses(ids, languages, seq))
+            translated = {}
+            if languages:
+                timeline = await self._translations(history)
+                translated = view_of(read_translations(doc), timeline.statuses(ids, languages, seq))
         numbers = number_paragraphs(paragraphs, state.numbering)
         time_us = history.time_of(seq)
         return {
@@ -349,6 +354,15 @@ class History:
             ],
             "deliberation": snapshot(state, [p.id for p in paragraphs]),
         }
+
+    async def _translations(self, history: DraftHistory) -> TranslationTimeline:
+        """The draft's translation timeline, folded up to ``history.seq`` (the caller holds its lock)."""
+        if history.translations is None:
+            timeline = TranslationTimeline()
+            async for batch in read_entries(self.database, history.draft, 0, history.seq):
+                await asyncio.to_thread(_feed_timeline, timeline, batch)
+            history.translations = timeline
+        return history.translations
 
     async def state_at(self, draft: str, seq: int) -> bytes:
         """The text document's full state just after entry ``seq`` (a Yjs v1 update)."""
@@ -512,6 +526,11 @@ class History:
         async with self.database.engine.connect() as conn:
             row = (await conn.execute(query)).first()
         return None if row is None else _entry(row)
+
+
+def _feed_timeline(timeline: TranslationTimeline, entries: list[Entry]) -> None:
+    for entry in entries:
+        timeline.feed(entry.seq, entry.kind, entry.payload)
 
 
 def _feed_all(fold: BlameFold, entries: list[Entry]) -> None:

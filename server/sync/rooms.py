@@ -735,7 +735,15 @@ class Rooms:
             owner = row.participant if is_session_id(row.connection) else SERVER
             for client in decode_clients(row.clients):
                 owners.setdefault(client, owner)
-        return Room(
+        parts = None
+        if "/" not in name:
+            # A draft's text: where each client update writes is checked before it applies
+            # (server/sync/scopes.py). Indexing the whole document is work for a thread, not the loop.
+            try:
+                parts = await asyncio.to_thread(PartIndex.of_state, replica.full_state())
+            except Exception:
+                log.exception("room %r: indexing the document failed (it is retried when needed)", name)
+        room = Room(
             name,
             replica,
             seq=head.seq,
@@ -746,6 +754,8 @@ class Rooms:
             settings=self.settings,
             registry=self,
         )
+        room.parts = parts
+        return room
 
     async def _read_past(self, name: str) -> Room:
         """A past version ``{draft}@{seq}``: the draft's text just after entry seq, rebuilt from

@@ -90,17 +90,22 @@ async def translations(call: Call) -> dict[str, Any]:
         if only not in wanted:
             raise Problem(422, "Unprocessable Content", f"the draft is not translated into {only!r}")
         wanted = [only]
-    found = await plenary.translations.current(draft)
     room = await plenary.rooms.current(draft)
     paragraphs = read_paragraphs(room.replica.doc)
     numbers = number_paragraphs(paragraphs, state.numbering)
-    async with found.lock:
-        statuses = status_view(room.replica.doc, found.timeline, wanted, [p.id for p in paragraphs])
-        versions = {p.id: found.timeline.version(p.id) for p in paragraphs}
+    statuses: dict[str, Any] = {}
+    versions: dict[str, int | None] = {}
+    seq = None
+    if wanted:  # a draft without translation languages has no timeline to fold
+        found = await plenary.translations.current(draft)
+        async with found.lock:
+            statuses = status_view(room.replica.doc, found.timeline, wanted, [p.id for p in paragraphs])
+            versions = {p.id: found.timeline.version(p.id) for p in paragraphs}
+            seq = found.timeline.seq
     codes = [languages["original"], *languages["translations"]]
     return {
         "draft": draft,
-        "seq": found.timeline.seq,
+        "seq": seq,
         "languages": {
             **languages,
             "names": {code: language(code).name for code in codes},
@@ -112,7 +117,7 @@ async def translations(call: Call) -> dict[str, Any]:
                 "number": numbers[p.id],
                 "kind": str(p.kind),
                 "text": p.text,
-                "version": versions[p.id],
+                "version": versions.get(p.id),
                 "translations": statuses.get(p.id, {}),
             }
             for p in paragraphs

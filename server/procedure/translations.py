@@ -126,8 +126,10 @@ class Translations:
             return
         draft = room.name
         found = self._drafts.get(draft)
-        if kind == "cmd.languages.set" and local:
-            self._later(self._languages_set(draft))
+        if kind == "cmd.languages.set":
+            # Every process folds the timeline from now on (its own edits change statuses too);
+            # the one the command ran on adds the texts and publishes.
+            self._later(self._languages_set(draft, local))
         if found is None:
             return
         timeline = found.timeline
@@ -151,11 +153,12 @@ class Translations:
         if not task.cancelled() and task.exception() is not None:
             log.warning("translations: %s", task.exception())
 
-    async def _languages_set(self, draft: str) -> None:
+    async def _languages_set(self, draft: str, local: bool) -> None:
         found = await self.current(draft)
-        found.needs_texts = True
-        found.everything = True
-        self._schedule(found)
+        if local:
+            found.needs_texts = True
+            found.everything = True
+            self._schedule(found)
 
     def _schedule(self, found: DraftTranslations) -> None:
         if found.task is None or found.task.done():

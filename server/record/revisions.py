@@ -170,8 +170,11 @@ def _status(paragraph: dict[str, Any], language: str) -> str | None:
     return (paragraph.get("translations") or {}).get(language, {}).get("status")
 
 
-async def version(history: History, draft: str, name: str, language: str | None = None) -> Version:
-    """One side of a comparison: ``revN``, ``now`` (the head of the log), or a seq or ISO time."""
+async def version(
+    history: History, draft: str, name: str, language: str | None = None
+) -> tuple[Version, str]:
+    """One side of a comparison: ``revN``, ``now`` (the head of the log), or a seq or ISO time; in
+    ``language`` (default: the original), which it returns with it."""
     name = name.strip()
     revision = None
     if revision_number(name) is not None:
@@ -180,7 +183,7 @@ async def version(history: History, draft: str, name: str, language: str | None 
     else:
         at = None if name.lower() == NOW else name
     text = await history.text_at(draft, at)
-    original = (text.get("languages") or {}).get("original")
+    original = (text.get("languages") or {}).get("original") or "en"
     paragraphs = []
     for p in text["paragraphs"]:
         body = p["text"]
@@ -193,17 +196,17 @@ async def version(history: History, draft: str, name: str, language: str | None 
         vid, label, symbol = NOW, f"the text now (entry {text['seq']})", ""
     else:
         vid, label, symbol = str(text["seq"]), f"the text at entry {text['seq']}", ""
-    return Version(vid, label, symbol, text["seq"], text["time"], tuple(paragraphs))
+    return Version(vid, label, symbol, text["seq"], text["time"], tuple(paragraphs)), language or original
 
 
 async def compare(
     history: History, draft: str, title: str, old: str, new: str = NOW, language: str | None = None
 ) -> comparison.Comparison:
-    older = await version(history, draft, old, language)
-    newer = await version(history, draft, new, language)
+    older, shown = await version(history, draft, old, language)
+    newer, _ = await version(history, draft, new, language)
     if newer.seq < older.seq:
         raise BadMoment(f"{new!r} (entry {newer.seq}) is earlier than {old!r} (entry {older.seq})")
-    return comparison.compare(draft, title, older, newer, language or "en")
+    return comparison.compare(draft, title, older, newer, shown)
 
 
 async def anything_since(database: Database, draft: str, after: int, upto: int) -> bool:

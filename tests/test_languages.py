@@ -457,3 +457,63 @@ def test_the_index_says_where_each_update_writes(data):
             editing.deliver(data.draw(st.integers(0, 1)))
     editing.deliver(0)
     editing.deliver(1)
+
+
+# --- the rules, pure -----------------------------------------------------------------------------------
+
+
+def test_who_may_write_what():
+    from crdt.procedure.writes import Writes
+    from server.sync.scopes import WriteScope, scope_problem
+
+    p = (1, 0)
+    french = Writes(translations={(p, "fr")})
+    original = Writes(originals={p})
+    translator, delegate, secretariat = (
+        WriteScope(original=False, languages=frozenset({"fr"})),
+        WriteScope(),
+        WriteScope(original=True, languages=None),
+    )
+    assert scope_problem(french, translator, locked=False) is None
+    assert scope_problem(french, translator, locked=True) is None  # translation goes on while negotiating
+    assert "only edit the translations" in scope_problem(original, translator, locked=False)
+    assert "may not edit the ar translation" in scope_problem(
+        Writes(translations={(p, "ar")}), translator, False
+    )
+    assert "kept by translators" in scope_problem(french, delegate, locked=False)
+    assert scope_problem(original, delegate, locked=False) is None
+    assert "locked" in scope_problem(original, secretariat, locked=True)
+    assert scope_problem(french, secretariat, locked=True) is None
+    created = Writes(fields={(p, "translations")}, translation_fields={(p, "fr")})
+    assert "created by the server" in scope_problem(created, secretariat, locked=False)
+
+
+def test_an_amendment_carries_translations_of_its_text():
+    from crdt.procedure.commands import Actor, CommandRefused
+    from crdt.procedure.deliberation import Deliberation
+
+    state = Deliberation()
+    chair = Actor("c", "Chair", "Bureau", "international_organization", "chair")
+    swiss = Actor("s", "Swiss delegate", "Switzerland", "government", "delegate")
+    other = Actor("o", "Other delegate", "Brazil", "government", "delegate")
+    translator = Actor("t", "Translator", "Secretariat", "international_organization", "translator")
+    state.apply({"type": "languages.set", "original": "en", "translations": ["fr"]}, chair, 0, "t")
+    state.apply(
+        {"type": "amendment.propose", "id": "am-1", "kind": "insertion", "paragraph": "p1", "text": "now"},
+        swiss,
+        0,
+        "t",
+    )
+    command = {"type": "amendment.translate", "id": "am-1", "language": "fr", "text": "maintenant"}
+    assert state.apply(command, swiss, 0, "t")["translations"]["fr"]["text"] == "maintenant"
+    assert (
+        state.apply({**command, "text": "désormais"}, translator, 0, "t")["translations"]["fr"]["by"]
+        == "Translator"
+    )
+    with pytest.raises(CommandRefused, match="sponsor"):
+        state.apply(command, other, 0, "t")
+    with pytest.raises(CommandRefused, match="not translated into 'ar'"):
+        state.apply({**command, "language": "ar"}, swiss, 0, "t")
+    # Once a language has translations, the original language stays.
+    with pytest.raises(CommandRefused, match="can no longer change"):
+        state.apply({"type": "languages.set", "original": "fr", "translations": ["en"]}, chair, 0, "t")

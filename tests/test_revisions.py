@@ -272,6 +272,9 @@ async def test_revisions_on_a_server(server, tokens, tmp_path):
     assert table("switzerland", "GET", f"{base}/compare?from=rev7").status_code == 404
     assert table("chair", "GET", f"{base}/compare?from=rev2&to=rev1").status_code == 422
 
+    # The archive's time travel takes a revision too.
+    assert table.ok("archivist", "GET", f"{base}/text?at=rev1")["seq"] == rev1["seq"]
+
     # Exports of a revision: under its symbol, the same bytes every time.
     export = table.http.get(
         f"{base}/export?format=akn&at=rev1",

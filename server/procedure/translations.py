@@ -67,13 +67,16 @@ class Translations:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Fold the timelines of the drafts that have translation languages (after the deliberations
-        have loaded): their statuses are published as soon as anything changes."""
+        """Fold, in the background, the timelines of the drafts that have translation languages (after
+        the deliberations have loaded), then bring their published statuses up to date."""
         from server.procedure.drafts import list_drafts
 
         for info in await list_drafts(self.database):
             if (await self.deliberations.get(info.id)).state.languages["translations"]:
-                await self.get(info.id)
+                self._later(self._warm(info.id))
+
+    async def _warm(self, draft: str) -> None:
+        self._schedule(await self.get(draft))
 
     async def get(self, draft: str) -> DraftTranslations:
         """The draft's timeline, folded from its whole log on first use, up to the log's head."""

@@ -107,6 +107,7 @@ class Plenary:
         if self._keepalive is not None:
             self._keepalive.cancel()
         await self.deliberations.stop()
+        await self.translations.stop()
         for session in list(self.sessions):
             session.close(CloseCode.SERVICE_RESTART, "server restarting; reconnect")
         await self.rooms.close()

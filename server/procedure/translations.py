@@ -75,6 +75,12 @@ class Translations:
             if (await self.deliberations.get(info.id)).state.languages["translations"]:
                 self._later(self._warm(info.id))
 
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *(d.task for d in self._drafts.values() if d.task is not None)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _warm(self, draft: str) -> None:
         self._schedule(await self.get(draft))
 

@@ -244,6 +244,10 @@ async def test_revisions_on_a_server(server, tokens, tmp_path):
     # A delegate lists and reads the revisions (documents issued to the table) and compares them.
     listed = table.ok("switzerland", "GET", f"{base}/revisions")["revisions"]
     assert [r["name"] for r in listed] == ["Rev.1", "Rev.2"]
+    assert [r["symbol"] for r in table.ok("switzerland", "GET", base)["revisions"]] == [
+        "WSIS-II/PC-3/DT/5/Rev.1",
+        "WSIS-II/PC-3/DT/5/Rev.2",
+    ]
     shown = table.ok("switzerland", "GET", f"{base}/revisions/rev1")
     assert [p["text"] for p in shown["paragraphs"]][2] == "There should be an implementation mechanism."
     assert shown["revision"]["seq"] == rev1["seq"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -57,6 +58,10 @@ class ParagraphOut(BaseModel):
 
 class DraftTextOut(DraftOut):
     paragraphs: list[ParagraphOut]
+    revisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="Rev.1, Rev.2, … issued so far (see /revisions)"
+    )
+    languages: dict[str, Any] = Field(default_factory=dict, description="original and translation languages")
 
 
 async def post_draft(call: Call) -> DraftOut:
@@ -118,9 +123,12 @@ async def get_one(call: Call) -> DraftTextOut:
     paragraphs = read_paragraphs(room.replica.doc)
     deliberation = await call.plenary.deliberations.current(draft_id)
     numbers = number_paragraphs(paragraphs, deliberation.state.numbering)
+    state = deliberation.state
     return DraftTextOut(
         **asdict(info),
         room=info.id,
+        revisions=sorted(state.revisions.values(), key=lambda r: r["number"]),
+        languages=dict(state.languages),
         paragraphs=[
             ParagraphOut(
                 id=p.id, number=numbers[p.id], kind=p.kind, text=p.text, length_utf16=utf16_length(p.text)

@@ -19,9 +19,11 @@ from starlette.websockets import WebSocket
 from crdt.wire.protocol import KEEPALIVE_FRAME, encode_permission_denied
 from server.api import audit as audit_api
 from server.api import deliberation as deliberation_api
+from server.api import documents as documents_api
 from server.api import drafts as drafts_api
 from server.api import exports as exports_api
 from server.api import history as history_api
+from server.api import meetings as meetings_api
 from server.api import participants as participants_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
@@ -32,6 +34,7 @@ from server.identity import Action, AuthenticationError, TokenIssuer, origin_all
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
+from server.procedure.summaries import room_editable
 from server.record.history import past_room_refusal, past_room_state
 from server.storage.database import Database
 from server.storage.log import LogWriter
@@ -203,8 +206,9 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     actor = Actor(
         participant_id=participant.id,
         role=str(role),
-        # The deliberation document is the server's to write; historical rooms are read-only.
-        can_edit=participant.may(Action.EDIT_TEXT, draft) and room == draft,
+        # The deliberation document is the server's to write; historical rooms are read-only; a
+        # group's working text is its members'; a summary room, the chair's and the secretariat's.
+        can_edit=await room_editable(plenary.deliberations, room, draft, participant),
         user={
             "id": participant.id,
             "name": participant.name,
@@ -249,6 +253,8 @@ def create_app(settings: Settings) -> Starlette:
         *audit_api.ENDPOINTS,
         *history_api.ENDPOINTS,
         *exports_api.ENDPOINTS,
+        *meetings_api.ENDPOINTS,
+        *documents_api.ENDPOINTS,
     ]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
 

@@ -71,6 +71,17 @@ def symbol_problem(symbol: str) -> str | None:
     return None
 
 
+def symbol_base(draft_symbol: str, draft_id: str) -> str:
+    """The prefix a draft's documents are numbered under: its symbol's leading parts before the first
+    series name ("WSIS-II/PC-3/DT/5" → "WSIS-II/PC-3"), else the draft id in capitals ("TUNIS-2005")."""
+    parts = []
+    for part in draft_symbol.split("/") if symbol_problem(draft_symbol) is None else []:
+        if part.isalpha() and parts:
+            break
+        parts.append(part)
+    return "/".join(parts) or draft_id.upper()
+
+
 def next_symbol(state: Procedure, base: str, kind: str) -> str | None:
     """The next free symbol in ``kind``'s series under ``base`` (None for a non-paper)."""
     series = SERIES.get(kind)

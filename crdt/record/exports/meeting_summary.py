@@ -200,7 +200,7 @@ def _deadlines_and_decisions(m: _Meeting, bullet: Any) -> None:
         if group["state"] == "reported":
             subs.append(_group_outcome(view, group))
         bullet(
-            f"A {group['title']} was established on {paragraphs}, with {members}, "
+            f"A {group['title']} was established on {paragraphs}, with {members} as members, "
             f"to report by {long_date(group['deadline'])}.",
             subs,
         )
@@ -275,7 +275,7 @@ def _contributions(m: _Meeting, bullet: Any) -> None:
             continue
         to = f", addressed to {document['addressee']}" if document.get("addressee") else ""
         what = f"a written contribution{_symbol(document)}{to}"
-        bullet(f"{document['author']} submitted {what}: “{document['title']}”.")
+        bullet(f"{_cap(document['author'])} submitted {what}: “{document['title']}”.")
 
 
 def _statements(m: _Meeting, bullet: Any) -> None:

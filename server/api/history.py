@@ -18,8 +18,8 @@ from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import get_draft
-from server.record.meetings import informal_record_filter
 from server.record.history import BadMoment, History, NotInHistory
+from server.record.meetings import informal_record_filter
 
 
 class ParagraphAt(BaseModel):

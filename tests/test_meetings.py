@@ -596,3 +596,35 @@ def test_files_on_each_database(database_url: str, server_factory: Any, tokens: 
     assert download.headers["content-disposition"] == 'attachment; filename="passwd.pdf"'
     assert "sandbox" in download.headers["content-security-policy"]
     table.refused(404, "observer", "GET", "/api/drafts/tunis/documents/doc-9/file")
+
+
+# The README's permission table for meetings, cell by cell (deliberately not derived from the code).
+MEETING_CELLS = {
+    "preside": {"chair"},
+    "convene": {"chair", "secretariat"},
+    "request_floor": {"delegate", "observer"},
+    "submit_document": {"chair", "secretariat", "delegate", "observer"},
+    "read_informal_record": {"chair", "secretariat", "archivist"},
+}
+SEATS = {"chair": "chair", "secretariat": "secretariat", "delegate": "ccbi", "observer": "observer", "archivist": "archivist"}
+
+
+def test_meeting_permission_cells(table: Table) -> None:
+    """Each role against each meeting right, on one server: a refused right is a 403 problem; an allowed
+    one gets past the permission (to success, or to a refusal on the state of things)."""
+    convene(table)
+    requests = {
+        "preside": ("POST", f"{MEETING}/open", None),
+        "convene": ("POST", "/api/drafts/tunis/meetings", {"title": "x", "kind": "formal", "starts": "2005-05-03T10:00:00Z"}),
+        "request_floor": ("POST", f"{MEETING}/floor/requests", {}),
+        "submit_document": ("POST", "/api/drafts/tunis/documents", {"kind": "contribution", "title": "x", "text": "x"}),
+        "read_informal_record": ("GET", f"{MEETING}/record", None),
+    }
+    for right, (method, path, body) in requests.items():
+        for role, seat in SEATS.items():
+            response = table(seat, method, path, body)
+            if role in MEETING_CELLS[right]:
+                assert response.status_code != 403, (right, role, response.text)
+            else:
+                assert response.status_code == 403, (right, role, response.text)
+                assert response.headers["content-type"] == "application/problem+json"

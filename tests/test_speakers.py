@@ -216,6 +216,14 @@ def test_one_request_per_delegation_per_item_and_rights_of_reply() -> None:
     assert table.published()["statements"]["st-1"]["ended"] is not None
 
 
+def test_a_refused_request_leaves_no_speaking_list() -> None:
+    """Found by the state machine: a refused first request used to create the item's (empty) list."""
+    table = Table()
+    with pytest.raises(CommandRefused):
+        table(DELEGATIONS[-1], "floor.request", meeting="mt-1", purpose="point_of_order")
+    assert table.state.proceedings.floors == {} and table.published()["speakers"] == {}
+
+
 def test_time_limit_gives_the_turn_a_deadline_in_server_time() -> None:
     table = Table()
     table(CHAIR, "floor.limit", meeting="mt-1", seconds=180)

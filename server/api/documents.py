@@ -87,6 +87,17 @@ async def upload(call: Call) -> FileOut:
     if not data:
         raise Problem(422, "Unprocessable Content", "the file is empty")
     filename = request.query_params.get("filename", "")[:255]
+    database = call.plenary.database
+    known = await attachments.describe(database, draft, attachments.digest(bytes(data)))
+    if (
+        known is None
+        and await attachments.count(database, draft) >= call.plenary.settings.max_attachments_per_draft
+    ):
+        raise Problem(
+            409,
+            "Conflict",
+            f"this draft keeps {call.plenary.settings.max_attachments_per_draft} files: the limit",
+        )
     stored = await attachments.store(
         call.plenary.database, draft, bytes(data), media, filename, call.participant.id
     )

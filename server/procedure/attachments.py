@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from server.storage.database import Database, now_us
@@ -50,6 +50,10 @@ class StoredFile:
         }
 
 
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def media_type_of(header: str) -> str | None:
     """The accepted media type a ``Content-Type`` header names (parameters dropped), or None."""
     media = header.split(";", 1)[0].strip().lower()
@@ -69,15 +73,15 @@ async def store(
     database: Database, draft: str, data: bytes, media_type: str, filename: str, participant: str
 ) -> StoredFile:
     """Keep ``data`` for ``draft`` (once: the same bytes again are the same file)."""
-    digest = hashlib.sha256(data).hexdigest()
-    name = safe_filename(filename, digest, media_type)
-    stored = StoredFile(digest, len(data), media_type, name)
+    sha256 = digest(data)
+    name = safe_filename(filename, sha256, media_type)
+    stored = StoredFile(sha256, len(data), media_type, name)
     try:
         async with database.engine.begin() as conn:
             await conn.execute(
                 insert(ATTACHMENTS).values(
                     draft=draft,
-                    sha256=digest,
+                    sha256=sha256,
                     media_type=media_type,
                     filename=name,
                     size=len(data),
@@ -87,11 +91,17 @@ async def store(
                 )
             )
     except IntegrityError:
-        existing = await describe(database, draft, digest)
+        existing = await describe(database, draft, sha256)
         if existing is not None:
             return existing
         raise
     return stored
+
+
+async def count(database: Database, draft: str) -> int:
+    query = select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.draft == draft)
+    async with database.engine.connect() as conn:
+        return int((await conn.execute(query)).scalar() or 0)
 
 
 async def describe(database: Database, draft: str, sha256: str) -> StoredFile | None:

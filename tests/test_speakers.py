@@ -21,7 +21,7 @@ from crdt.procedure.deliberation import Deliberation, snapshot
 from crdt.procedure.speakers import FloorMode, Purpose, Request, rank, speaking_order
 
 GROUPS = ("government", "civil_society", "private_sector", "international_organization")
-KINDS = (None, "member_state", "observer_state", "intergovernmental_organisation", "accredited_organisation")
+KINDS = (None, "member_state", "observer_state", "intergovernmental_organisation", "un_system", "accredited_organisation")
 
 
 @st.composite
@@ -367,7 +367,10 @@ class _Roll:
     """Just enough of a roll to set the profile (issue #15 brings the real one)."""
 
     def __init__(self, profile: str) -> None:
-        self.process = type("Process", (), {"profile": profile})()
+        self.profile = profile
+
+    def is_empty(self) -> bool:
+        return True
 
     def delegation_of(self, participant: str) -> None:
         return None

@@ -50,6 +50,8 @@ class DelegationKind(StrEnum):
     MEMBER_STATE = "member_state"
     OBSERVER_STATE = "observer_state"
     INTERGOVERNMENTAL_ORGANISATION = "intergovernmental_organisation"
+    #: Bodies, specialised agencies, funds and programmes of the UN system (the ITU, UNESCO).
+    UN_SYSTEM = "un_system"
     ACCREDITED_ORGANISATION = "accredited_organisation"
 
 
@@ -110,16 +112,20 @@ def floor_key(meeting_id: str, item: str) -> str:
 
 
 def roll_of(state: Procedure) -> Any | None:
-    """The draft's roll (issue #15), when the deliberation state has one."""
-    return getattr(state, "roll", None)
+    """The draft's roll (issue #15) when it names anyone: only then does it tell who is what."""
+    roll = getattr(state, "roll", None)
+    is_empty = getattr(roll, "is_empty", None)
+    if roll is None or (callable(is_empty) and is_empty()):
+        return None
+    return roll
 
 
 def profile_of(state: Procedure) -> Profile:
-    """The draft's procedure profile: the roll's, else intergovernmental (the UN default, and the seed's:
-    an informal consultation open to all stakeholders inside an intergovernmental process)."""
-    roll = roll_of(state)
-    process = getattr(roll, "process", None) if roll is not None else None
-    profile = getattr(process, "profile", None)
+    """The draft's procedure profile: the roll's (set even while it names nobody), else intergovernmental
+    (the UN default, and the seed's: an informal consultation open to all stakeholders inside an
+    intergovernmental process)."""
+    roll = getattr(state, "roll", None)
+    profile = getattr(roll, "profile", None) or getattr(getattr(roll, "process", None), "profile", None)
     return Profile(profile) if profile in Profile.__members__.values() else Profile.INTERGOVERNMENTAL
 
 

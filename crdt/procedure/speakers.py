@@ -12,8 +12,8 @@ order and the meeting's mode, so that it is written down once and tested on its 
 4. Then **requests to speak**, ordered by the meeting's mode:
 
    - ``precedence`` (intergovernmental meetings, the default there): Member States, then observer States,
-     then intergovernmental organisations, then accredited organisations (civil society, business), each
-     class in the order asked. A delegation whose kind is unknown sorts as a Member State when the draft
+     then intergovernmental organisations and the UN system, then accredited organisations (civil
+     society, business), each class in the order asked. A delegation whose kind is unknown sorts as a Member State when the draft
      has no roll (nobody can tell; nobody is demoted) and last when it has one (it is not on it).
    - ``request_order`` (the default in multistakeholder meetings; either profile may choose it): first
      come, first served.
@@ -80,8 +80,11 @@ _RANKS = {
     DelegationKind.MEMBER_STATE: 0,
     DelegationKind.OBSERVER_STATE: 1,
     DelegationKind.INTERGOVERNMENTAL_ORGANISATION: 2,
+    DelegationKind.UN_SYSTEM: 2,
     DelegationKind.ACCREDITED_ORGANISATION: 3,
 }
+#: The class of a delegation the roll does not know: after everyone on it.
+_UNKNOWN = 4
 
 
 def default_mode(profile: Profile | str) -> FloorMode:
@@ -91,8 +94,8 @@ def default_mode(profile: Profile | str) -> FloorMode:
 def rank(kind: str | None, *, has_roll: bool) -> int:
     """Precedence class of a delegation kind in intergovernmental meetings (lower speaks first)."""
     if kind is None:
-        return len(_RANKS) if has_roll else 0
-    return _RANKS.get(DelegationKind(kind), len(_RANKS))
+        return _UNKNOWN if has_roll else _RANKS[DelegationKind.MEMBER_STATE]
+    return _RANKS[DelegationKind(kind)] if kind in DelegationKind.__members__.values() else _UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)

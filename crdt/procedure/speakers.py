@@ -13,8 +13,9 @@ order and the meeting's mode, so that it is written down once and tested on its 
 
    - ``precedence`` (intergovernmental meetings, the default there): Member States, then observer States,
      then intergovernmental organisations and the UN system, then accredited organisations (civil
-     society, business), each class in the order asked. A delegation whose kind is unknown sorts as a Member State when the draft
-     has no roll (nobody can tell; nobody is demoted) and last when it has one (it is not on it).
+     society, business), each class in the order asked. A delegation whose kind is unknown sorts as a
+     Member State when the draft has no roll (nobody can tell; nobody is demoted) and last when it has
+     one (it is not on it).
    - ``request_order`` (the default in multistakeholder meetings; either profile may choose it): first
      come, first served.
    - ``alternate`` (multistakeholder meetings only): the chair alternates stakeholder groups: the next

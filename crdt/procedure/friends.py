@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
-from crdt.procedure.proceedings import Procedure, id_list, text_field
+from crdt.procedure.proceedings import Procedure, id_list, roll_of, text_field
 
 GROUP_SPONSOR = "Group of Friends of the Chair"
 MAX_MEMBERS = 60
@@ -34,7 +34,7 @@ def _establish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int
     group_id, draft = need(c, "id"), need(c, "draft")
     if group_id in state.proceedings.friends:
         raise refuse(f"group {group_id!r} exists", 409)
-    mandate = _mandate(c, now_us)
+    mandate = _mandate(state, c, now_us)
     meeting = c.get("meeting")
     if meeting is not None and meeting not in state.proceedings.meetings:
         raise refuse(f"no meeting {meeting!r}", 404)
@@ -54,13 +54,18 @@ def _establish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int
     return group
 
 
-def _mandate(c: Mapping[str, Any], now_us: int) -> dict[str, Any]:
+def _mandate(state: Procedure, c: Mapping[str, Any], now_us: int) -> dict[str, Any]:
     paragraphs = id_list(c, "paragraphs", 500)
     if not paragraphs:
         raise refuse("the mandate names the paragraphs the group works on")
     members = id_list(c, "members", MAX_MEMBERS)
     if not members:
         raise refuse("a group has members (delegations)")
+    on_roll = getattr(roll_of(state), "delegations", None)
+    if isinstance(on_roll, Mapping) and on_roll:
+        strangers = [m for m in members if m not in on_roll]
+        if strangers:
+            raise refuse(f"not on the roll: {', '.join(strangers)}", 422)
     deadline_us = need(c, "deadline_us", int)
     if deadline_us <= now_us:
         raise refuse("the deadline must be in the future")
@@ -80,7 +85,7 @@ def _mandated(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int,
     mandate = {
         "parent": need(c, "parent"),
         "group": need(c, "group"),
-        **_mandate(c, now_us),
+        **_mandate(state, c, now_us),
         "given": now,
         "given_by": actor.name,
         "reported": None,

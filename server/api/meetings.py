@@ -8,6 +8,7 @@ secretariat, archivist); everyone else reads them as published: by stakeholder g
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -344,8 +345,6 @@ async def get_published(call: Call) -> Response:
             signed = await record.receipt(
                 call.plenary.database, call.plenary.settings.secret or "", draft, version
             )
-            import json
-
             data = json.dumps({**json.loads(data), "receipt": signed}, ensure_ascii=False, indent=2).encode()
     except CommandRefused as exc:
         raise refused(exc) from exc

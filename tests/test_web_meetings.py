@@ -98,6 +98,21 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
     ccbi.locator("[data-test=speaker]", has_text="Civil Society Caucus").wait_for()
     ccbi.locator("[data-test=speaker] .purpose-point_of_order").wait_for()
 
+    # The chair introduces the background note, records a conclusion, establishes a Group of Friends.
+    chair.locator(".document[data-document='doc-1']").get_by_role("button", name="Introduce").click()
+    ccbi.locator(".document[data-document='doc-1']", has_text="Introduced by the Chair under item 2").wait_for()
+    chair.get_by_label("Decision or conclusion").fill("Comments on chapter one are due by 31 May.")
+    chair.get_by_role("button", name="Record the decision").click()
+    ccbi.locator(".decision-list", has_text="Comments on chapter one are due by 31 May.").wait_for()
+    chair.get_by_text("Establish a Group of Friends of the Chair").click()
+    form = chair.locator(".friends-form")
+    form.locator("input[type=checkbox][value='p1']").check()
+    form.get_by_label("Members (delegations, comma-separated)").fill("Switzerland, CCBI")
+    form.get_by_label("Deadline").fill("2030-05-20T18:00")
+    form.get_by_role("button", name="Establish the group").click()
+    ccbi.locator(".group-list li[data-group='foc-1']", has_text="Switzerland, CCBI").wait_for()
+    assert table.ok("ccbi", "GET", "/api/drafts/tunis-foc-1")["paragraphs"][0]["id"] == "p1"
+
     # The summary: drafted from the record, edited live by the chair, followed by a delegation, published.
     chair.get_by_role("button", name="Draft from the record").click()
     editor = chair.locator("[data-test=summary-editor] .cm-content")
@@ -114,3 +129,5 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
     published = table.ok("ccbi", "GET", "/api/drafts/tunis/meetings/mt-1/summary/published/1")
     assert "\n- The Chair thanked the participants." in published["text"]
     assert published["text"].startswith("# Informal consultation on implementation: 2 May 2005")
+    assert "- Comments on chapter one are due by 31 May." in published["text"]
+    assert "A Group of Friends of the Chair was established on paragraph 1, with Switzerland and CCBI" in published["text"]

@@ -194,9 +194,8 @@ def _introduce(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int
             raise refuse("a delegation introduces its document when it has the floor", 409)
     if any(i["meeting"] == meeting["id"] and i["item"] == item for i in document["introduced"]):
         raise refuse("the document was introduced under this item already", 409)
-    by = text_field(c, "by", MAX_TITLE) or (
-        "the secretariat" if actor.role == "secretariat" else actor.delegation or actor.name
-    )
+    officers = {"secretariat": "the secretariat", "chair": "the Chair"}
+    by = text_field(c, "by", MAX_TITLE) or officers.get(actor.role) or actor.delegation or actor.name
     introduction = {"meeting": meeting["id"], "item": item, "at": now, "at_us": now_us, "by": by}
     document["introduced"].append(introduction)
     return document

@@ -159,6 +159,7 @@ export class MeetingPage {
     this.renderIf('statements', [state.statements, item], () => this.renderStatements(), this.statements)
     this.renderIf('documents', [state.documents, item, meeting.status], () => this.renderDocuments(), this.documentList)
     this.renderIf('summary', [state.summaries[meeting.id]], () => this.renderSummary())
+    this.renderIf('outcomes', [meeting.decisions, state.friends, meeting.status, item], () => this.renderOutcomes(), this.outcomes)
     if (keepFocus) this.body.querySelector(`[data-focus="${keepFocus}"]`)?.focus()
   }
 
@@ -180,9 +181,10 @@ export class MeetingPage {
     this.statements = h('section', { class: 'panel statements', 'aria-labelledby': 'statements-title' })
     this.documents = h('section', { class: 'panel documents', 'aria-labelledby': 'documents-title' })
     this.summary = h('section', { class: 'panel summary-panel', 'aria-labelledby': 'summary-title' })
+    this.outcomes = h('section', { class: 'panel outcomes', 'aria-labelledby': 'outcomes-title' })
     this.layout = h('div', { class: 'meeting-layout' },
       h('div', { class: 'meeting-main' }, this.agenda, this.speaker, this.list),
-      h('div', { class: 'meeting-side' }, this.statements, this.documents))
+      h('div', { class: 'meeting-side' }, this.statements, this.documents, this.outcomes))
     fill(this.body, this.header, this.layout, this.summary)
   }
 
@@ -392,8 +394,76 @@ export class MeetingPage {
           h('p', { class: 'muted' }, `${KINDS[d.kind] || d.kind} · ${d.author}${d.addressee ? ` → ${d.addressee}` : ''} · ${d.date} · ${d.language}`),
           d.indicator ? h('p', {}, 'Support: ', indicatorBadge(d.indicator)) : null,
           (d.introduced || []).filter((i) => i.meeting === m.id).map((i) => h('p', { class: 'muted' }, `Introduced by ${i.by}${i.item ? ` under item ${i.item}` : ''}`)),
-          d.file ? h('p', {}, h('a', { href: '#', onclick: (event) => { event.preventDefault(); this.download(d) } }, `Download ${d.file.filename}`)) : null)))
+          d.file ? h('p', {}, h('a', { href: '#', onclick: (event) => { event.preventDefault(); this.download(d) } }, `Download ${d.file.filename}`)) : null,
+          this.mayIntroduce(d)
+            ? h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'introduce' }, onclick: () => this.act('POST', draftPath(this.draft, `/documents/${d.id}/introduce`), { meeting: m.id }, 'Document introduced.') }, 'Introduce')
+            : null)))
         : h('p', { class: 'muted' }, 'No document yet.'))
+  }
+
+  /** The chair and the secretariat introduce any document; a delegation its own, while it has the floor. */
+  mayIntroduce (document_) {
+    const m = this.meeting
+    if (m.status !== 'open' || !m.current_item) return false
+    if ((document_.introduced || []).some((i) => i.meeting === m.id && i.item === m.current_item)) return false
+    if (['chair', 'secretariat'].includes(this.role)) return true
+    return document_.author === this.me.delegation && this.floor?.current?.delegation === this.me.delegation
+  }
+
+  // Decisions and conclusions; Groups of Friends of the Chair and their text.
+
+  renderOutcomes () {
+    const m = this.meeting
+    const chair = mayDo(this.role, 'preside')
+    const groups = Object.values(this.state.friends).filter((g) => g.id)
+    const decision = h('textarea', { rows: 2, 'aria-label': 'Decision or conclusion', dataset: { focus: 'decision' } })
+    fill(this.outcomes,
+      h('h2', { id: 'outcomes-title' }, 'Decisions and groups'),
+      m.decisions.length
+        ? h('ul', { class: 'decision-list' }, m.decisions.map((d) => h('li', { dataset: { decision: d.id } }, d.text)))
+        : h('p', { class: 'muted' }, 'No decision recorded.'),
+      chair && ['open', 'suspended'].includes(m.status)
+        ? h('form', {
+          class: 'decision-form',
+          onsubmit: (event) => {
+            event.preventDefault()
+            if (decision.value.trim()) this.act('POST', meetingsPath(this.draft, `/${m.id}/decisions`), { text: decision.value.trim() }, 'Decision recorded.')
+          }
+        }, decision, h('button', { type: 'submit', class: 'btn btn-small' }, 'Record the decision'))
+        : null,
+      groups.length
+        ? h('ul', { class: 'group-list' }, groups.map((g) => h('li', { dataset: { group: g.id } },
+          h('a', { href: `#/drafts/${encodeURIComponent(g.draft)}` }, g.title), ` on ${g.paragraphs.join(', ')} · ${g.members.join(', ')} · until ${formatTime(g.deadline)} · `,
+          g.state === 'reported' ? `its text came back as ${g.amendments.join(', ')}` : 'working',
+          chair && g.state === 'working'
+            ? h('button', { type: 'button', class: 'btn btn-small', dataset: { action: 'report' }, onclick: () => this.act('POST', draftPath(this.draft, `/friends/${g.id}/report`), undefined, 'The group’s text is before the plenary.') }, 'Bring its text to the plenary')
+            : null)))
+        : null,
+      chair && m.status === 'open' ? this.friendsForm() : null)
+  }
+
+  friendsForm () {
+    const paragraphs = Object.values(this.paragraphs || {}).filter((p) => p.kind !== 'heading')
+    const boxes = paragraphs.map((p) => h('label', { class: 'inline' }, h('input', { type: 'checkbox', value: p.id }), ` ${p.number || p.id}`))
+    const members = h('input', { type: 'text', placeholder: 'Switzerland, Brazil, CCBI' })
+    const deadline = h('input', { type: 'datetime-local', required: true })
+    return h('details', { class: 'friends-form' },
+      h('summary', {}, 'Establish a Group of Friends of the Chair'),
+      h('form', {
+        onsubmit: (event) => {
+          event.preventDefault()
+          this.act('POST', draftPath(this.draft, '/friends'), {
+            paragraphs: boxes.map((b) => b.firstChild).filter((b) => b.checked).map((b) => b.value),
+            members: members.value.split(',').map((x) => x.trim()).filter(Boolean),
+            deadline: new Date(deadline.value).toISOString(),
+            meeting: this.meeting.id
+          }, 'The group is established.')
+        }
+      },
+      h('fieldset', {}, h('legend', {}, 'Mandate: paragraphs'), boxes),
+      field('Members (delegations, comma-separated)', members),
+      field('Deadline', deadline),
+      h('button', { type: 'submit', class: 'btn' }, 'Establish the group')))
   }
 
   async download (document_) {

@@ -3,6 +3,7 @@
 // current speaker and the time left, the statements and documents of the item, and the summary.
 // Everything live comes from the read-only deliberation room (maps meetings, speakers, statements,
 // documents, summaries); every action is a REST command the server checks (README: Meetings).
+import './meeting.css'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { EditorState } from '@codemirror/state'

@@ -19,10 +19,12 @@ from starlette.websockets import WebSocket
 from crdt.wire.protocol import KEEPALIVE_FRAME, encode_permission_denied
 from server.api import audit as audit_api
 from server.api import deliberation as deliberation_api
+from server.api import documents as documents_api
 from server.api import drafts as drafts_api
 from server.api import exports as exports_api
 from server.api import history as history_api
 from server.api import languages as languages_api
+from server.api import meetings as meetings_api
 from server.api import participants as participants_api
 from server.api import revisions as revisions_api
 from server.api.endpoints import openapi_document
@@ -34,6 +36,7 @@ from server.identity import Action, AuthenticationError, Role, TokenIssuer, orig
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
+from server.procedure.summaries import room_editable
 from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.storage.database import Database
@@ -208,17 +211,23 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     if "@" in room and (past := await past_room_refusal(plenary.database, room, participant)):
         await refuse(*past)  # past versions ({draft}@{seq}) are the archive's: READ_HISTORY
         return
-    scope = WriteScope(
-        original=participant.may(Action.EDIT_TEXT, draft),
-        languages=None
-        if role == Role.SECRETARIAT
-        else frozenset(code for code in participant.languages if participant.may_translate(code, draft)),
-    )
+    editable = await room_editable(plenary.deliberations, room, draft, participant)
+    scope = None
+    if room == draft:
+        # The draft's text: the original (as the role and any group mandate allow) and translations.
+        scope = WriteScope(
+            original=editable,
+            languages=None
+            if role == Role.SECRETARIAT
+            else frozenset(code for code in participant.languages if participant.may_translate(code, draft)),
+        )
+        editable = scope.original or scope.translates
     actor = Actor(
         participant_id=participant.id,
         role=str(role),
-        # The deliberation document is the server's to write; historical rooms are read-only.
-        can_edit=(scope.original or scope.translates) and room == draft,
+        # The deliberation document is the server's to write; historical rooms are read-only; a
+        # group's working text is its members'; a summary room, the chair's and the secretariat's.
+        can_edit=editable,
         scope=scope,
         user={
             "id": participant.id,
@@ -266,6 +275,8 @@ def create_app(settings: Settings) -> Starlette:
         *exports_api.ENDPOINTS,
         *revisions_api.ENDPOINTS,
         *languages_api.ENDPOINTS,
+        *meetings_api.ENDPOINTS,
+        *documents_api.ENDPOINTS,
     ]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
 

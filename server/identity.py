@@ -126,6 +126,11 @@ class Action(StrEnum):
     MANAGE_PARTICIPANTS = "manage_participants"  # including revocation
     CREATE_DRAFT = "create_draft"
     TRANSLATE = "translate"  # edit and confirm translations (a translator: only in their languages)
+    PRESIDE = "preside"  # open and close meetings, adopt the agenda, give the floor, establish Friends
+    MANAGE_MEETINGS = "manage_meetings"  # convene meetings, propose agendas, summarise statements
+    REQUEST_FLOOR = "request_floor"  # and withdraw the request, hand in one's statement
+    SUBMIT_DOCUMENT = "submit_document"  # proposals, contributions, non-papers (and introduce them)
+    READ_INFORMAL_RECORD = "read_informal_record"  # who said what in informal meetings
 
 
 # Plain-string views for checking untrusted claim values (`"x" in Role` raises TypeError on 3.11).
@@ -147,6 +152,10 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.READ_OWN_HISTORY,
                 Action.MANAGE_PARTICIPANTS,
                 Action.CREATE_DRAFT,
+                Action.PRESIDE,
+                Action.MANAGE_MEETINGS,
+                Action.SUBMIT_DOCUMENT,
+                Action.READ_INFORMAL_RECORD,
             }
         ),
         Role.SECRETARIAT: frozenset(
@@ -160,6 +169,9 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.MANAGE_PARTICIPANTS,
                 Action.CREATE_DRAFT,
                 Action.TRANSLATE,
+                Action.MANAGE_MEETINGS,
+                Action.SUBMIT_DOCUMENT,
+                Action.READ_INFORMAL_RECORD,
             }
         ),
         Role.DELEGATE: frozenset(
@@ -170,10 +182,16 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.PROPOSE_AMENDMENT,
                 Action.STATE_POSITION,
                 Action.READ_OWN_HISTORY,
+                Action.REQUEST_FLOOR,
+                Action.SUBMIT_DOCUMENT,
             }
         ),
-        Role.OBSERVER: frozenset({Action.READ, Action.ANNOTATE}),
-        Role.ARCHIVIST: frozenset({Action.READ, Action.READ_HISTORY, Action.READ_OWN_HISTORY}),
+        Role.OBSERVER: frozenset(
+            {Action.READ, Action.ANNOTATE, Action.REQUEST_FLOOR, Action.SUBMIT_DOCUMENT}
+        ),
+        Role.ARCHIVIST: frozenset(
+            {Action.READ, Action.READ_HISTORY, Action.READ_OWN_HISTORY, Action.READ_INFORMAL_RECORD}
+        ),
         Role.TRANSLATOR: frozenset({Action.READ, Action.ANNOTATE, Action.TRANSLATE}),
     }
 )

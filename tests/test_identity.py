@@ -58,6 +58,11 @@ TABLE = {
     "read_own_history": "✓ ✓ ✓ – ✓ –",
     "manage_participants": "✓ ✓ – – – –",
     "create_draft": "✓ ✓ – – – –",
+    "preside": "✓ – – – – –",
+    "manage_meetings": "✓ ✓ – – – –",
+    "request_floor": "– – ✓ ✓ – –",
+    "submit_document": "✓ ✓ ✓ ✓ – –",
+    "read_informal_record": "✓ ✓ – – ✓ –",
     "translate": "– ✓ – – – ✓",
 }
 CELLS = [

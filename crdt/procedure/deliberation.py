@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from crdt.procedure import languages, revisions
+from crdt.procedure import conference, languages, revisions
 from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
 from crdt.procedure.consensus import (
     DecisionRule,
@@ -25,6 +25,7 @@ from crdt.procedure.consensus import (
     compute_indicator,
     latest_positions,
 )
+from crdt.procedure.proceedings import Proceedings
 
 
 class ParagraphStatus(StrEnum):
@@ -78,6 +79,8 @@ class Deliberation:
     revisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The original language and the translation languages: see crdt/procedure/languages.py.
     languages: dict[str, Any] = field(default_factory=languages.default_languages)
+    #: Meetings, the floor, statements, documents, Friends of the Chair (crdt/procedure/conference.py).
+    proceedings: Proceedings = field(default_factory=Proceedings)
 
     # Queries.
 
@@ -123,6 +126,7 @@ class Deliberation:
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise refuse(f"unknown command {kind!r}", 400)
+        conference.admit(self, command, actor)
         result = handler(self, command, actor, now_us, now_iso)
         revisions.mark_made_against(self, kind, result)
         # Only an accepted command makes a delegation known (a refused one leaves no trace).
@@ -500,6 +504,7 @@ _HANDLERS: dict[str, Any] = {
     "silence.conclude": _silence,
     **revisions.HANDLERS,
     **languages.HANDLERS,
+    **conference.HANDLERS,
 }
 
 COMMANDS = frozenset(_HANDLERS)
@@ -558,6 +563,7 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         "indicators": {t: state.indicator(t).to_json() for t in targets},
         "revisions": state.revisions,
         "languages": state.languages,
+        **conference.publish(state),
     }
 
 

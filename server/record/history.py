@@ -435,9 +435,15 @@ class History:
         }
 
     async def events(
-        self, draft: str, after: int = 0, limit: int = 100, participant: str | None = None
+        self,
+        draft: str,
+        after: int = 0,
+        limit: int = 100,
+        participant: str | None = None,
+        hide: Callable[[CommandEntry], bool] | None = None,
     ) -> dict[str, Any]:
-        """Readable events after ``after`` (only ``participant``'s, if given), ``limit`` at most."""
+        """Readable events after ``after`` (only ``participant``'s, if given; none of the commands
+        ``hide`` says the caller may not see), ``limit`` at most."""
         limit = max(1, min(limit, MAX_EVENTS_PAGE))
         history = await self.sync(draft)
         page: list[Entry] = []
@@ -460,6 +466,8 @@ class History:
                     change = await asyncio.to_thread(fold.feed, entry)
                 elif entry.kind.startswith("cmd."):
                     command = _command(entry)
+                    if command is not None and hide is not None and hide(command):
+                        continue
                 record = {
                     "seq": entry.seq,
                     "time": iso_us(entry.time_us),

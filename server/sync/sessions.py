@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -63,8 +63,9 @@ class Actor:
     can_edit: bool
     #: The authenticated fields written over the ``user`` field of presence.
     user: dict[str, str] | None = None
-    #: Which parts of the text it may write (the original, translations): see scopes.py.
-    scope: WriteScope = field(default_factory=WriteScope)
+    #: Which parts of a draft's text it may write (the original, translations): see scopes.py. None
+    #: in other rooms.
+    scope: WriteScope | None = None
 
 
 class Host(Protocol):
@@ -278,7 +279,8 @@ class Session:
             raise ProtocolError("auth messages are sent by the server only")
 
     def _receive_update(self, room: Room, update: bytes, *, is_step2: bool) -> None:
-        if not self.actor.can_edit or (room.locked and not self.actor.scope.translates):
+        scope = self.actor.scope
+        if not self.actor.can_edit or (room.locked and not (scope is not None and scope.translates)):
             if update == EMPTY_UPDATE or not self.host.inspector.changes_document(room, update):
                 return  # the usual empty answer to our step 1
             reason = (
@@ -296,7 +298,8 @@ class Session:
             # the step 2 that carries everything, instead of refusing.
             self.send(encode_sync_step1(room.replica.state_vector()))
             return
-        self.host.inspector.check_scope(room, self.actor.scope, inspection)
+        if scope is not None:
+            self.host.inspector.check_scope(room, scope, inspection)
         room.receive_update(self, update, inspection.new_state, inspection.update)
         if self.host.writer.congested:
             self._backpressure = True

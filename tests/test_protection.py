@@ -10,8 +10,9 @@ from pycrdt import Array, Doc, Map, Text
 from crdt.procedure.commands import Actor
 from crdt.procedure.deliberation import Deliberation
 from crdt.procedure.draft import Paragraph, ParagraphKind, read_paragraphs, write_paragraphs
-from crdt.procedure.protection import PARAGRAPH_KEYS, Editor, TextChanges, edit_refusal, locate, may_edit
-from crdt.wire.structure import ItemIndex
+from crdt.procedure.protection import Editor, TextChanges, edit_refusal, locate, may_edit
+from crdt.procedure.writes import PartIndex
+from crdt.wire.replica import decode_state_vector
 from crdt.wire.updates import decode_update
 
 CHAIR = Actor("chair", "Chair", "Bureau", "", "chair")
@@ -39,9 +40,15 @@ def edit(doc: Doc, change) -> bytes:
     return client.get_update(before)
 
 
-def changes_of(doc: Doc, update: bytes, index: ItemIndex | None = None) -> TextChanges:
-    index = index or ItemIndex.of_document(doc.get_update(), PARAGRAPH_KEYS)
-    return locate(index, index.stage(decode_update(update, values=False), update))
+def changes_of(doc: Doc, update: bytes, index: PartIndex | None = None) -> TextChanges:
+    """What the server's guard sees: the update decoded without values, against the document's index,
+    state and delete set (the deletions it already has change nothing)."""
+    index = index or PartIndex.of_state(doc.get_update())
+    decoded = decode_update(update, values=False)
+    state = decode_state_vector(doc.get_state())
+    deleted = decode_update(doc.get_update(), values=False).delete_set
+    writes = index.classify(decoded, state, deleted)
+    return locate(index, writes, decoded, update, lambda: {p.id for p in read_paragraphs(doc)})
 
 
 def text_of(doc: Doc, i: int) -> Text:
@@ -96,18 +103,18 @@ def test_a_step_2_with_known_deletions_changes_nothing():
 
 def test_the_index_follows_the_updates_it_is_fed():
     doc = draft("Alpha.", "Beta.")
-    index = ItemIndex.of_document(doc.get_update(), PARAGRAPH_KEYS)
+    index = PartIndex.of_state(doc.get_update())
     for _ in range(3):
         update = edit(doc, lambda d: text_of(d, 1).insert(0, "x"))
         assert changes_of(doc, update, index).words == {"p2"}
         doc.apply_update(update)
-        index.add(update)
+        index.feed(decode_update(update), classify=False)
     added = edit(
         doc,
         lambda d: d.get("paragraphs", type=Array).append(Map({"id": "p3", "kind": "operative", "text": Text("C")})),
     )
     doc.apply_update(added)
-    index.add(added)
+    index.feed(decode_update(added), classify=False)
     update = edit(doc, lambda d: text_of(d, 2).insert(1, "!"))
     assert changes_of(doc, update, index).words == {"p3"}
 
@@ -178,13 +185,14 @@ def client_edits(draw):
     return steps
 
 
-def _apply_steps(doc: Doc, steps, touched: set[str] | None = None) -> None:
+def _apply_steps(doc: Doc, steps, touched: set[str] | None = None, prefix: str = "n") -> None:
     """Apply ``steps``; ``touched`` collects the ids of the paragraphs whose text a step edits."""
     touched = set() if touched is None else touched
     array = doc.get("paragraphs", type=Array)
-    for kind, which, at, chars in steps:
+    for number, (kind, which, at, chars) in enumerate(steps):
         if kind == "append":
-            array.append(Map({"id": f"n{which}{len(array)}", "kind": "operative", "text": Text(chars)}))
+            # Unique ids: the server refuses a second paragraph of an id (tested apart).
+            array.append(Map({"id": f"{prefix}{number}", "kind": "operative", "text": Text(chars)}))
             continue
         if not len(array):
             continue
@@ -214,10 +222,10 @@ def test_located_paragraphs_are_the_ones_applying_changes(history, steps, stale)
     exactly those whose text, or presence, applying it changes."""
     doc = draft("Alpha beta gamma.", "Delta 🌍 epsilon.", "Zeta eta.")
     concurrent = replica_of(doc)
-    index = ItemIndex.of_document(doc.get_update(), PARAGRAPH_KEYS)
-    past = edit(doc, lambda d: _apply_steps(d, history))
+    index = PartIndex.of_state(doc.get_update())
+    past = edit(doc, lambda d: _apply_steps(d, history, prefix="h"))
     doc.apply_update(past)
-    index.add(past)
+    index.feed(decode_update(past), classify=False)
     edited: set[str] = set()
     update = edit(concurrent if stale else doc, lambda d: _apply_steps(d, steps, edited))
     changes = changes_of(doc, update, index)
@@ -233,3 +241,24 @@ def test_located_paragraphs_are_the_ones_applying_changes(history, steps, stale)
     assert changes.deleted - set(changes.created) == before.keys() - after.keys()
     # Nothing is located that the client did not edit (an edit may leave the same text: it still counts).
     assert changes.words <= edited
+
+
+def test_regression_a_paragraph_added_by_an_update_that_also_removed_text_can_be_removed():
+    """Found by the property above: an update typed into a paragraph, added another and removed the
+    first; its typed character came as a garbage-collected range *before* the new paragraph's items, and
+    the index dropped that range, then stopped reading the later deletion there: removing the added
+    paragraph went unseen (so removing an agreed paragraph could have too)."""
+    doc = draft("Alpha.", "Beta.", "Gamma.")
+    index = PartIndex.of_state(doc.get_update())
+
+    def history(d: Doc) -> None:
+        array = d.get("paragraphs", type=Array)
+        text_of(d, 0).insert(0, "a")
+        array.append(Map({"id": "p9", "kind": "operative", "text": Text("New")}))
+        array.pop(0)
+
+    past = edit(doc, history)
+    doc.apply_update(past)
+    index.feed(decode_update(past), classify=False)
+    update = edit(doc, lambda d: d.get("paragraphs", type=Array).pop(2))
+    assert changes_of(doc, update, index) == TextChanges(deleted=frozenset({"p9"}))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from crdt.procedure import rights
+from crdt.procedure import conference, languages, revisions, rights
 from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
 from crdt.procedure.consensus import (
     DecisionRule,
@@ -26,6 +26,7 @@ from crdt.procedure.consensus import (
     latest_positions,
 )
 from crdt.procedure.editing import EDITING_COMMANDS, Editing
+from crdt.procedure.proceedings import Proceedings
 from crdt.procedure.roll import ROLL_COMMANDS, Roll, roll_snapshot
 
 
@@ -87,6 +88,12 @@ class Deliberation:
     #: target → every view stated on it: positions of delegations without negotiating rights in an
     #: intergovernmental draft (crdt/procedure/rights.py), shown, never counted.
     views: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Rev.1, Rev.2, … by id (``rev1``): see crdt/procedure/revisions.py.
+    revisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The original language and the translation languages: see crdt/procedure/languages.py.
+    languages: dict[str, Any] = field(default_factory=languages.default_languages)
+    #: Meetings, the floor, statements, documents, Friends of the Chair (crdt/procedure/conference.py).
+    proceedings: Proceedings = field(default_factory=Proceedings)
 
     # Queries.
 
@@ -136,8 +143,10 @@ class Deliberation:
         problem = rights.refusal(self.roll, command, actor)  # the procedure profile's decision rights
         if problem is not None:
             raise problem
+        conference.admit(self, command, actor)
         view = kind == "position.state" and rights.is_view(self.roll, actor)
         result = (_view if view else handler)(self, command, actor, now_us, now_iso)
+        revisions.mark_made_against(self, kind, result)
         # Only an accepted command makes a delegation known (a refused one leaves no trace).
         if actor.delegation and actor.role == "delegate" and not view:
             self.delegations.setdefault(actor.delegation, actor.group)
@@ -546,6 +555,9 @@ _HANDLERS: dict[str, Any] = {
     "silence.start": _silence,
     "silence.restart": _silence,
     "silence.conclude": _silence,
+    **revisions.HANDLERS,
+    **languages.HANDLERS,
+    **conference.HANDLERS,
 }
 
 
@@ -618,6 +630,9 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         "indicators": {t: _indicator_json(state, t) for t in targets},
         "roll": roll_snapshot(state.roll),
         "views": {t: _latest_json(h) for t, h in state.views.items()},
+        "revisions": state.revisions,
+        "languages": state.languages,
+        **conference.publish(state),
     }
 
 

@@ -2,24 +2,25 @@
 
 The procedure is server-authoritative: an update that would change the words of an agreed paragraph,
 type into a paragraph held by pen-holders, or edit after a comment period closed is refused *before* it
-is applied (the client is told why and re-syncs), never repaired after. :func:`locate` reads an update
-against the document's :class:`~crdt.wire.structure.ItemIndex` (the paragraph each struct writes into,
-through its parent or its origins; the paragraph each deletion hits) without applying it;
+is applied (the client is told why and re-syncs), never repaired after. :func:`locate` names the
+paragraphs from where the update writes, read without applying it by the document's
+:class:`~crdt.procedure.writes.PartIndex` (the paragraph each struct writes into, through its parent or
+its origins; the paragraph each deletion hits);
 :func:`edit_refusal` judges the result against the deliberation state. Pure.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from crdt.procedure.deliberation import PROTECTED, Deliberation
-from crdt.procedure.draft import PARAGRAPHS
 from crdt.procedure.editing import EditingMode
 from crdt.procedure.roll import ProcedureProfile
-from crdt.wire.structure import ID, ItemIndex, Placement, Staged
+from crdt.procedure.writes import ID, TRANSLATIONS, PartIndex, Writes
+from crdt.wire.updates import Update, decode_update
 
 __all__ = [
-    "PARAGRAPH_KEYS",
     "Editor",
     "TextChanges",
     "edit_refusal",
@@ -27,9 +28,6 @@ __all__ = [
     "may_edit",
     "protections_apply",
 ]
-
-#: The paragraph map keys whose values the item index keeps: the paragraph's id.
-PARAGRAPH_KEYS = ("id",)
 
 _STATUS_WORDS = {"agreed": "agreed", "agreed_ad_ref": "agreed ad referendum"}
 
@@ -69,92 +67,52 @@ class TextChanges:
         return bool(self.created or self.deleted)
 
 
-def locate(index: ItemIndex, staged: Staged) -> TextChanges:
-    """The paragraphs ``staged`` (an update located against ``index``) changes."""
+def locate(
+    index: PartIndex,
+    writes: Writes,
+    update: Update,
+    raw: bytes | None = None,
+    existing: Callable[[], set[str]] = set,
+) -> TextChanges:
+    """The paragraphs an update changes, from where it writes (``index.classify``; ``update`` is the
+    decoded update, ``raw`` its bytes, read again with values for the ids of the paragraphs it adds;
+    ``existing`` gives the ids the draft has, asked only when the update adds paragraphs)."""
+    pid = index.paragraph_id
+    created = {item: _new_id(update, raw, item) for item in writes.added}
+    deleted = {name for item in writes.removed - writes.added if (name := pid(item))}
     words: set[str] = set()
-    deleted: set[str] = set()
+    for item in writes.originals | writes.original_marks:
+        if item not in created and (name := pid(item)):
+            words.add(name)
     renamed: set[str] = set()
-    created: dict[ID, str] = {}
-
-    def place(item: ID) -> Placement:
-        return index.staged_placement(staged, item)
-
-    def paragraph_id(paragraph: ID) -> str | None:
-        return staged.values.get((paragraph, "id")) or index.values.get((paragraph, "id"))
-
-    def classify(where: Placement) -> tuple[str, ID] | None:
-        """("entry", map) for an entry of a paragraph map, ("text", map) for an item of its text."""
-        parent = where.parent
-        if not isinstance(parent, tuple):
-            return None
-        holder = place(parent)
-        if holder.parent == PARAGRAPHS:
-            return "entry", parent
-        grand = holder.parent
-        if holder.key == "text" and isinstance(grand, tuple) and place(grand).parent == PARAGRAPHS:
-            return "text", grand
-        return None
-
-    new_maps = [
-        (client, clock)
-        for client, start, end, where in staged.runs
-        if where.parent == PARAGRAPHS
-        for clock in range(start, end)
-    ]
-    for paragraph in new_maps:
-        created[paragraph] = paragraph_id(paragraph) or ""
-    for _client, _start, _end, where in staged.runs:
-        found = classify(where)
-        if found is None or found[1] in created or index.is_deleted(found[1]):
-            continue  # not a paragraph's, part of a paragraph this update creates, or of a removed one
-        kind, paragraph = found
-        pid = paragraph_id(paragraph)
-        if pid is None:
-            continue
-        if kind == "entry" and where.key == "id":
-            renamed.add(pid)
-        else:
-            words.add(pid)
-
-    for client, start, end in index.newly_deleted(staged.delete_set):
-        pieces = list(index.runs_in(client, start, end)) + [
-            (max(start, s), min(end, e), where)
-            for c, s, e, where in staged.runs
-            if c == client and s < end and start < e
-        ]
-        for lo, hi, where in pieces:
-            if where.parent == PARAGRAPHS:
-                for clock in range(lo, hi):
-                    pid = paragraph_id((client, clock))
-                    if pid is not None and (client, clock) not in created:
-                        deleted.add(pid)
-                continue
-            found = classify(where)
-            if found is None or found[1] in created or index.is_deleted(found[1]):
-                continue
-            pid = paragraph_id(found[1])
-            if pid is not None:
-                words.add(pid)
-
-    existing = _live_ids(index) - deleted
-    duplicates = tuple(pid for pid in created.values() if pid and pid in existing)
+    for item, key in writes.fields:
+        if item in created or key == TRANSLATIONS or not (name := pid(item)):
+            continue  # a new paragraph's own fields; translations are the translators' (scopes.py)
+        (renamed if key == "id" else words).add(name)
+    new_ids = tuple(name for name in created.values() if name)
+    present = existing() if new_ids else set()
     return TextChanges(
         frozenset(words - deleted),  # removing a paragraph deletes its text too
-        tuple(pid for pid in created.values() if pid),
+        new_ids,
         frozenset(deleted),
         frozenset(renamed),
-        duplicates,
+        tuple(name for name in new_ids if name in present and name not in deleted),
     )
 
 
-def _live_ids(index: ItemIndex) -> set[str]:
-    """Ids of the paragraphs the document holds (paragraph maps not deleted)."""
-    live = set()
-    for (paragraph, key), value in index.values.items():
-        in_draft = index.placement(paragraph).parent == PARAGRAPHS
-        if key == "id" and in_draft and not index.is_deleted(paragraph):
-            live.add(value)
-    return live
+def _new_id(update: Update, raw: bytes | None, paragraph: ID) -> str:
+    """The ``id`` an update gives a paragraph map it creates ("" when it gives none)."""
+    for source in (update, decode_update(raw) if raw is not None else None):
+        if source is None:
+            continue
+        for group in source.structs:
+            for struct in group.structs:
+                content = struct.content
+                if struct.parent_id != paragraph or struct.parent_sub != "id":
+                    continue
+                if isinstance(content, tuple) and content and isinstance(content[-1], str):
+                    return content[-1]
+    return ""
 
 
 def _where(paragraph: str | None) -> str:

@@ -63,7 +63,7 @@ def expected_delegations(roll: Roll, known: Mapping[str, str]) -> dict[str, str]
 
 def unrepresented_groups(roll: Roll) -> list[str] | None:
     """Stakeholder groups with nobody on the roll (None: no roll, the indicator's own count stands)."""
-    if roll.is_empty:
+    if roll.is_empty():
         return None
     seated = {
         roll.delegations[p.delegation].group for p in roll.people.values() if p.delegation in roll.delegations

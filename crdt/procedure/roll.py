@@ -83,6 +83,8 @@ class PersonRole(StrEnum):
     SECRETARIAT = "secretariat"
     OBSERVER = "observer"
     ARCHIVIST = "archivist"
+    #: Keeps language versions (the languages come with the person's sign-in, as for any translator).
+    TRANSLATOR = "translator"
 
     @property
     def capacity(self) -> str:
@@ -103,6 +105,7 @@ _CAPACITY = {
     PersonRole.SECRETARIAT: "secretariat",
     PersonRole.OBSERVER: "observer",
     PersonRole.ARCHIVIST: "archivist",
+    PersonRole.TRANSLATOR: "translator",
 }
 
 #: Capacities that belong to a delegation (the person speaks for it).
@@ -220,7 +223,7 @@ class Person:
         delegation = None if raw in (None, "") else _text("delegation", raw, _MAX_NAME)
         if role in DELEGATION_ROLES and delegation is None:
             raise refuse(f"a {role} belongs to a delegation")
-        if role in BUREAU_ROLES | {PersonRole.ARCHIVIST} and delegation is not None:
+        if role in BUREAU_ROLES | {PersonRole.ARCHIVIST, PersonRole.TRANSLATOR} and delegation is not None:
             raise refuse(f"a {role} sits for no delegation (leave the delegation empty)")
         email = data.get("email") or None
         if email is not None and (not isinstance(email, str) or not _EMAIL.fullmatch(email)):
@@ -241,7 +244,6 @@ class Roll:
     #: Changes in order, for the archive: ``{event, at, by, ...}``.
     history: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
     def is_empty(self) -> bool:
         """No person accredited: identity then comes from the token, as for a draft without a roll."""
         return not self.people

@@ -18,7 +18,7 @@ column         required meaning
                         that only lists a delegation
 ``name``        yes     the person's name
 ``role``        yes     head_of_delegation, delegate, adviser, chair, vice_chair, secretariat, observer,
-                        archivist
+                        archivist, translator
 ``email``       no      matched at sign-in through the identity provider
 ``subject``     no      the identity provider's subject for this person (matched before the e-mail)
 ============== ======== =====================================================================================

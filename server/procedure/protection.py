@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crdt.procedure.deliberation import Deliberation
+from crdt.procedure.draft import read_paragraphs
 from crdt.procedure.protection import Editor, edit_refusal, locate, protections_apply
-from crdt.wire.updates import Update
+from crdt.procedure.writes import PartIndex
+from crdt.wire.inspection import Inspection
 from server.storage.database import now_us
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ class TextGuard:
     def __init__(self, state: Callable[[], Deliberation | None]) -> None:
         self._state = state
 
-    def refusal(self, room: Room, editor: Any, update: Update, raw: bytes) -> str | None:
+    def refusal(self, room: Room, editor: Any, inspection: Inspection, raw: bytes) -> str | None:
         state = self._state()
         if state is None:
             return None  # no procedure loaded for this room: nothing decided yet to protect
@@ -43,5 +45,20 @@ class TextGuard:
         now = now_us()
         if not protections_apply(state, who, now):
             return None
-        index = room.item_index()
-        return edit_refusal(state, who, locate(index, index.stage(update, raw)), now)
+        if room.parts is None:
+            room.parts = PartIndex.of_state(room.replica.full_state())
+        index, update = room.parts, inspection.update
+
+        def judge(deleted: Any = None) -> str | None:
+            writes = index.classify(update, room.client_state, deleted)
+            changes = locate(
+                index, writes, update, raw, lambda: {p.id for p in read_paragraphs(room.replica.doc)}
+            )
+            return edit_refusal(state, who, changes, now)
+
+        reason = judge()
+        if reason is None:
+            return None
+        # Deletions the document already has (a reconnecting client's step 2 carries them all) change
+        # nothing: judged again without them (rarely needed, and it reads the document's delete set).
+        return judge(room.deleted_ranges()) if update.delete_set else reason

@@ -41,6 +41,7 @@ _SEATS = {
     PersonRole.VICE_CHAIR: "Bureau",
     PersonRole.SECRETARIAT: "Secretariat",
     PersonRole.ARCHIVIST: "Secretariat",
+    PersonRole.TRANSLATOR: "Secretariat",
     PersonRole.OBSERVER: "Observer",
 }
 
@@ -52,16 +53,17 @@ def seat_label(person: Person) -> str:
 def on_roll(roll: Roll, participant: Participant, draft: str) -> Participant:
     """``participant`` as the draft's roll has them; raises :class:`PermissionDeniedError` when the
     roll names people and not them. With an empty roll, ``participant`` unchanged."""
-    if roll.is_empty:
+    if roll.is_empty():
         return participant
     person = roll.person(participant.id)
     if person is None:
         raise PermissionDeniedError(NOT_ON_ROLL)
-    return seated(roll, person, draft)
+    return seated(roll, person, draft, languages=participant.languages)
 
 
-def seated(roll: Roll, person: Person, draft: str) -> Participant:
-    """The participant a person on the roll is on ``draft``: their delegation, group and capacity."""
+def seated(roll: Roll, person: Person, draft: str, languages: frozenset[str] = frozenset()) -> Participant:
+    """The participant a person on the roll is on ``draft``: their delegation, group and capacity (and,
+    for a translator, the ``languages`` their sign-in gives)."""
     delegation = roll.delegations.get(person.delegation) if person.delegation else None
     return Participant(
         id=person.id,
@@ -69,6 +71,7 @@ def seated(roll: Roll, person: Person, draft: str) -> Participant:
         delegation=seat_label(person),
         group=None if delegation is None or person.role in BUREAU_ROLES else delegation.group,
         roles={draft: Role(person.capacity)},
+        languages=languages if person.role is PersonRole.TRANSLATOR else frozenset(),
     )
 
 
@@ -99,7 +102,7 @@ def reseat(rooms: Rooms, draft: str, roll: Roll) -> int:
         for session in list(room.sessions):
             actor = getattr(session, "actor", None)
             user = getattr(actor, "user", None) or {}
-            if roll.is_empty:
+            if roll.is_empty():
                 continue
             person = roll.person(session.participant_id)
             if person is None:

@@ -59,6 +59,7 @@ TABLE = {
     "manage_participants": "✓ ✓ – – – –",
     "create_draft": "✓ ✓ – – – –",
     "preside": "✓ – – – – –",
+    "set_procedure": "✓ – – – – –",
     "manage_meetings": "✓ ✓ – – – –",
     "request_floor": "– – ✓ ✓ – –",
     "submit_document": "✓ ✓ ✓ ✓ – –",

@@ -158,7 +158,10 @@ def may_edit(state: Deliberation, editor: Editor, paragraph: str | None, now_us:
 
 def protections_apply(state: Deliberation, editor: Editor, now_us: int) -> bool:
     """Whether an update from ``editor`` must be located at all: False when they may type anywhere
-    (open drafting, nothing agreed, no comment period, no paragraph set apart)."""
+    (open drafting, nothing agreed, no comment period, no paragraph set apart), and for those who may
+    not edit the original text at all (a translator: the connection's write scope says so)."""
+    if editor.capacity not in ("chair", "secretariat", "delegate"):
+        return False
     return bool(
         state.periods
         or state.editing.paragraphs

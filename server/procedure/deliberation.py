@@ -535,7 +535,7 @@ class Deliberations:
                 if isinstance(element, Map) and isinstance(element.get("id"), str):
                     touched.append(element.get("id"))
         if STRUCTURE in indices:
-            # A deleted agreed paragraph reopens too (its status says what happened).
+            # A removed paragraph counts as touched (a silence on it restarts).
             present = {element.get("id") for element in array if isinstance(element, Map)}
             touched += [pid for pid in state.statuses if pid not in present]
         # Agreed text is protected (server/procedure/protection.py refuses edits to it before they are

@@ -102,6 +102,13 @@ class SignIn:
                 response = await client.get(f"{issuer}/.well-known/openid-configuration")
                 response.raise_for_status()
                 metadata = response.json()
+                missing = [
+                    k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if k not in metadata
+                ]
+                if missing:
+                    raise SignInRefused(
+                        502, f"the identity provider's discovery document lacks {', '.join(missing)}"
+                    )
                 if metadata.get("issuer", "").rstrip("/") != issuer:
                     raise SignInRefused(502, "the identity provider names another issuer than configured")
                 keys = await client.get(metadata["jwks_uri"])

@@ -394,7 +394,7 @@ async def play(server, tokens) -> Played:
             served = await eventually(converged)
             head = table.ok("archivist", "GET", "/api/drafts/tunis/events?limit=1")["head"]
             deliberation = table.ok("chair", "GET", "/api/drafts/tunis/deliberation")
-            paragraphs = [{k: p[k] for k in ("id", "number", "kind", "text")} for p in served]
+            paragraphs = [{k: p[k] for k in ("id", "number", "reference", "kind", "text")} for p in served]
             played.steps.append(Step(label, head, paragraphs, deliberation))
 
         await record("created")

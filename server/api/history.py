@@ -24,6 +24,7 @@ from server.record.history import BadMoment, History, NotInHistory
 class ParagraphAt(BaseModel):
     id: str
     number: str
+    reference: str = Field(description="how it is cited then, unique in the draft (\"4 (c)\", \"PP2\")")
     kind: str
     text: str
     length_utf16: int

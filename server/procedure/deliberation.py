@@ -22,7 +22,8 @@ from crdt.offsets import utf16_to_utf8
 from crdt.procedure.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
 from crdt.procedure.commands import Actor, CommandRefused, refuse
 from crdt.procedure.deliberation import Deliberation, ParagraphStatus, replay_command, snapshot
-from crdt.procedure.draft import find_text, number_paragraphs, read_paragraphs
+from crdt.procedure.draft import find_text, read_paragraphs
+from crdt.procedure.numbering import numbering, stamp_reference
 from crdt.times import iso_seconds
 from server.identity import Action, Participant
 from server.storage.database import now_us
@@ -324,7 +325,8 @@ class Deliberations:
             for pid in command.get("paragraphs") or []:
                 paragraph(pid)
         elif kind == "numbering.freeze":
-            command["numbers"] = number_paragraphs(list(paragraphs.values()))
+            # Freezing again keeps the numbers already frozen.
+            command["numbers"] = numbering(list(paragraphs.values()), state.numbering).frozen()
         elif kind in ("paragraph.status",):
             paragraph(command.get("paragraph"))
         elif kind in ("position.state", "silence.start"):
@@ -340,7 +342,7 @@ class Deliberations:
             if amendment is not None and amendment["state"] == "proposed":
                 # Nobody objected: the server adopts it, whatever happened to the span meanwhile.
                 command.update(self._adoption(state, doc, amendment, {"confirm": True}))
-        return command
+        return stamp_reference(command, list(paragraphs.values()), state.numbering)
 
     def _adoption(
         self, state: Deliberation, doc: Doc, amendment: dict[str, Any], command: dict[str, Any]

@@ -36,7 +36,8 @@ from sqlalchemy import func, select
 from crdt.errors import PlenaryError
 from crdt.offsets import utf16_length
 from crdt.procedure.deliberation import snapshot
-from crdt.procedure.draft import number_paragraphs, read_paragraphs
+from crdt.procedure.draft import read_paragraphs
+from crdt.procedure.numbering import numbering
 from crdt.record.history import (
     UPDATE,
     BlameFold,
@@ -315,7 +316,7 @@ class History:
             doc = await self._doc_at(history, seq)
             state = history.commands.state_at(seq)
         paragraphs = read_paragraphs(doc)
-        numbers = number_paragraphs(paragraphs)
+        numbers = numbering(paragraphs, state.numbering)
         time_us = history.time_of(seq)
         return {
             "draft": draft,
@@ -325,7 +326,8 @@ class History:
             "paragraphs": [
                 {
                     "id": p.id,
-                    "number": numbers[p.id],
+                    "number": numbers.number(p.id),
+                    "reference": numbers.reference(p.id),
                     "kind": str(p.kind),
                     "text": p.text,
                     "length_utf16": utf16_length(p.text),

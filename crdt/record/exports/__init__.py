@@ -24,7 +24,8 @@ from pycrdt import Doc, Map, Text
 from crdt.offsets import OffsetError, utf16_span_to_codepoint, utf16_to_codepoint
 from crdt.procedure.anchors import resolve_all
 from crdt.procedure.deliberation import Deliberation, snapshot
-from crdt.procedure.draft import ParagraphKind, number_paragraphs, paragraphs_array, read_paragraphs
+from crdt.procedure.draft import ParagraphKind, paragraphs_array, read_paragraphs
+from crdt.procedure.numbering import numbering, reference_phrase
 
 __all__ = [
     "AGREED",
@@ -83,6 +84,11 @@ class ParagraphView:
     """The display number ("3", "12 bis", "(a)"); "" for headings and preambular paragraphs."""
     kind: str
     text: str
+    reference: str = ""
+    """How it is cited, unique in the draft ("3", "3 (a)", "PP2"; "" for headings): see
+    :mod:`crdt.procedure.numbering`, the one numbering every view uses."""
+    parent: str | None = None
+    """For an item, the operative paragraph it belongs to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,9 @@ class DraftView:
         operative = ""
         preambular = 0
         for p in self.paragraphs:
+            if p.reference:
+                out[p.id] = reference_phrase(p.kind, p.reference)
+                continue
             if p.kind == ParagraphKind.OPERATIVE:
                 operative = p.number
                 out[p.id] = f"paragraph {p.number}"
@@ -162,6 +171,29 @@ class DraftView:
 
     def label(self, paragraph_id: str) -> str:
         return self.labels.get(paragraph_id, f"paragraph {paragraph_id} (no longer in the text)")
+
+    def cited(self, record: Mapping[str, Any]) -> str:
+        """The paragraph an amendment or annotation is on, as prose: with the reference it had when it was
+        made where that differs from the one it has now ("paragraph then 4 (c), now 5 (c)")."""
+        paragraph_id = str(record.get("paragraph"))
+        then = record.get("reference")
+        paragraph = self.by_id.get(paragraph_id)
+        now = paragraph.reference if paragraph is not None else None
+        if not isinstance(then, str) or not then or now is None or then == now or not now:
+            if paragraph is None and isinstance(then, str) and then:
+                return f"{reference_phrase(self.kind_of(paragraph_id, record), then)} (no longer in the text)"
+            return self.label(paragraph_id)
+        word = reference_phrase(paragraph.kind, now).removesuffix(now).strip()
+        return f"{word} then {then}, now {now}"
+
+    def kind_of(self, paragraph_id: str, record: Mapping[str, Any]) -> str:
+        paragraph = self.by_id.get(paragraph_id)
+        if paragraph is not None:
+            return paragraph.kind
+        then = str(record.get("reference") or "")
+        if then.startswith("PP"):
+            return str(ParagraphKind.PREAMBULAR)
+        return str(ParagraphKind.ITEM if "(" in then else ParagraphKind.OPERATIVE)
 
     @property
     def rule(self) -> str:
@@ -240,7 +272,7 @@ def draft_view(
 ) -> DraftView:
     """A :class:`DraftView` of a draft's text document and deliberation state, copied out of both."""
     paragraphs = read_paragraphs(doc)
-    numbers = number_paragraphs(paragraphs, getattr(state, "numbering", None))
+    numbers = numbering(paragraphs, getattr(state, "numbering", None))
     spans: dict[str, dict[str, SpanView]] = {}
     for element in paragraphs_array(doc):
         if not isinstance(element, Map):
@@ -259,7 +291,17 @@ def draft_view(
         symbol=symbol,
         created=created,
         generated=generated,
-        paragraphs=tuple(ParagraphView(p.id, numbers[p.id], str(p.kind), p.text) for p in paragraphs),
+        paragraphs=tuple(
+            ParagraphView(
+                p.id,
+                numbers.number(p.id),
+                str(p.kind),
+                p.text,
+                numbers.reference(p.id),
+                numbers.parents.get(p.id),
+            )
+            for p in paragraphs
+        ),
         deliberation=deliberation,
         spans=spans,
     )

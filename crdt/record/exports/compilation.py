@@ -190,7 +190,7 @@ def _note_text(view: DraftView, amendment: Mapping[str, Any]) -> str:
     text = f"{amendment['id']}, {kind} proposed on {day(amendment.get('proposed'))} by {who}"
     if cosponsors:
         text += f", co-sponsored by {join_names(cosponsors)}"
-    text += f": in {view.label(amendment['paragraph'])}, {change_phrase(amendment)}."
+    text += f": in {view.cited(amendment)}, {change_phrase(amendment)}."
     if amendment.get("justification"):
         text += f" Justification: {amendment['justification']}"
         text += "" if text.endswith((".", "!", "?")) else "."
@@ -231,7 +231,7 @@ def _decided(view: DraftView) -> list[str]:
             continue
         last = (amendment.get("history") or [{}])[-1]
         line = (
-            f"{amendment['id']} ({sponsors_phrase(amendment)}) on {view.label(amendment['paragraph'])}: "
+            f"{amendment['id']} ({sponsors_phrase(amendment)}) on {view.cited(amendment)}: "
             f"{str(state).replace('_', ' ')} on {day(last.get('at'))}"
         )
         if state in ("adopted", "adopted_modified"):

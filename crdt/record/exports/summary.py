@@ -42,7 +42,7 @@ def _amendment_phrase(view: DraftView, amendment: Mapping[str, Any]) -> str:
     comma = "," if amendment.get("cosponsors") else ""
     return (
         f"amendment {amendment['id']} by {sponsors_phrase(amendment)}{comma} to "
-        f"{view.label(amendment['paragraph'])} ({change_phrase(amendment)})"
+        f"{view.cited(amendment)} ({change_phrase(amendment)})"
     )
 
 
@@ -196,7 +196,7 @@ def _decided(view: DraftView) -> list[str]:
         last = (amendment.get("history") or [{}])[-1]
         # "by Switzerland, co-sponsored by CCBI, was adopted": the co-sponsors are an aside.
         who = sponsors_phrase(amendment) + ("," if amendment.get("cosponsors") else "")
-        where = view.label(amendment["paragraph"])
+        where = view.cited(amendment)
         if state in ("adopted", "adopted_modified"):
             how = " as modified" if state == "adopted_modified" else ""
             when = day(last.get("at"))

@@ -50,6 +50,9 @@ SUFFIXES = (
 )
 _ORDINAL = {suffix: n for n, suffix in enumerate(SUFFIXES, start=1)}
 PREAMBULAR_PREFIX = "PP"
+#: A key no paragraph id can be (ids start with a letter or digit): in a frozen map, it says the map holds
+#: whole references. Maps frozen before it held bare item letters ("(c)"), read under the item's paragraph.
+REFERENCES_MARK = "@references"
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,8 @@ class Numbering:
         return self.references.get(paragraph_id, "")
 
     def frozen(self) -> dict[str, str]:
-        """What freezing keeps: every numbered paragraph's reference."""
-        return {pid: ref for pid, ref in self.references.items() if ref}
+        """What freezing keeps: every numbered paragraph's reference (and :data:`REFERENCES_MARK`)."""
+        return {REFERENCES_MARK: "1", **{pid: ref for pid, ref in self.references.items() if ref}}
 
 
 def _suffixed(base: str, ordinal: int) -> str:
@@ -143,6 +146,7 @@ def numbering(paragraphs: Iterable[Paragraph], frozen: Mapping[str, str] | None 
     items: dict[str | None, _Series] = {}
     parent: str | None = None
     frozen_refs = dict(frozen or {})
+    whole = frozen_refs.pop(REFERENCES_MARK, None) is not None
     for p in paragraphs:
         if p.id in kinds:  # a duplicated id (a hostile client): the first one is the paragraph
             continue
@@ -186,13 +190,8 @@ def numbering(paragraphs: Iterable[Paragraph], frozen: Mapping[str, str] | None 
         for pid, letter in series.number(taken, cite).items():
             numbers[pid] = f"({letter})"
             kept = frozen_refs.get(pid) if frozen is not None else None
-            references[pid] = kept if kept is not None and _is_item_reference(kept) else cite.format(letter)
+            references[pid] = kept if kept is not None and whole else cite.format(letter)
     return Numbering(numbers, references, parents, kinds)
-
-
-def _is_item_reference(value: str) -> bool:
-    """A whole item reference ("4 (c)"), not a bare letter ("(c)", as frozen before references)."""
-    return value.endswith(")") and " (" in value
 
 
 def _item_letter(value: str) -> str:

@@ -50,7 +50,7 @@ async def export_draft(call: Call) -> Response:
         assert past is not None
         view = past
     else:
-        view = await live_view(call.plenary.deliberations, call.plenary.rooms, info)
+        view = await live_view(call.plenary.database, call.plenary.deliberations, call.plenary.rooms, info)
     base = str(call.request.base_url).rstrip("/")
     rendered = render(view, fmt, kind, base)
     disposition = "attachment" if fmt == "akn" else "inline"

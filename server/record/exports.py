@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crdt.procedure.commands import CommandRefused
 from crdt.procedure.deliberation import Deliberation, replay_command
 from crdt.record.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
-from crdt.times import iso_seconds
+from crdt.times import iso_seconds, iso_us
 from crdt.wire.replica import Replica
 from server.config import add_database_option, existing_database_url
 from server.exitcodes import EXIT_FAILED, EXIT_OK
@@ -80,13 +80,15 @@ def _now() -> str:
 # The live draft.
 
 
-async def live_view(deliberations: Deliberations, rooms: Rooms, info: DraftInfo) -> DraftView:
+async def live_view(
+    database: Database, deliberations: Deliberations, rooms: Rooms, info: DraftInfo
+) -> DraftView:
     """The draft as this server holds it now (only what is already in the log)."""
     deliberation = await deliberations.current(info.id)
     room = await rooms.current(info.id)
     async with deliberation.lock:  # commands hold it until their text edits are durable
         await room.until_logged()
-        return draft_view(
+        view = draft_view(
             room.replica.doc,
             deliberation.state,
             draft_id=info.id,
@@ -95,6 +97,23 @@ async def live_view(deliberations: Deliberations, rooms: Rooms, info: DraftInfo)
             created=iso_seconds(info.created_us),
             generated=_now(),
         )
+        seq = room.seq
+    return await _at_entry(database, view, info.id, seq)
+
+
+async def _at_entry(database: Database, view: DraftView, draft: str, seq: int) -> DraftView:
+    """``view`` stating the entry it shows: its number, time and hash (read from the log)."""
+    from sqlalchemy import select
+
+    from server.storage.schema import LOG
+
+    async with database.engine.connect() as conn:
+        row = (
+            await conn.execute(select(LOG.c.time_us, LOG.c.hash).where(LOG.c.room == draft, LOG.c.seq == seq))
+        ).first()
+    if row is None:
+        return replace(view, seq=seq)
+    return replace(view, seq=seq, seq_time=iso_us(row.time_us), seq_hash=bytes(row.hash).hex())
 
 
 # The database, read only.
@@ -129,7 +148,9 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
     info = await get_draft(database, draft)
     if info is None:
         return None
-    limit = at if at is not None else 1 << 62
+    if at is None:
+        at = (await database.head(draft)).seq
+    limit = at
     replica = Replica()
     try:
         snapshot = await database.latest_snapshot(draft)
@@ -154,7 +175,7 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
                 )
             except ValueError as exc:
                 print(f"plenary: entry {row.seq} of {draft!r}: {exc}", file=sys.stderr)
-        return draft_view(
+        view = draft_view(
             replica.doc,
             state,
             draft_id=info.id,
@@ -165,6 +186,7 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
         )
     finally:
         replica.close()
+    return await _at_entry(database, view, draft, at)
 
 
 # The command.

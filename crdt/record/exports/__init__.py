@@ -133,12 +133,40 @@ class DraftView:
     created: str
     """When the draft was created, ISO 8601 UTC."""
     generated: str
-    """The moment the view shows (the export time), ISO 8601 UTC."""
+    """When the export was made, ISO 8601 UTC."""
     paragraphs: tuple[ParagraphView, ...]
     deliberation: Mapping[str, Any]
     """The deliberation snapshot as JSON (:func:`crdt.procedure.deliberation.snapshot`)."""
     spans: Mapping[str, Mapping[str, SpanView]] = field(default_factory=dict)
     """Paragraph id → anchor id → where that anchor is now."""
+    seq: int | None = None
+    """The log entry the view shows the draft just after (the head when the export was made, or ``at``)."""
+    seq_time: str | None = None
+    """When that entry was written, ISO 8601 UTC: the moment the view shows."""
+    seq_hash: str | None = None
+    """That entry's hash (hex), which ``plenary audit verify`` and a signed head can confirm."""
+
+    @property
+    def moment(self) -> str:
+        """The moment the view shows, as ISO 8601 UTC: the entry's time, else the export time."""
+        return self.seq_time or self.generated
+
+    @property
+    def record_phrase(self) -> str:
+        """ "entry 30 of the log (2005-05-02T10:00:30Z, hash 3fa2…)", or the time alone for a view that
+        names no entry."""
+        if self.seq is None:
+            return self.generated
+        digest = f", hash {self.seq_hash}" if self.seq_hash else ""
+        return f"entry {self.seq} of its log ({self.moment}{digest})"
+
+    @property
+    def as_of(self) -> str:
+        """The sentence every export opens with: which moment of the record it shows, and when it was
+        made."""
+        if self.seq is None:
+            return f"As the record stood at {self.generated}."
+        return f"As the record stood at {self.record_phrase}; generated {self.generated}."
 
     # Lookups.
 
@@ -269,6 +297,9 @@ def draft_view(
     symbol: str,
     created: str,
     generated: str,
+    seq: int | None = None,
+    seq_time: str | None = None,
+    seq_hash: str | None = None,
 ) -> DraftView:
     """A :class:`DraftView` of a draft's text document and deliberation state, copied out of both."""
     paragraphs = read_paragraphs(doc)
@@ -304,6 +335,9 @@ def draft_view(
         ),
         deliberation=deliberation,
         spans=spans,
+        seq=seq,
+        seq_time=seq_time,
+        seq_hash=seq_hash,
     )
 
 

@@ -147,14 +147,23 @@ class _References:
 
 
 def _identification(
-    meta: ET.Element, work: str, work_date: str, version: str, author: str, number: str, name: str
+    meta: ET.Element, view: DraftView, work: str, work_date: str, author: str, number: str, name: str
 ) -> None:
+    """FRBR identification: the expression is the text at the moment of the record the view shows
+    (its date, and the entry in its name); the manifestation is this file, dated when it was generated."""
     identification = _el(meta, "identification", source="#plenary")
-    expression = f"{work}/{LANGUAGE}@{day(version)}"
+    expression = f"{work}/{LANGUAGE}@{day(view.moment)}"
+    version = "version" if view.seq is None else f"version: entry {view.seq} of the log"
     for level, this, uri, date, date_name in (
         ("FRBRWork", f"{work}/!main", work, day(work_date), "created"),
-        ("FRBRExpression", f"{expression}/!main", expression, day(version), "version"),
-        ("FRBRManifestation", f"{expression}/!main.xml", f"{expression}.akn", day(version), "generation"),
+        ("FRBRExpression", f"{expression}/!main", expression, day(view.moment), version),
+        (
+            "FRBRManifestation",
+            f"{expression}/!main.xml",
+            f"{expression}.akn",
+            day(view.generated),
+            "generation",
+        ),
     ):
         frbr = _el(identification, level)
         _el(frbr, "FRBRthis", value=this)
@@ -174,7 +183,24 @@ def draft_work(view: DraftView) -> str:
 
 
 def draft_expression(view: DraftView) -> str:
-    return f"{draft_work(view)}/{LANGUAGE}@{day(view.generated)}"
+    return f"{draft_work(view)}/{LANGUAGE}@{day(view.moment)}"
+
+
+#: The namespace of Plenary's own metadata in ``proprietary``: the log entry a document was made from.
+RECORD_NS = "urn:plenary:record"
+
+
+def _record(meta: ET.Element, view: DraftView) -> None:
+    """``<proprietary>``: the entry of the log the document shows (seq, time, hash) and when it was made,
+    for a machine to check against ``plenary audit verify`` or a signed head."""
+    attrs = {"xmlns:plenary": RECORD_NS, "generated": view.generated}
+    if view.seq is not None:
+        attrs["seq"] = str(view.seq)
+    if view.seq_time:
+        attrs["time"] = view.seq_time
+    if view.seq_hash:
+        attrs["hash"] = view.seq_hash
+    _el(_el(meta, "proprietary", source="#plenary"), "plenary:record", **attrs)
 
 
 def paragraph_eid(paragraph: ParagraphView) -> str:
@@ -192,7 +218,7 @@ def draft_document(view: DraftView) -> bytes:
     root = _el(None, "akomaNtoso", xmlns=AKN_NS)
     doc = _el(root, "doc", name="draft", contains="singleVersion")
     meta = _el(doc, "meta")
-    _identification(meta, draft_work(view), view.created, view.generated, "#plenary", view.id, view.title)
+    _identification(meta, view, draft_work(view), view.created, "#plenary", view.id, view.title)
 
     def status_ref(paragraph: ParagraphView) -> str:
         status = view.status(paragraph.id)
@@ -202,7 +228,7 @@ def draft_document(view: DraftView) -> bytes:
     _el(_el(preface, "p"), "docTitle", view.title)
     if view.symbol:
         _el(_el(preface, "p"), "docNumber", view.symbol)
-    _el(_el(preface, "p"), "docStatus", f"Draft under negotiation, as the record stood at {view.generated}")
+    _el(_el(preface, "p"), "docStatus", f"Draft under negotiation. {view.as_of}")
 
     recitals = [p for p in view.paragraphs if p.kind == "preambular"]
     if recitals:
@@ -236,6 +262,7 @@ def draft_document(view: DraftView) -> bytes:
     if not len(body):
         _el(body, "p")
     references.write(meta)
+    _record(meta, view)
     return _serialise(root)
 
 
@@ -262,7 +289,7 @@ def amendment_document(view: DraftView, amendment: Mapping[str, Any]) -> bytes:
     document = _el(root, "amendment", name="amendment", contains="singleVersion")
     meta = _el(document, "meta")
     work = f"/akn/{COUNTRY}/amendment/{day(proposed)}/{view.id}-{aid}"
-    _identification(meta, work, proposed, view.generated, sponsor_ref, aid, f"{aid} to {view.title}")
+    _identification(meta, view, work, proposed, sponsor_ref, aid, f"{aid} to {view.title}")
 
     workflow = _el(meta, "workflow", source="#plenary")
     for at, by, role, outcome, show in _steps(view, amendment, references):
@@ -334,6 +361,7 @@ def amendment_document(view: DraftView, amendment: Mapping[str, Any]) -> bytes:
     justification = str(amendment.get("justification") or "")
     _el(_el(body, "amendmentJustification"), "p", justification or "No justification was given.")
     references.write(meta)
+    _record(meta, view)
     return _serialise(root)
 
 
@@ -391,7 +419,7 @@ def _steps(
         stance = str(position.get("stance"))
         steps.append(
             (
-                str(position.get("at") or view.generated),
+                str(position.get("at") or view.moment),
                 references.organisation(str(position.get("delegation"))),
                 None,
                 "position_" + stance,

@@ -248,7 +248,7 @@ def _header(view: DraftView, kind: str) -> tuple[str, str]:
     what = "Compilation text" if kind == "compilation" else "Clean text"
     return (
         what,
-        f"{what} of draft {view.id}, as the record stood at {view.generated}. Decision rule: {view.rule}.",
+        f"{what} of draft {view.id}. {view.as_of} Decision rule: {view.rule}.",
     )
 
 

@@ -101,7 +101,7 @@ def summary(view: DraftView) -> str:
         "",
         "Meeting summary",
         "",
-        f"As the record stood at {view.generated}. Decision rule: {view.rule}.",
+        f"{view.as_of} Decision rule: {view.rule}.",
         "",
     ]
     delegations = {
@@ -235,7 +235,7 @@ def _pending(view: DraftView) -> list[str]:
         what = "the whole draft" if covered is None else join_names([view.label(p) for p in covered])
         deadline = period.get("deadline") or "its deadline"
         if isinstance(period.get("deadline_us"), (int, float)) and period["deadline_us"] <= _micros(
-            view.generated
+            view.moment
         ):
             out.append(f"{BULLET} Comments on {what} closed at {deadline}.")
         else:

@@ -23,6 +23,7 @@ from crdt.record.exports import (
     join_names,
     sponsors_phrase,
 )
+from crdt.record.exports.footnotes import NOTES_TITLE, by_paragraph, footnotes, marker
 
 __all__ = ["summary"]
 
@@ -122,14 +123,21 @@ def summary(view: DraftView) -> str:
     open_amendments = [a["id"] for a in view.amendments if a["state"] == "proposed"]
     targets = paragraphs + open_amendments
 
+    notes = footnotes(view)
+    attached = by_paragraph(notes)
+
+    def marks(pid: str) -> str:
+        return "".join(marker(note.number) for note in attached.get(pid, []))
+
     agreed = []
     for pid in paragraphs:
         status = view.status(pid)
         if status == "agreed":
-            agreed.append(f"{_cap(_quoted(view, pid))}: agreed.")
+            agreed.append(f"{_cap(_quoted(view, pid))}: agreed.{marks(pid)}")
         elif status == "agreed_ad_ref":
             agreed.append(
                 f"{_cap(_quoted(view, pid))}: agreed ad referendum, pending confirmation by capitals."
+                + marks(pid)
             )
     for target in targets:
         indicator = indicators.get(target) or {}
@@ -177,19 +185,26 @@ def summary(view: DraftView) -> str:
         out += [f"{BULLET} On other questions, however, there was less consensus:", ""]
         out += [f"{_SUB} {line}" for line in less] + [""]
 
-    decided = _decided(view)
+    by_target: dict[str, str] = {}
+    for note in notes:
+        by_target[note.target] = by_target.get(note.target, "") + marker(note.number)
+    decided = _decided(view, by_target)
     if decided:
         out += decided
 
     pending = _pending(view)
     if pending:
         out += pending
+    if notes:
+        # Notes on paragraphs not agreed are marked here, where the notes are listed.
+        out += [f"{BULLET} {NOTES_TITLE}:", ""]
+        out += [f"{marker(note.number)} {note.text}" for note in notes] + [""]
     if len(out) <= 8 and not delegations:
         out += [f"{BULLET} No position has been stated and no paragraph agreed yet.", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _decided(view: DraftView) -> list[str]:
+def _decided(view: DraftView, marks: dict[str, str]) -> list[str]:
     adopted, other = [], []
     for amendment in view.amendments:
         state = amendment["state"]
@@ -202,7 +217,7 @@ def _decided(view: DraftView) -> list[str]:
             when = day(last.get("at"))
             adopted.append(
                 f"Amendment {amendment['id']} by {who} was adopted{how} on {when}: in {where}, "
-                f"{change_phrase(amendment, adopted=True)}."
+                f"{change_phrase(amendment, adopted=True)}.{marks.get(amendment['id'], '')}"
             )
         elif state == "rejected":
             reason = (amendment.get("decision") or {}).get("reason")

@@ -19,19 +19,25 @@ from starlette.websockets import WebSocket
 from crdt.wire.protocol import KEEPALIVE_FRAME, encode_permission_denied
 from server.api import audit as audit_api
 from server.api import deliberation as deliberation_api
+from server.api import documents as documents_api
 from server.api import drafts as drafts_api
 from server.api import exports as exports_api
 from server.api import history as history_api
+from server.api import languages as languages_api
+from server.api import meetings as meetings_api
 from server.api import participants as participants_api
+from server.api import revisions as revisions_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.broker import Broker
 from server.broker import messages as relay
 from server.config import Settings
-from server.identity import Action, AuthenticationError, TokenIssuer, origin_allowed
+from server.identity import Action, AuthenticationError, Role, TokenIssuer, origin_allowed
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
+from server.procedure.summaries import room_editable
+from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.storage.database import Database
 from server.storage.log import LogWriter
@@ -39,6 +45,7 @@ from server.sync.closecodes import CloseCode
 from server.sync.inspection import Inspector
 from server.sync.roomnames import draft_of, room_name_problem
 from server.sync.rooms import Rooms
+from server.sync.scopes import WriteScope
 from server.sync.sessions import Actor, Session
 from server.sync.transport import RawSend
 from server.web import web_routes
@@ -63,7 +70,9 @@ class Plenary:
         self.sessions: set[Session] = set()
         self.deliberations = Deliberations(self.database, self.rooms, self.broker)
         self.access = Access(self.database, self.rooms, self.broker, self.sessions)
+        self.translations = Translations(self.database, self.rooms, self.deliberations)
         self.rooms.on_load.append(self.deliberations.attach)
+        self.rooms.on_entry.append(self.translations.take_entry)
         self.rooms.past_state = functools.partial(past_room_state, self.database)
         if self.broker.shared:
             # Only other processes' commands need folding: one process folded each as it ran it.
@@ -90,6 +99,7 @@ class Plenary:
         await self.broker.start()
         await self.access.load()
         await self.deliberations.load_all()
+        await self.translations.start()
         self.rooms.start()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
@@ -100,6 +110,7 @@ class Plenary:
         if self._keepalive is not None:
             self._keepalive.cancel()
         await self.deliberations.stop()
+        await self.translations.stop()
         for session in list(self.sessions):
             session.close(CloseCode.SERVICE_RESTART, "server restarting; reconnect")
         await self.rooms.close()
@@ -200,11 +211,24 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     if "@" in room and (past := await past_room_refusal(plenary.database, room, participant)):
         await refuse(*past)  # past versions ({draft}@{seq}) are the archive's: READ_HISTORY
         return
+    editable = await room_editable(plenary.deliberations, room, draft, participant)
+    scope = None
+    if room == draft:
+        # The draft's text: the original (as the role and any group mandate allow) and translations.
+        scope = WriteScope(
+            original=editable,
+            languages=None
+            if role == Role.SECRETARIAT
+            else frozenset(code for code in participant.languages if participant.may_translate(code, draft)),
+        )
+        editable = scope.original or scope.translates
     actor = Actor(
         participant_id=participant.id,
         role=str(role),
-        # The deliberation document is the server's to write; historical rooms are read-only.
-        can_edit=participant.may(Action.EDIT_TEXT, draft) and room == draft,
+        # The deliberation document is the server's to write; historical rooms are read-only; a
+        # group's working text is its members'; a summary room, the chair's and the secretariat's.
+        can_edit=editable,
+        scope=scope,
         user={
             "id": participant.id,
             "name": participant.name,
@@ -249,6 +273,10 @@ def create_app(settings: Settings) -> Starlette:
         *audit_api.ENDPOINTS,
         *history_api.ENDPOINTS,
         *exports_api.ENDPOINTS,
+        *revisions_api.ENDPOINTS,
+        *languages_api.ENDPOINTS,
+        *meetings_api.ENDPOINTS,
+        *documents_api.ENDPOINTS,
     ]
     openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
 

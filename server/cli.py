@@ -118,7 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
         ],
     )
     issue.add_argument(
-        "--role", required=True, choices=["chair", "secretariat", "delegate", "observer", "archivist"]
+        "--role",
+        required=True,
+        choices=["chair", "secretariat", "delegate", "observer", "archivist", "translator"],
+    )
+    issue.add_argument(
+        "--language",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="a language a translator keeps, e.g. fr (repeat for several)",
     )
     issue.add_argument("--draft", help="limit the role to this draft (default: all drafts)")
     issue.add_argument("--ttl", default="8h", help="lifetime, e.g. 90m, 8h, 2d (default 8h)")
@@ -144,13 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     from server.record.audit import add_commands as add_audit_commands
 
-    add_audit_commands(commands)
+    audit_commands = add_audit_commands(commands)
     from server.record.history import add_history_commands
 
     add_history_commands(commands)
     from server.record.exports import add_commands as add_export_commands
 
     add_export_commands(commands)
+    from server.record.revisions import add_commands as add_revision_commands
+
+    add_revision_commands(commands, audit_commands)
     return parser
 
 
@@ -340,7 +352,10 @@ def run_token_issue(args: argparse.Namespace) -> int:
         delegation=args.delegation,
         group=args.group,
         roles={args.draft or "*": args.role},
+        languages=frozenset(args.language),
     )
+    if args.role == "translator" and not args.language:
+        raise ValueError("a translator needs --language (the language versions they keep)")
     ttl = parse_ttl(args.ttl)
     token = TokenIssuer(secret).issue(participant, ttl)
     if args.json:

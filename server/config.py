@@ -32,6 +32,8 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     #: Per-message deflate costs ~6x CPU on fan-out: off unless asked for.
     websocket_deflate: bool = False
+    #: Languages drafts may be translated into beyond the six official ones (ISO 639-1 codes).
+    extra_languages: tuple[str, ...] = ()
 
     # Limits. Each is enforced where the README's limits table says.
     #: Largest websocket message accepted (bytes); larger frames close with 1009.
@@ -51,6 +53,10 @@ class Settings:
     message_burst: int = 2_000
     #: Connections one room may hold.
     max_connections_per_room: int = 5_000
+    #: Size of one file attached to a document (bytes); larger uploads get 413.
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    #: Files one draft may keep (uploads beyond it get 409).
+    max_attachments_per_draft: int = 1_000
 
     # Timing.
     #: Seconds a room stays loaded after its last connection leaves.

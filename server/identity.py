@@ -73,6 +73,10 @@ MIN_SECRET_BYTES = 32
 MAX_TTL = timedelta(days=30)
 #: Clock skew tolerated between the machine that issued a token and the one that checks it.
 TOKEN_LEEWAY = timedelta(seconds=30)
+#: Languages one participant may translate into (a translator's ``languages`` claim).
+MAX_LANGUAGES = 16
+#: An ISO 639-1 (or 639-2) language code.
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 #: RFC 6455 limits a close frame's reason to 123 bytes of UTF-8.
 _MAX_REASON_BYTES = 123
 
@@ -103,6 +107,8 @@ class Role(StrEnum):
     DELEGATE = "delegate"
     OBSERVER = "observer"
     ARCHIVIST = "archivist"
+    #: Keeps one or more language versions (the token's ``languages``), and only those.
+    TRANSLATOR = "translator"
 
 
 class Action(StrEnum):
@@ -119,6 +125,12 @@ class Action(StrEnum):
     READ_OWN_HISTORY = "read_own_history"  # one's own actions only
     MANAGE_PARTICIPANTS = "manage_participants"  # including revocation
     CREATE_DRAFT = "create_draft"
+    TRANSLATE = "translate"  # edit and confirm translations (a translator: only in their languages)
+    PRESIDE = "preside"  # open and close meetings, adopt the agenda, give the floor, establish Friends
+    MANAGE_MEETINGS = "manage_meetings"  # convene meetings, propose agendas, summarise statements
+    REQUEST_FLOOR = "request_floor"  # and withdraw the request, hand in one's statement
+    SUBMIT_DOCUMENT = "submit_document"  # proposals, contributions, non-papers (and introduce them)
+    READ_INFORMAL_RECORD = "read_informal_record"  # who said what in informal meetings
 
 
 # Plain-string views for checking untrusted claim values (`"x" in Role` raises TypeError on 3.11).
@@ -140,6 +152,10 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.READ_OWN_HISTORY,
                 Action.MANAGE_PARTICIPANTS,
                 Action.CREATE_DRAFT,
+                Action.PRESIDE,
+                Action.MANAGE_MEETINGS,
+                Action.SUBMIT_DOCUMENT,
+                Action.READ_INFORMAL_RECORD,
             }
         ),
         Role.SECRETARIAT: frozenset(
@@ -152,6 +168,10 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.READ_OWN_HISTORY,
                 Action.MANAGE_PARTICIPANTS,
                 Action.CREATE_DRAFT,
+                Action.TRANSLATE,
+                Action.MANAGE_MEETINGS,
+                Action.SUBMIT_DOCUMENT,
+                Action.READ_INFORMAL_RECORD,
             }
         ),
         Role.DELEGATE: frozenset(
@@ -162,10 +182,17 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = MappingProxyType(
                 Action.PROPOSE_AMENDMENT,
                 Action.STATE_POSITION,
                 Action.READ_OWN_HISTORY,
+                Action.REQUEST_FLOOR,
+                Action.SUBMIT_DOCUMENT,
             }
         ),
-        Role.OBSERVER: frozenset({Action.READ, Action.ANNOTATE}),
-        Role.ARCHIVIST: frozenset({Action.READ, Action.READ_HISTORY, Action.READ_OWN_HISTORY}),
+        Role.OBSERVER: frozenset(
+            {Action.READ, Action.ANNOTATE, Action.REQUEST_FLOOR, Action.SUBMIT_DOCUMENT}
+        ),
+        Role.ARCHIVIST: frozenset(
+            {Action.READ, Action.READ_HISTORY, Action.READ_OWN_HISTORY, Action.READ_INFORMAL_RECORD}
+        ),
+        Role.TRANSLATOR: frozenset({Action.READ, Action.ANNOTATE, Action.TRANSLATE}),
     }
 )
 
@@ -273,6 +300,7 @@ class Participant:
 
     `roles` maps ALL_DRAFTS ("*") and/or draft ids to a Role; a draft's own entry overrides the
     "*" entry. Values may be given as strings and are converted; the stored mapping is read-only.
+    `languages` are the language codes a translator keeps (ISO 639-1, e.g. ``fr``); other roles ignore it.
     """
 
     id: str
@@ -280,6 +308,7 @@ class Participant:
     delegation: str
     group: StakeholderGroup
     roles: Mapping[str, Role] = field(hash=False)
+    languages: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         _check_text("participant id", self.id, MAX_ID_LENGTH)
@@ -293,6 +322,12 @@ class Participant:
             raise ValueError("a participant needs at least one role")
         roles = {_check_text("draft id", k, MAX_ID_LENGTH): Role(v) for k, v in self.roles.items()}
         object.__setattr__(self, "roles", MappingProxyType(roles))
+        languages = frozenset(self.languages)
+        if len(languages) > MAX_LANGUAGES or not all(
+            isinstance(code, str) and _LANGUAGE_CODE.fullmatch(code) for code in languages
+        ):
+            raise ValueError(f"languages must be at most {MAX_LANGUAGES} codes such as 'fr'")
+        object.__setattr__(self, "languages", languages)
 
     def role_for(self, draft_id: str | None = None) -> Role | None:
         """The role on `draft_id` (the all-drafts role when None); None means no access."""
@@ -309,6 +344,13 @@ class Participant:
         """
         role = self.role_for(draft_id)
         return role is not None and action in PERMISSIONS[role]
+
+    def may_translate(self, language: str, draft_id: str | None = None) -> bool:
+        """Whether this participant may edit and confirm the ``language`` version of ``draft_id``:
+        a translator for that language, or the secretariat (which keeps every language version)."""
+        if not self.may(Action.TRANSLATE, draft_id):
+            return False
+        return self.role_for(draft_id) != Role.TRANSLATOR or language in self.languages
 
     def require(self, action: Action, draft_id: str | None = None) -> None:
         """Raise PermissionDeniedError unless `may(action, draft_id)`."""
@@ -435,6 +477,7 @@ class TokenIssuer:
             "delegation": participant.delegation,
             "group": str(participant.group),
             "roles": {draft: str(role) for draft, role in participant.roles.items()},
+            **({"languages": sorted(participant.languages)} if participant.languages else {}),
             "iat": issued,
             "exp": issued + int(ttl.total_seconds()),
             "jti": secrets.token_urlsafe(16),
@@ -514,12 +557,16 @@ class TokenIssuer:
             raise InvalidClaimsError("claim 'group' is not a known stakeholder group")
         try:
             _check_text("token id", token_id, MAX_ID_LENGTH)
+            languages = claims.get("languages", [])
+            if not isinstance(languages, list) or not all(isinstance(code, str) for code in languages):
+                raise ValueError("claim 'languages' must be a list of language codes")
             participant = Participant(
                 id=claims["sub"],
                 name=claims["name"],
                 delegation=claims["delegation"],
                 group=StakeholderGroup(claims["group"]),
                 roles=roles,
+                languages=frozenset(languages),
             )
         except ValueError as exc:
             raise InvalidClaimsError(f"access token has invalid claims: {exc}") from exc

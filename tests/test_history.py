@@ -497,7 +497,7 @@ async def test_time_travel_equals_what_clients_saw(server, tokens):
         past = played.get("archivist", f"/api/drafts/tunis/text?at={step.seq}")
         assert past["seq"] == step.seq
         assert past["paragraphs"] == [
-            {**p, "length_utf16": utf16_length(p["text"])} for p in step.paragraphs
+            {**p, "length_utf16": utf16_length(p["text"]), "translations": {}} for p in step.paragraphs
         ], step.label
         assert normalised(past["deliberation"]) == normalised(step.deliberation), step.label
 

@@ -45,19 +45,25 @@ NOW = datetime(2025, 5, 31, 12, 0, tzinfo=UTC)
 # --- permission table -----------------------------------------------------------------------------
 
 # Transcribed from the specification, column by column; deliberately not derived from PERMISSIONS.
-ROLES_IN_COLUMN_ORDER = ("chair", "secretariat", "delegate", "observer", "archivist")
+ROLES_IN_COLUMN_ORDER = ("chair", "secretariat", "delegate", "observer", "archivist", "translator")
 TABLE = {
-    "read": "✓ ✓ ✓ ✓ ✓",
-    "edit_text": "✓ ✓ ✓ – –",
-    "annotate": "✓ ✓ ✓ ✓ –",
-    "propose_amendment": "– – ✓ – –",
-    "state_position": "– – ✓ – –",
-    "manage_process": "✓ ✓ – – –",
-    "decide_amendment": "✓ – – – –",
-    "read_history": "✓ ✓ – – ✓",
-    "read_own_history": "✓ ✓ ✓ – ✓",
-    "manage_participants": "✓ ✓ – – –",
-    "create_draft": "✓ ✓ – – –",
+    "read": "✓ ✓ ✓ ✓ ✓ ✓",
+    "edit_text": "✓ ✓ ✓ – – –",
+    "annotate": "✓ ✓ ✓ ✓ – ✓",
+    "propose_amendment": "– – ✓ – – –",
+    "state_position": "– – ✓ – – –",
+    "manage_process": "✓ ✓ – – – –",
+    "decide_amendment": "✓ – – – – –",
+    "read_history": "✓ ✓ – – ✓ –",
+    "read_own_history": "✓ ✓ ✓ – ✓ –",
+    "manage_participants": "✓ ✓ – – – –",
+    "create_draft": "✓ ✓ – – – –",
+    "preside": "✓ – – – – –",
+    "manage_meetings": "✓ ✓ – – – –",
+    "request_floor": "– – ✓ ✓ – –",
+    "submit_document": "✓ ✓ ✓ ✓ – –",
+    "read_informal_record": "✓ ✓ – – ✓ –",
+    "translate": "– ✓ – – – ✓",
 }
 CELLS = [
     (role, action, mark == "✓")
@@ -587,3 +593,24 @@ def test_tokens_in_urls_never_reach_the_logs():
     )
     assert RedactTokens().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /ws/summit?token=…&x=1" [accepted]'
+
+
+def test_a_translator_translates_only_their_languages_and_the_secretariat_all() -> None:
+    translator = make({ALL_DRAFTS: Role.TRANSLATOR}, languages=frozenset({"ar", "fr"}))
+    assert translator.may_translate("ar", "d") and not translator.may_translate("zh", "d")
+    assert make({ALL_DRAFTS: Role.SECRETARIAT}).may_translate("zh", "d")
+    assert not make({ALL_DRAFTS: Role.DELEGATE}, languages=frozenset({"ar"})).may_translate("ar", "d")
+    with pytest.raises(ValueError, match="languages"):
+        make({ALL_DRAFTS: Role.TRANSLATOR}, languages=frozenset({"Arabic"}))
+    issuer = TokenIssuer(SECRET)
+    token = issuer.issue(translator, timedelta(hours=1), now=NOW)
+    assert issuer.verify(token, now=NOW).languages == {"ar", "fr"}
+
+
+@pytest.mark.parametrize(
+    "languages", ["ar", [["ar"]], ["Arabic"], [1], [f"a{chr(97 + i)}" for i in range(17)]]
+)
+def test_bad_languages_claims_are_refused(languages: object) -> None:
+    claims = {**valid_claims(), "roles": {"*": "translator"}, "languages": languages}
+    with pytest.raises(InvalidClaimsError):
+        TokenIssuer(SECRET).verify(signed(claims), now=NOW)

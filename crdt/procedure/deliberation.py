@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from crdt.procedure import conference, languages, revisions
 from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
 from crdt.procedure.consensus import (
     DecisionRule,
@@ -24,6 +25,7 @@ from crdt.procedure.consensus import (
     compute_indicator,
     latest_positions,
 )
+from crdt.procedure.proceedings import Proceedings
 
 
 class ParagraphStatus(StrEnum):
@@ -73,6 +75,12 @@ class Deliberation:
     #: Paragraph numbers frozen by the chair (paragraph id → number), or None.
     numbering: dict[str, str] | None = None
     counter: int = 0
+    #: Rev.1, Rev.2, … by id (``rev1``): see crdt/procedure/revisions.py.
+    revisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The original language and the translation languages: see crdt/procedure/languages.py.
+    languages: dict[str, Any] = field(default_factory=languages.default_languages)
+    #: Meetings, the floor, statements, documents, Friends of the Chair (crdt/procedure/conference.py).
+    proceedings: Proceedings = field(default_factory=Proceedings)
 
     # Queries.
 
@@ -118,7 +126,9 @@ class Deliberation:
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise refuse(f"unknown command {kind!r}", 400)
+        conference.admit(self, command, actor)
         result = handler(self, command, actor, now_us, now_iso)
+        revisions.mark_made_against(self, kind, result)
         # Only an accepted command makes a delegation known (a refused one leaves no trace).
         if actor.delegation and actor.role == "delegate":
             self.delegations.setdefault(actor.delegation, actor.group)
@@ -494,6 +504,9 @@ _HANDLERS: dict[str, Any] = {
     "silence.start": _silence,
     "silence.restart": _silence,
     "silence.conclude": _silence,
+    **revisions.HANDLERS,
+    **languages.HANDLERS,
+    **conference.HANDLERS,
 }
 
 COMMANDS = frozenset(_HANDLERS)
@@ -550,6 +563,9 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         "periods": state.periods,
         "silences": state.silences,
         "indicators": {t: state.indicator(t).to_json() for t in targets},
+        "revisions": state.revisions,
+        "languages": state.languages,
+        **conference.publish(state),
     }
 
 

@@ -1,20 +1,25 @@
 """The schema of a draft's text document, and reading it back.
 
 Room ``{draft}`` holds one root array ``paragraphs``; each element is a map
-``{"id": str, "kind": str, "text": Y.Text}``. A JS client renders it with
-``doc.getArray('paragraphs')`` and edits ``p.get('text')`` like any Y.Text. The
-id is stable: it survives reordering and renumbering. Numbers are derived from
-order (:mod:`crdt.procedure.numbering`), never stored in the text document.
+``{"id": str, "kind": str, "text": Y.Text, "translations"?: Y.Map}``. A JS client
+renders it with ``doc.getArray('paragraphs')`` and edits ``p.get('text')`` like any
+Y.Text. The id is stable: it survives reordering and renumbering. Numbers are
+derived from order (:mod:`crdt.procedure.numbering`), never stored in the text document.
+``translations`` maps a language code (``fr``) to that language's ``Y.Text`` of the
+paragraph, created by the server for each translation language of the draft
+(``crdt/procedure/translations.py``); ``text`` is the original.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pycrdt import Array, Doc, Map, Text
+
+from crdt.procedure.numbering import number_paragraphs as number_paragraphs  # the one numbering
 
 PARAGRAPHS = "paragraphs"
 MAX_PARAGRAPH_ID = 64
@@ -36,6 +41,8 @@ class Paragraph:
     id: str
     kind: ParagraphKind
     text: str
+    #: Language code → the paragraph's text in that language (written on creation; see translations.py).
+    translations: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not _ID.fullmatch(self.id):
@@ -52,7 +59,10 @@ def write_paragraphs(doc: Doc, paragraphs: Iterable[Paragraph]) -> None:
     array = paragraphs_array(doc)
     with doc.transaction():
         for paragraph in paragraphs:
-            array.append(Map({"id": paragraph.id, "kind": str(paragraph.kind), "text": Text(paragraph.text)}))
+            fields = {"id": paragraph.id, "kind": str(paragraph.kind), "text": Text(paragraph.text)}
+            if paragraph.translations:
+                fields["translations"] = Map({lang: Text(t) for lang, t in paragraph.translations.items()})
+            array.append(Map(fields))
 
 
 def read_paragraphs(doc: Doc) -> list[Paragraph]:

@@ -21,8 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from crdt.procedure.draft import Paragraph, ParagraphKind
+# Paragraph kinds, as crdt.procedure.draft.ParagraphKind spells them (a StrEnum: equal to these strings).
+# Not imported from there: the draft module names number_paragraphs too.
+OPERATIVE, PREAMBULAR, ITEM = "operative", "preambular", "item"
+
+
+class Paragraph(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
 
 __all__ = ["SUFFIXES", "Numbering", "number_paragraphs", "numbering", "reference_phrase"]
 
@@ -152,19 +164,19 @@ def numbering(paragraphs: Iterable[Paragraph], frozen: Mapping[str, str] | None 
             continue
         kinds[p.id] = str(p.kind)
         value = frozen_refs.get(p.id) if frozen is not None else None
-        if p.kind == ParagraphKind.OPERATIVE:
+        if p.kind == OPERATIVE:
             if value is not None and (value.startswith(PREAMBULAR_PREFIX) or "(" in value):
                 value = None  # frozen as another kind: its kind changed since
             operative.members.append((p.id, value))
             parent = p.id
-        elif p.kind == ParagraphKind.PREAMBULAR:
+        elif p.kind == PREAMBULAR:
             if value is not None and value.startswith(PREAMBULAR_PREFIX):
                 value = value[len(PREAMBULAR_PREFIX) :]
             elif value is not None:
                 value = None
             preambular.members.append((p.id, value))
             parent = None
-        elif p.kind == ParagraphKind.ITEM:
+        elif p.kind == ITEM:
             if value is not None and not value.endswith(")"):
                 value = None
             parents[p.id] = parent
@@ -204,9 +216,9 @@ def reference_phrase(kind: str, reference: str) -> str:
     """How prose cites a paragraph by its reference: "paragraph 4 (c)", "preambular paragraph 2"."""
     if not reference:
         return ""
-    if kind == ParagraphKind.PREAMBULAR and reference.startswith(PREAMBULAR_PREFIX):
+    if kind == PREAMBULAR and reference.startswith(PREAMBULAR_PREFIX):
         return f"preambular paragraph {reference[len(PREAMBULAR_PREFIX) :]}"
-    if kind == ParagraphKind.ITEM and reference.startswith("("):
+    if kind == ITEM and reference.startswith("("):
         return f"item {reference}"
     return f"paragraph {reference}"
 

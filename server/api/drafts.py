@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from crdt.offsets import utf16_length
+from crdt.procedure.commands import CommandRefused
 from crdt.procedure.draft import Paragraph, ParagraphKind, read_paragraphs
 from crdt.procedure.numbering import numbering
 from server.api.endpoints import Call, Endpoint
+from server.api.languages import allowed_languages
 from server.api.problems import Problem, conflict, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import DraftExists, create_draft, get_draft, list_drafts
@@ -21,6 +24,9 @@ class ParagraphIn(BaseModel):
     )
     kind: ParagraphKind = ParagraphKind.OPERATIVE
     text: str = Field(max_length=100_000)
+    translations: dict[str, str] = Field(
+        default_factory=dict, max_length=16, description="language code → the paragraph in that language"
+    )
 
 
 class DraftIn(BaseModel):
@@ -28,6 +34,10 @@ class DraftIn(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     symbol: str = Field(default="", max_length=100, description="document symbol, e.g. WSIS-II/PC-3/DOC/1")
     paragraphs: list[ParagraphIn] = Field(default_factory=list, max_length=5_000)
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$", description="the original language")
+    translations: list[str] = Field(
+        default_factory=list, max_length=16, description="languages it is translated into, e.g. [fr, ar]"
+    )
 
 
 class DraftOut(BaseModel):
@@ -50,6 +60,10 @@ class ParagraphOut(BaseModel):
 
 class DraftTextOut(DraftOut):
     paragraphs: list[ParagraphOut]
+    revisions: list[dict[str, Any]] = Field(
+        default_factory=list, description="Rev.1, Rev.2, … issued so far (see /revisions)"
+    )
+    languages: dict[str, Any] = Field(default_factory=dict, description="original and translation languages")
 
 
 async def post_draft(call: Call) -> DraftOut:
@@ -60,6 +74,14 @@ async def post_draft(call: Call) -> DraftOut:
     ):
         raise forbidden("only a chair or the secretariat may create drafts")
     plenary = call.plenary
+    allowed = allowed_languages(plenary.settings.extra_languages)
+    given = {code for p in body.paragraphs for code in p.translations} | {body.language, *body.translations}
+    if given - set(allowed):
+        raise Problem(422, "Unprocessable Content", f"languages must be among {', '.join(allowed)}")
+    if set(code for p in body.paragraphs for code in p.translations) - set(body.translations):
+        raise Problem(
+            422, "Unprocessable Content", "paragraph translations must be in the draft's translations"
+        )
     try:
         info = await create_draft(
             plenary.database,
@@ -67,13 +89,19 @@ async def post_draft(call: Call) -> DraftOut:
             draft_id=body.id,
             title=body.title,
             symbol=body.symbol,
-            paragraphs=[Paragraph(p.id, p.kind, p.text) for p in body.paragraphs],
+            paragraphs=[Paragraph(p.id, p.kind, p.text, p.translations) for p in body.paragraphs],
             creator=call.participant,
         )
     except DraftExists as exc:
         raise conflict(f"draft {body.id!r} already exists") from exc
     except ValueError as exc:
         raise Problem(422, "Unprocessable Content", str(exc)) from exc
+    if body.language != "en" or body.translations:
+        command = {"type": "languages.set", "original": body.language, "translations": body.translations}
+        try:
+            await plenary.deliberations.execute(info.id, command, call.participant)
+        except CommandRefused as exc:
+            raise Problem(422, "Unprocessable Content", exc.detail) from exc
     return DraftOut(**asdict(info), room=info.id)
 
 
@@ -97,9 +125,12 @@ async def get_one(call: Call) -> DraftTextOut:
     paragraphs = read_paragraphs(room.replica.doc)
     deliberation = await call.plenary.deliberations.current(draft_id)
     numbers = numbering(paragraphs, deliberation.state.numbering)
+    state = deliberation.state
     return DraftTextOut(
         **asdict(info),
         room=info.id,
+        revisions=sorted(state.revisions.values(), key=lambda r: r["number"]),
+        languages=dict(state.languages),
         paragraphs=[
             ParagraphOut(
                 id=p.id,

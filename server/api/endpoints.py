@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from server.config import Settings
     from server.procedure.access import Access
     from server.procedure.deliberation import Deliberations
+    from server.procedure.translations import Translations
     from server.storage.database import Database
     from server.sync.rooms import Rooms
     from server.sync.sessions import Session
@@ -48,6 +49,9 @@ class Server(Protocol):
 
     @property
     def deliberations(self) -> Deliberations: ...
+
+    @property
+    def translations(self) -> Translations: ...
 
     @property
     def access(self) -> Access: ...

@@ -18,19 +18,22 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from crdt.procedure.revisions import revision_number
 from crdt.record.exports import FORMATS, VIEWS
 from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import get_draft
-from server.record.exports import live_view, read_view, render, resolve_at
+from server.record.exports import live_view, read_revision_view, read_view, render, resolve_at
 
 
 async def export_draft(call: Call) -> Response:
     draft = call.path("draft")
-    if not call.participant.may(Action.READ_HISTORY, draft):
-        raise forbidden("exporting a draft needs the chair, secretariat or archivist role")
     params = call.request.query_params
+    # A revision is a document issued to everyone at the table; any other moment is the archive's.
+    issued = revision_number(params.get("at") or "") is not None
+    if not call.participant.may(Action.READ if issued else Action.READ_HISTORY, draft):
+        raise forbidden("exporting a draft needs the chair, secretariat or archivist role (or at=revN)")
     fmt = params.get("format", "markdown")
     kind = params.get("view", "compilation")
     if fmt not in FORMATS:
@@ -41,7 +44,12 @@ async def export_draft(call: Call) -> Response:
     if info is None:
         raise not_found(f"no draft {draft!r}")
     at = params.get("at")
-    if at:
+    if issued:
+        try:
+            view = await read_revision_view(call.plenary.database, draft, at or "")
+        except ValueError as exc:
+            raise not_found(str(exc)) from exc
+    elif at:
         try:
             seq = await resolve_at(call.plenary.database, draft, at)
         except ValueError as exc:
@@ -50,9 +58,20 @@ async def export_draft(call: Call) -> Response:
         assert past is not None
         view = past
     else:
-        view = await live_view(call.plenary.database, call.plenary.deliberations, call.plenary.rooms, info)
+        view = await live_view(
+            call.plenary.database,
+            call.plenary.deliberations,
+            call.plenary.rooms,
+            info,
+            call.plenary.translations,
+        )
     base = str(call.request.base_url).rstrip("/")
-    rendered = render(view, fmt, kind, base)
+    language = params.get("language") or None
+    pair = [code.strip() for code in params["languages"].split(",")] if params.get("languages") else None
+    try:
+        rendered = render(view, fmt, kind, base, language, pair)
+    except ValueError as exc:
+        raise Problem(422, "Unprocessable Content", str(exc)) from exc
     disposition = "attachment" if fmt == "akn" else "inline"
     return Response(
         rendered.data,

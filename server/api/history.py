@@ -19,15 +19,19 @@ from server.api.problems import Problem, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import get_draft
 from server.record.history import BadMoment, History, NotInHistory
+from server.record.meetings import informal_record_filter
 
 
 class ParagraphAt(BaseModel):
     id: str
     number: str
-    reference: str = Field(description="how it is cited then, unique in the draft (\"4 (c)\", \"PP2\")")
+    reference: str = Field(description='how it is cited then, unique in the draft ("4 (c)", "PP2")')
     kind: str
     text: str
     length_utf16: int
+    translations: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="language → {text, status (current, stale, untranslated), basis, …}"
+    )
 
 
 class TextOut(BaseModel):
@@ -35,6 +39,7 @@ class TextOut(BaseModel):
     seq: int = Field(description="the entry the text is shown just after (0: before anything)")
     time: str | None = Field(description="when that entry was written, ISO 8601 UTC")
     head: int = Field(description="the log's last entry now")
+    languages: dict[str, Any] = Field(default_factory=dict, description="original and translations then")
     paragraphs: list[ParagraphAt]
     deliberation: dict[str, Any] = Field(description="the deliberation state then, as GET …/deliberation")
 
@@ -207,7 +212,11 @@ async def get_diff(call: Call) -> dict[str, Any]:
 async def get_events(call: Call) -> dict[str, Any]:
     draft, history, only = await _open(call, own=True)
     after, limit = _int(call, "after", 0), _int(call, "limit", 100)
-    result = await _answer(history.events(draft, after, limit, participant=only))
+    # An informal meeting's record of who spoke is the Bureau's and the archivists'.
+    hide = None
+    if not call.participant.may(Action.READ_INFORMAL_RECORD, draft):
+        hide = await informal_record_filter(call.plenary.deliberations, draft)
+    result = await _answer(history.events(draft, after, limit, participant=only, hide=hide))
     if only is not None:
         result["participant"] = only
     return result

@@ -19,13 +19,16 @@ from typing import TYPE_CHECKING, Any
 from pycrdt import Array, Doc, Map
 
 from crdt.offsets import utf16_to_utf8
+from crdt.procedure import conference
 from crdt.procedure.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
 from crdt.procedure.commands import Actor, CommandRefused, refuse
 from crdt.procedure.deliberation import Deliberation, ParagraphStatus, replay_command, snapshot
+from crdt.procedure.documents import is_proposal
 from crdt.procedure.draft import find_text, read_paragraphs
 from crdt.procedure.numbering import numbering, stamp_reference
 from crdt.times import iso_seconds
 from server.identity import Action, Participant
+from server.procedure import meetings
 from server.storage.database import now_us
 
 if TYPE_CHECKING:
@@ -63,6 +66,12 @@ REQUIRED: Mapping[str, Action] = {
     "rule.set": Action.MANAGE_PROCESS,
     "numbering.freeze": Action.MANAGE_PROCESS,
     "numbering.unfreeze": Action.MANAGE_PROCESS,
+    "revision.issue": Action.MANAGE_PROCESS,
+    "languages.set": Action.MANAGE_PROCESS,
+    "translation.confirm": Action.TRANSLATE,
+    # Who may (the sponsor, a translator, the secretariat) is the rule's to say: see languages.py.
+    "amendment.translate": Action.READ,
+    **meetings.REQUIRED,
 }
 
 DELIBERATION_MAPS = (
@@ -74,6 +83,9 @@ DELIBERATION_MAPS = (
     "periods",
     "silences",
     "indicators",
+    "revisions",
+    "languages",
+    *conference.MAPS,
 )
 
 
@@ -243,6 +255,15 @@ class Deliberations:
             log.warning("draft %r: command %s not run: %s", draft, kind, exc)
             raise CommandRefused(503, "the draft is busy or the database unreachable; try again") from exc
 
+    async def execute_on_behalf(self, draft: str, command: dict[str, Any], actor: Actor) -> dict[str, Any]:
+        """A command the server sends for someone who acted elsewhere (a Friends of the Chair's mandate
+        on its working draft, given by the parent's chair): no permission check here, the caller did."""
+        if command.get("type") not in meetings.ON_BEHALF:
+            raise refuse(f"not a command sent on someone's behalf: {command.get('type')!r}", 400)
+        deliberation = await self.get(draft)
+        async with self.exclusive(deliberation):
+            return await self._run_guarded(deliberation, command, actor)
+
     async def _run_guarded(
         self, deliberation: DraftDeliberation, command: dict[str, Any], actor: Actor
     ) -> dict[str, Any]:
@@ -269,7 +290,9 @@ class Deliberations:
         doc = text_room.replica.doc
         now = now_us()
         command = self._prepare(state, doc, command, actor, now)
-        text_edit = command.pop("_text_edit", None)
+        text_edits = command.pop("_text_edits", None) or []
+        if "_text_edit" in command:
+            text_edits.append(command.pop("_text_edit"))
         result = state.apply(command, actor, now, iso_seconds(now))  # raises CommandRefused: nothing logged
         payload = json.dumps(
             {"command": command, "actor": actor.to_json()}, sort_keys=True, ensure_ascii=False
@@ -283,10 +306,9 @@ class Deliberations:
             # In the state already: a refresh from the log must not fold it again.
             on_logged=deliberation.executed_here.add if self.broker.shared else None,
         )
-        if text_edit is not None:
-            # The text change a command makes (an anchor placed, an adoption),
+        for edit, connection in text_edits:
+            # The text changes a command makes (anchors placed, an adoption),
             # logged right after it and tied to it through the connection field.
-            edit, connection = text_edit
             text_room.edit(edit, participant=actor.participant, role=actor.role, connection=connection)
         text_room.locked = state.locked
         await text_room.until_logged()
@@ -307,6 +329,8 @@ class Deliberations:
                 raise refuse(f"no paragraph {pid!r} in this draft", 404)
             return paragraphs[pid]
 
+        if kind in meetings.COMMANDS:
+            return meetings.prepare(state, doc, command, actor, paragraph)
         if kind == "annotation.create":
             command["id"] = f"an-{len(state.annotations) + 1}"
             text = paragraph(command.get("paragraph")).text
@@ -331,7 +355,8 @@ class Deliberations:
             paragraph(command.get("paragraph"))
         elif kind in ("position.state", "silence.start"):
             target = command.get("target")
-            if target not in state.amendments:
+            proposal = kind == "position.state" and is_proposal(state, target)
+            if target not in state.amendments and not proposal:
                 paragraph(target)
         elif kind == "amendment.adopt":
             amendment = state.amendments.get(command.get("id", ""))

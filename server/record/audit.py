@@ -446,8 +446,9 @@ async def check_receipt(
 # --- the command line: `plenary audit …` ---------------------------------------------------------
 
 
-def add_commands(commands: Any) -> None:
-    """Add ``audit verify | head | check-receipt`` to the ``plenary`` command's subparsers."""
+def add_commands(commands: Any) -> Any:
+    """Add ``audit verify | head | check-receipt`` to the ``plenary`` command's subparsers; returns the
+    ``audit`` subparsers (server/record/revisions.py adds its own there)."""
     audit = commands.add_parser(
         "audit",
         help="check the tamper-evident record",
@@ -496,6 +497,7 @@ def add_commands(commands: Any) -> None:
     add_database_option(check)
     check.add_argument("--json", action="store_true", help="print a JSON report")
     check.set_defaults(run=run_check_receipt)
+    return sub
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

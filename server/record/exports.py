@@ -23,17 +23,33 @@ from typing import TYPE_CHECKING, Any
 
 from crdt.procedure.commands import CommandRefused
 from crdt.procedure.deliberation import Deliberation, replay_command
-from crdt.record.exports import FORMATS, VIEWS, DraftView, akn, annotations, compilation, draft_view, summary
+from crdt.procedure.draft import read_paragraphs
+from crdt.procedure.revisions import revision_number
+from crdt.procedure.translations import TranslationTimeline
+from crdt.record.exports import (
+    FORMATS,
+    VIEWS,
+    DraftView,
+    akn,
+    annotations,
+    compilation,
+    draft_view,
+    sidebyside,
+    summary,
+)
 from crdt.times import iso_seconds, iso_us
 from crdt.wire.replica import Replica
 from server.config import add_database_option, existing_database_url
 from server.exitcodes import EXIT_FAILED, EXIT_OK
 from server.procedure.deliberation import COMMAND_PREFIX
 from server.procedure.drafts import DraftInfo, get_draft
+from server.procedure.translations import status_view
+from server.record.revisions import revision_seq
 from server.storage.database import Database, now_us
 
 if TYPE_CHECKING:
     from server.procedure.deliberation import Deliberations
+    from server.procedure.translations import Translations
     from server.sync.rooms import Rooms
 
 __all__ = ["Rendered", "add_commands", "live_view", "read_view", "render"]
@@ -50,14 +66,33 @@ class Rendered:
 
 
 def render(
-    view: DraftView, fmt: str, kind: str = "compilation", base_url: str = DEFAULT_BASE_URL
+    view: DraftView,
+    fmt: str,
+    kind: str = "compilation",
+    base_url: str = DEFAULT_BASE_URL,
+    language: str | None = None,
+    languages: list[str] | None = None,
 ) -> Rendered:
-    """``view`` in format ``fmt`` (and view ``kind`` for markdown and html). ValueError if unknown."""
+    """``view`` in format ``fmt`` (and view ``kind`` for markdown and html), in ``language`` (default the
+    original; Akoma Ntoso carries every language), or two ``languages`` side by side. ValueError if
+    unknown."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
     if kind not in VIEWS:
         raise ValueError(f"unknown view {kind!r}: one of {', '.join(VIEWS)}")
     stem = view.id
+    if kind == "side_by_side":
+        if fmt not in ("markdown", "html"):
+            raise ValueError("the side-by-side view is for markdown and html")
+        pair = languages or [view.original_language, *view.translation_languages[:1]]
+        stem = f"{stem}-{'-'.join(pair)}"
+        if fmt == "markdown":
+            text = sidebyside.markdown(view, pair)
+            return Rendered(text.encode(), "text/markdown; charset=utf-8", f"{stem}.md")
+        return Rendered(sidebyside.html(view, pair).encode(), "text/html; charset=utf-8", f"{stem}.html")
+    if language and fmt in ("markdown", "html", "summary") and language != view.original_language:
+        view = view.in_language(language)
+        stem = f"{stem}-{language}"
     if fmt == "markdown":
         text = compilation.markdown(view, kind)
         return Rendered(text.encode(), "text/markdown; charset=utf-8", f"{stem}-{kind}.md")
@@ -81,11 +116,24 @@ def _now() -> str:
 
 
 async def live_view(
-    database: Database, deliberations: Deliberations, rooms: Rooms, info: DraftInfo
+    database: Database,
+    deliberations: Deliberations,
+    rooms: Rooms,
+    info: DraftInfo,
+    translations: Translations | None = None,
 ) -> DraftView:
     """The draft as this server holds it now (only what is already in the log)."""
     deliberation = await deliberations.current(info.id)
     room = await rooms.current(info.id)
+    statuses = None
+    if translations is not None and deliberation.state.languages["translations"]:
+        found = await translations.current(info.id)
+        statuses = status_view(
+            room.replica.doc,
+            found.timeline,
+            deliberation.state.languages["translations"],
+            [p.id for p in read_paragraphs(room.replica.doc)],
+        )
     async with deliberation.lock:  # commands hold it until their text edits are durable
         await room.until_logged()
         view = draft_view(
@@ -96,6 +144,7 @@ async def live_view(
             symbol=info.symbol,
             created=iso_seconds(info.created_us),
             generated=_now(),
+            translations=statuses,
         )
         seq = room.seq
     return await _at_entry(database, view, info.id, seq)
@@ -120,12 +169,15 @@ async def _at_entry(database: Database, view: DraftView, draft: str, seq: int) -
 
 
 async def resolve_at(database: Database, draft: str, at: str) -> int:
-    """The entry ``at`` names: a sequence number, or the last entry at or before an ISO 8601 time."""
+    """The entry ``at`` names: a sequence number, a revision (``rev2``), or the last entry at or
+    before an ISO 8601 time."""
     from sqlalchemy import func, select
 
-    from server.record.history import parse_moment
+    from server.record.history import History, parse_moment
     from server.storage.schema import LOG
 
+    if revision_number(at) is not None:
+        return await revision_seq(database, draft, at, History.of(database))
     kind, value = parse_moment(at)
     async with database.engine.connect() as conn:
         if kind == "seq":
@@ -175,6 +227,15 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
                 )
             except ValueError as exc:
                 print(f"plenary: entry {row.seq} of {draft!r}: {exc}", file=sys.stderr)
+        statuses = None
+        if state.languages["translations"]:
+            timeline = TranslationTimeline()
+            async for row in database.entries_after(draft, 0):
+                if row.seq > limit:
+                    break
+                timeline.feed(row.seq, row.kind, row.payload)
+            ids = [p.id for p in read_paragraphs(replica.doc)]
+            statuses = status_view(replica.doc, timeline, state.languages["translations"], ids)
         view = draft_view(
             replica.doc,
             state,
@@ -183,10 +244,29 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
             symbol=info.symbol,
             created=iso_seconds(info.created_us),
             generated=_now(),
+            translations=statuses,
         )
     finally:
         replica.close()
     return await _at_entry(database, view, draft, at)
+
+
+async def read_revision_view(database: Database, draft: str, name: str) -> DraftView:
+    """A revision as its log says: the draft just after the entry it names, under the revision's symbol and
+    dated that entry (so exporting a revision twice gives the same bytes). ValueError if there is none."""
+    from dataclasses import replace
+
+    from server.record.history import BadMoment, History, NotInHistory
+    from server.record.revisions import find_revision
+
+    try:
+        record = await find_revision(History.of(database), draft, name)
+    except (NotInHistory, BadMoment) as exc:
+        raise ValueError(str(exc)) from exc
+    view = await read_view(database, draft, record["seq"])
+    if view is None:
+        raise ValueError(f"no draft {draft!r}")
+    return replace(view, symbol=record["symbol"], generated=(record.get("time") or view.generated)[:19] + "Z")
 
 
 # The command.
@@ -206,9 +286,15 @@ def add_commands(commands: Any) -> None:
     export.add_argument("draft", metavar="DRAFT", help="the draft id")
     export.add_argument("--format", "-f", required=True, choices=FORMATS, dest="format")
     export.add_argument("--view", choices=VIEWS, default="compilation", help="for markdown and html")
+    export.add_argument("--language", help="the language version (default: the original; akn has them all)")
+    export.add_argument(
+        "--languages", help="with --view side_by_side: the two languages, e.g. en,ar (default: the first two)"
+    )
     export.add_argument("--out", "-o", metavar="FILE", help="write to FILE (default: standard output)")
     export.add_argument(
-        "--at", metavar="SEQ|TIME", help="export the draft as it was just after this entry (or ISO 8601 time)"
+        "--at",
+        metavar="SEQ|TIME|REV",
+        help="export the draft as it was just after this entry (or ISO 8601 time), or a revision (rev2)",
     )
     export.add_argument(
         "--base-url",
@@ -226,6 +312,8 @@ def run_export(args: argparse.Namespace) -> int:
     async def go() -> DraftView | None:
         database = Database(url)
         try:
+            if args.at is not None and revision_number(args.at) is not None:
+                return await read_revision_view(database, args.draft, args.at)
             at = None if args.at is None else await resolve_at(database, args.draft, args.at)
             return await read_view(database, args.draft, at)
         finally:
@@ -240,7 +328,8 @@ def run_export(args: argparse.Namespace) -> int:
     if view is None:
         print(f"plenary: no draft {args.draft!r}", file=sys.stderr)
         return EXIT_FAILED
-    rendered = render(view, args.format, args.view, args.base_url)
+    pair = [code.strip() for code in args.languages.split(",")] if args.languages else None
+    rendered = render(view, args.format, args.view, args.base_url, args.language, pair)
     if args.out:
         Path(args.out).write_bytes(rendered.data)
     else:

@@ -38,6 +38,8 @@ from crdt.offsets import utf16_length
 from crdt.procedure.deliberation import snapshot
 from crdt.procedure.draft import read_paragraphs
 from crdt.procedure.numbering import numbering
+from crdt.procedure.revisions import revision_id, revision_number
+from crdt.procedure.translations import TranslationTimeline, read_translations, view_of
 from crdt.record.history import (
     UPDATE,
     BlameFold,
@@ -166,6 +168,9 @@ class DraftHistory:
         self.seq = 0
         self.timeline = TextTimeline(every=checkpoint_every, max_bytes=checkpoint_budget)
         self.commands = CommandTimeline()
+        #: Which version of each original paragraph each translation translates: folded from the whole
+        #: log the first time a question needs it (drafts without translations never pay for it).
+        self.translations: TranslationTimeline | None = None
         #: time_us of entry n at index n - 1 (sequence numbers are dense).
         self.times = array("q")
         self.folds: list[BlameFold] = []
@@ -177,6 +182,8 @@ class DraftHistory:
                 raise NotInHistory(f"the log of {self.draft!r} jumps from entry {self.seq} to {entry.seq}")
             self.timeline.feed(entry)
             self.commands.feed(entry)
+            if self.translations is not None:
+                self.translations.feed(entry.seq, entry.kind, entry.payload)
             self.times.append(entry.time_us)
             self.seq = entry.seq
 
@@ -257,9 +264,15 @@ class History:
                 total -= self._drafts.pop(name).timeline.nbytes
 
     async def resolve(self, history: DraftHistory, at: str | int | None) -> int:
-        """The seq ``at`` names: a seq, an ISO time (the last entry at or before it), or the head."""
+        """The seq ``at`` names: a seq, an ISO time (the last entry at or before it), a revision
+        (``rev2``: the entry it shows), or the head."""
         if at is None or at == "":
             return history.seq
+        if isinstance(at, str) and (number := revision_number(at)) is not None:
+            found = history.commands.state_at(history.seq).revisions.get(revision_id(number))
+            if found is None:
+                raise NotInHistory(f"draft {history.draft!r} has no revision {at.strip()!r}")
+            return int(found["seq"])
         kind, value = ("seq", at) if isinstance(at, int) else parse_moment(at)
         if kind == "seq":
             if not 0 <= value <= history.seq:
@@ -315,7 +328,12 @@ class History:
             seq = await self.resolve(history, at)
             doc = await self._doc_at(history, seq)
             state = history.commands.state_at(seq)
-        paragraphs = read_paragraphs(doc)
+            paragraphs = read_paragraphs(doc)
+            ids, languages = [p.id for p in paragraphs], state.languages["translations"]
+            translated = {}
+            if languages:
+                timeline = await self._translations(history)
+                translated = view_of(read_translations(doc), timeline.statuses(ids, languages, seq))
         numbers = numbering(paragraphs, state.numbering)
         time_us = history.time_of(seq)
         return {
@@ -323,6 +341,7 @@ class History:
             "seq": seq,
             "time": iso_us(time_us) if time_us is not None else None,
             "head": history.seq,
+            "languages": dict(state.languages),
             "paragraphs": [
                 {
                     "id": p.id,
@@ -331,11 +350,21 @@ class History:
                     "kind": str(p.kind),
                     "text": p.text,
                     "length_utf16": utf16_length(p.text),
+                    "translations": translated.get(p.id, {}),
                 }
                 for p in paragraphs
             ],
             "deliberation": snapshot(state, [p.id for p in paragraphs]),
         }
+
+    async def _translations(self, history: DraftHistory) -> TranslationTimeline:
+        """The draft's translation timeline, folded up to ``history.seq`` (the caller holds its lock)."""
+        if history.translations is None:
+            timeline = TranslationTimeline()
+            async for batch in read_entries(self.database, history.draft, 0, history.seq):
+                await asyncio.to_thread(_feed_timeline, timeline, batch)
+            history.translations = timeline
+        return history.translations
 
     async def state_at(self, draft: str, seq: int) -> bytes:
         """The text document's full state just after entry ``seq`` (a Yjs v1 update)."""
@@ -408,9 +437,15 @@ class History:
         }
 
     async def events(
-        self, draft: str, after: int = 0, limit: int = 100, participant: str | None = None
+        self,
+        draft: str,
+        after: int = 0,
+        limit: int = 100,
+        participant: str | None = None,
+        hide: Callable[[CommandEntry], bool] | None = None,
     ) -> dict[str, Any]:
-        """Readable events after ``after`` (only ``participant``'s, if given), ``limit`` at most."""
+        """Readable events after ``after`` (only ``participant``'s, if given; none of the commands
+        ``hide`` says the caller may not see), ``limit`` at most."""
         limit = max(1, min(limit, MAX_EVENTS_PAGE))
         history = await self.sync(draft)
         page: list[Entry] = []
@@ -433,6 +468,8 @@ class History:
                     change = await asyncio.to_thread(fold.feed, entry)
                 elif entry.kind.startswith("cmd."):
                     command = _command(entry)
+                    if command is not None and hide is not None and hide(command):
+                        continue
                 record = {
                     "seq": entry.seq,
                     "time": iso_us(entry.time_us),
@@ -501,6 +538,11 @@ class History:
         return None if row is None else _entry(row)
 
 
+def _feed_timeline(timeline: TranslationTimeline, entries: list[Entry]) -> None:
+    for entry in entries:
+        timeline.feed(entry.seq, entry.kind, entry.payload)
+
+
 def _feed_all(fold: BlameFold, entries: list[Entry]) -> None:
     for entry in entries:
         fold.feed(entry)
@@ -534,13 +576,15 @@ def _iso(time_us: int | None) -> str | None:
 
 # --- past versions as read-only Yjs rooms: {draft}@{seq} ------------------------------------------
 
-_PAST_ROOM = re.compile(r"^(?P<draft>[^/@]+)@(?P<seq>[0-9]{1,18})$")
+_PAST_ROOM = re.compile(r"^(?P<draft>[^/@]+)@(?:(?P<seq>[0-9]{1,18})|(?P<rev>rev[1-9][0-9]{0,5}))$")
 
 
 async def past_room_refusal(database: Database, room: str, participant: Any) -> tuple[int, str] | None:
-    """Why a connection to a past version ``{draft}@{seq}`` is refused (close code, reason), or None.
+    """Why a connection to a past version ``{draft}@{seq}`` or a revision ``{draft}@rev2`` is refused
+    (close code, reason), or None.
 
-    Past versions are the archive's: they need READ_HISTORY (chair, secretariat, archivist)."""
+    Past versions are the archive's: they need READ_HISTORY (chair, secretariat, archivist). A revision
+    is a document issued to the table: READ is enough."""
     from server.identity import Action
     from server.sync.closecodes import CloseCode
     from server.sync.roomnames import draft_of
@@ -548,11 +592,18 @@ async def past_room_refusal(database: Database, room: str, participant: Any) -> 
     if "@" not in room:
         return None
     draft = draft_of(room)
+    match = _PAST_ROOM.fullmatch(room)
+    if match is not None and match["rev"]:
+        try:
+            history = await History.of(database).sync(draft)
+            await History.of(database).resolve(history, match["rev"])
+        except NotInHistory as exc:
+            return CloseCode.PROTOCOL, str(exc)
+        return None
     if not participant.may(Action.READ_HISTORY, draft):
         return CloseCode.FORBIDDEN, "past versions need the chair, secretariat or archivist role"
-    match = _PAST_ROOM.fullmatch(room)
     if match is None:
-        return CloseCode.PROTOCOL, "a past version is named {draft}@{seq}"
+        return CloseCode.PROTOCOL, "a past version is named {draft}@{seq}, a revision {draft}@rev1"
     head = await History.of(database).head(draft)
     if int(match["seq"]) > head:
         return CloseCode.PROTOCOL, f"no entry {match['seq']}: the log of {draft!r} has {head}"
@@ -560,14 +611,19 @@ async def past_room_refusal(database: Database, room: str, participant: Any) -> 
 
 
 async def past_room_state(database: Database, room: str) -> tuple[bytes, int]:
-    """The state of ``{draft}@{seq}`` (a Yjs update of the text just after entry seq), and seq."""
+    """The state of ``{draft}@{seq}`` or ``{draft}@rev2`` (a Yjs update of the text just after the
+    entry), and that entry's seq."""
     match = _PAST_ROOM.fullmatch(room)
     if match is None:
-        raise NotInHistory(f"{room!r} is not a past version ({{draft}}@{{seq}})")
-    seq = int(match["seq"])
+        raise NotInHistory(f"{room!r} is not a past version ({{draft}}@{{seq}} or {{draft}}@rev1)")
+    history = History.of(database)
+    if match["rev"]:
+        seq = await history.resolve(await history.sync(match["draft"]), match["rev"])
+    else:
+        seq = int(match["seq"])
     if seq == 0:
         return Doc().get_update(), 0
-    return await History.of(database).state_at(match["draft"], seq), seq
+    return await history.state_at(match["draft"], seq), seq
 
 
 # --- the command line: `plenary history | blame | events` ----------------------------------------

@@ -71,6 +71,21 @@ class Revocation(SQLModel, table=True):
     time_us: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class Attachment(SQLModel, table=True):
+    """A file attached to a document of a draft, kept once under its SHA-256 (which the log records)."""
+
+    __tablename__ = "attachment"
+
+    draft: str = Field(sa_column=Column(String(64), primary_key=True))
+    sha256: str = Field(sa_column=Column(String(64), primary_key=True))
+    media_type: str = Field(sa_column=Column(String(200), nullable=False))
+    filename: str = Field(sa_column=Column(String(255), nullable=False, default=""))
+    size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    stored_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    stored_by: str = Field(sa_column=Column(String(200), nullable=False))
+
+
 class SchemaVersion(SQLModel, table=True):
     __tablename__ = "schema_version"
 
@@ -84,3 +99,4 @@ LOG = LogEntry.__table__
 SNAPSHOTS = Snapshot.__table__
 DRAFTS = DraftRecord.__table__
 REVOCATIONS = Revocation.__table__
+ATTACHMENTS = Attachment.__table__

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Protocol
 
-from crdt.errors import UpdateTooLarge
+from crdt.errors import UpdateRejected, UpdateTooLarge
+from crdt.procedure.writes import PartIndex
 from crdt.wire.inspection import Inspection, Limits, changes_anything, inspect_update
 from server.config import Settings
+from server.sync.closecodes import CloseCode
+from server.sync.scopes import WriteScope, scope_problem
 
 if TYPE_CHECKING:
     from server.sync.rooms import Room
+
+log = logging.getLogger("plenary.inspection")
 
 
 class Claimant(Protocol):
@@ -35,6 +41,24 @@ class Inspector:
         for client in inspection.writers:
             session.claim_client(room, client)
         return inspection
+
+    def check_scope(self, room: Room, scope: WriteScope, inspection: Inspection) -> None:
+        """Refuse (4403) an update that writes outside what the connection may write (see scopes.py)."""
+        try:
+            if room.parts is None:
+                room.parts = PartIndex.of_state(room.replica.full_state())
+            writes = room.parts.classify(inspection.update, room.client_state)
+            if scope_problem(writes, scope, room.locked) is None:
+                return
+            # Deletions the document already has (a reconnecting client's step 2 carries them all) are no-ops.
+            writes = room.parts.classify(inspection.update, room.client_state, room.deleted_ranges())
+        except Exception as exc:  # a bug here must not apply an unchecked update, nor crash the session
+            log.exception("room %r: an update could not be checked", room.name)
+            room.parts = None
+            raise UpdateRejected("the update could not be checked; reload") from exc
+        problem = scope_problem(writes, scope, room.locked)
+        if problem is not None:
+            raise UpdateRejected(problem, close_code=CloseCode.FORBIDDEN)
 
     def changes_document(self, room: Room, update: bytes) -> bool:
         """For read-only connections: would this update change anything here?"""

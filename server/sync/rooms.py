@@ -19,11 +19,12 @@ from typing import Any, Protocol
 from pycrdt import Doc
 
 from crdt.errors import UpdateRejected
+from crdt.procedure.writes import PartIndex
 from crdt.wire.awareness import AwarenessEntry, Presence, decode_awareness, encode_awareness_update
 from crdt.wire.inspection import decode_clients, encode_clients, encode_ranges
 from crdt.wire.protocol import encode_awareness, encode_sync_update
 from crdt.wire.replica import Replica
-from crdt.wire.updates import decode_update
+from crdt.wire.updates import Update, decode_update
 from server.broker import Broker
 from server.broker import messages as relay
 from server.config import Settings
@@ -106,6 +107,7 @@ class Room:
         "locked",
         "name",
         "on_touched",
+        "parts",
         "presence",
         "remote_clients",
         "replica",
@@ -178,6 +180,9 @@ class Room:
         #: close, since pycrdt holds their callbacks (and through them this room) from Rust,
         #: where Python's garbage collector cannot see the cycle.
         self.subscriptions: list[tuple[Any, Any]] = []
+        #: Where every item of the document is (built when an update is first checked against a
+        #: connection's scope, then kept up to date with every change: see server/sync/scopes.py).
+        self.parts: PartIndex | None = None
         self.closed = False
 
     # Connections.
@@ -219,11 +224,14 @@ class Room:
 
     # Document.
 
-    def receive_update(self, session: Member, update: bytes, new_state: Mapping[int, int]) -> None:
-        """Apply a client's (already inspected) update, log it, broadcast once durable."""
+    def receive_update(
+        self, session: Member, update: bytes, new_state: Mapping[int, int], decoded: Update | None = None
+    ) -> None:
+        """Apply a client's (already inspected, ``decoded``) update, log it, broadcast once durable."""
         change = self.replica.apply(update)
         if change is None:
             return  # a duplicate: nothing to log, nothing to send
+        self._index(change, decoded)
         state = self.client_state
         # What the change writes, from the inspection (no second decode on the hot path).
         written = {client: (state.get(client, 0), end) for client, end in new_state.items()}
@@ -255,6 +263,7 @@ class Room:
         self.touched.clear()
         if change is None:
             return None
+        self._index(change)
         self.client_state = self.replica.state()
         self.size_estimate += len(change)
         return self.append(
@@ -319,6 +328,16 @@ class Room:
         self._writer.append(row, on_durable, self._on_log_failure, owner=self)
         return mark
 
+    def _index(self, change: bytes, decoded: Update | None = None) -> None:
+        if self.parts is not None:
+            try:
+                # Only the items the update adds are indexed: the client's update as decoded for its
+                # inspection says the same as the change, without decoding again.
+                self.parts.feed(decoded or decode_update(change, values=False), classify=False)
+            except Exception:  # built again from the document when next needed; never fails an apply
+                log.exception("room %r: indexing a change failed; the index is rebuilt", self.name)
+                self.parts = None
+
     def receive_entry(self, entry: relay.Entry) -> None:
         """An entry another process made durable (relayed, or read back from the log).
 
@@ -346,6 +365,8 @@ class Room:
             return False
         # Only the process a change came in through acts on it (reopening paragraphs).
         self.touched.clear()
+        if change is not None:
+            self._index(change)
         state = self.client_state
         for client, (_, end) in decode_clients(entry.clients).items():
             if end > state.get(client, 0):
@@ -714,7 +735,15 @@ class Rooms:
             owner = row.participant if is_session_id(row.connection) else SERVER
             for client in decode_clients(row.clients):
                 owners.setdefault(client, owner)
-        return Room(
+        parts = None
+        if "/" not in name:
+            # A draft's text: where each client update writes is checked before it applies
+            # (server/sync/scopes.py). Indexing the whole document is work for a thread, not the loop.
+            try:
+                parts = await asyncio.to_thread(PartIndex.of_state, replica.full_state())
+            except Exception:
+                log.exception("room %r: indexing the document failed (it is retried when needed)", name)
+        room = Room(
             name,
             replica,
             seq=head.seq,
@@ -725,6 +754,8 @@ class Rooms:
             settings=self.settings,
             registry=self,
         )
+        room.parts = parts
+        return room
 
     async def _read_past(self, name: str) -> Room:
         """A past version ``{draft}@{seq}``: the draft's text just after entry seq, rebuilt from

@@ -38,6 +38,7 @@ from crdt.wire.protocol import (
 )
 from server.sync.closecodes import CloseCode
 from server.sync.ratelimit import RateLimit
+from server.sync.scopes import WriteScope
 from server.sync.transport import DirectLane, binary_frame
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ class Actor:
     can_edit: bool
     #: The authenticated fields written over the ``user`` field of presence.
     user: dict[str, str] | None = None
+    #: Which parts of a draft's text it may write (the original, translations): see scopes.py. None
+    #: in other rooms.
+    scope: WriteScope | None = None
 
 
 class Host(Protocol):
@@ -275,7 +279,8 @@ class Session:
             raise ProtocolError("auth messages are sent by the server only")
 
     def _receive_update(self, room: Room, update: bytes, *, is_step2: bool) -> None:
-        if not self.actor.can_edit or room.locked:
+        scope = self.actor.scope
+        if not self.actor.can_edit or (room.locked and not (scope is not None and scope.translates)):
             if update == EMPTY_UPDATE or not self.host.inspector.changes_document(room, update):
                 return  # the usual empty answer to our step 1
             reason = (
@@ -293,7 +298,9 @@ class Session:
             # the step 2 that carries everything, instead of refusing.
             self.send(encode_sync_step1(room.replica.state_vector()))
             return
-        room.receive_update(self, update, inspection.new_state)
+        if scope is not None:
+            self.host.inspector.check_scope(room, scope, inspection)
+        room.receive_update(self, update, inspection.new_state, inspection.update)
         if self.host.writer.congested:
             self._backpressure = True
 

@@ -60,6 +60,14 @@ const handlers = {
     doc.getArray('paragraphs').get(index).get('text').insert(at, t)
     return {}
   },
+  // A translation: paragraphs[index].get('translations').get(language), a Y.Text like the original.
+  insertInTranslation: ({ index, language, at, text: t }) => {
+    doc.getArray('paragraphs').get(index).get('translations').get(language).insert(at, t)
+    return {}
+  },
+  translation: ({ index, language }) => ({
+    text: doc.getArray('paragraphs').get(index).get('translations')?.get(language)?.toString() ?? null,
+  }),
   map: ({ name }) => ({ value: doc.getMap(name).toJSON() }),
   deltaOf: ({ index }) => ({ delta: doc.getArray('paragraphs').get(index).get('text').toDelta() }),
   synced: async () => { await waitFor(() => provider.synced); return { synced: true } },

@@ -91,7 +91,8 @@ export const ROLES = {
   secretariat: 'Secretariat',
   delegate: 'Delegate',
   observer: 'Observer',
-  archivist: 'Archivist'
+  archivist: 'Archivist',
+  translator: 'Translator'
 }
 
 export const MOTIVATIONS = [

@@ -1,14 +1,17 @@
 // Plenary in the browser: sign in, the drafts, a draft's text, the chair's dashboard, the archive.
 // Routes live in the URL's fragment, so the server serves one page: #/, #/drafts/ID,
-// #/drafts/ID/chair, #/drafts/ID/archive.
+// #/drafts/ID/chair, #/drafts/ID/archive, #/drafts/ID/meetings[/MID].
 import './styles.css'
 import { Api } from './api.js'
 import { ArchivePage } from './archive.js'
 import { ChairPage } from './chair.js'
 import { DraftConnection } from './connection.js'
 import { DraftPage } from './draftpage.js'
+import { RevisionsPage } from './revisions.js'
+import { TranslationPage } from './translations.js'
 import { colourFor, fill, h } from './dom.js'
 import { draftsPage, signInPage } from './home.js'
+import { MeetingPage } from './meeting.js'
 import { ROLES, groupName } from './labels.js'
 import { clearToken, getToken, may, roleFor, takeTokenFromUrl, whoIs } from './session.js'
 
@@ -32,7 +35,8 @@ const api = new Api(getToken, (error) => {
 function route () {
   const hash = window.location.hash.replace(/^#/, '') || '/'
   const parts = hash.split('/').filter(Boolean).map(decodeURIComponent)
-  if (parts[0] === 'drafts' && parts[1]) return { page: parts[2] || 'text', draft: parts[1] }
+  // The fourth part names what the page is about: a meeting (meetings) or a language (translations).
+  if (parts[0] === 'drafts' && parts[1]) return { page: parts[2] || 'text', draft: parts[1], meeting: parts[3], language: parts[3] }
   return { page: 'home' }
 }
 
@@ -65,7 +69,10 @@ function renderNav (me, r) {
     h('a', { href: '#/' }, 'Drafts'),
     link('text', base, 'Text'),
     may(role, 'manage') || may(role, 'decide') ? link('chair', `${base}/chair`, 'Dashboard') : null,
-    may(role, 'history') ? link('archive', `${base}/archive`, 'Archive') : null)
+    link('meetings', `${base}/meetings`, 'Meetings'),
+    may(role, 'history') ? link('archive', `${base}/archive`, 'Archive') : null,
+    link('revisions', `${base}/revisions`, 'Revisions'),
+    link('translate', `${base}/translate`, 'Translations'))
 }
 
 function showConnection (state) {
@@ -105,11 +112,12 @@ async function render () {
     return
   }
   const role = roleFor(me, r.draft)
-  if (r.page === 'archive') {
+  if (r.page === 'archive' || r.page === 'revisions') {
     conn?.destroy()
     conn = null
     showConnection(null)
-    current = new ArchivePage({ api, me, role, draft: r.draft, container: main })
+    const Page = r.page === 'archive' ? ArchivePage : RevisionsPage
+    current = new Page({ api, me, role, draft: r.draft, container: main })
     await current.mount()
     return
   }
@@ -120,8 +128,8 @@ async function render () {
     conn.on('ended', () => { if (conn.ended.code === 4401) { signInMessage = conn.ended.message } })
   }
   showConnection(conn.state)
-  const Page = r.page === 'chair' ? ChairPage : DraftPage
-  current = new Page({ api, me, role, draft: r.draft, conn, container: main })
+  const Page = { chair: ChairPage, meetings: MeetingPage, translate: TranslationPage }[r.page] || DraftPage
+  current = new Page({ api, me, role, draft: r.draft, conn, container: main, meeting: r.meeting, language: r.language })
   await current.mount()
 }
 

@@ -15,7 +15,7 @@ convert to code points (Python ``str`` indices) with :func:`DraftView.locate`.
 # shadow the ``crdt.record.exports.annotations`` module in ``from crdt.record.exports import annotations``.
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -44,11 +44,12 @@ __all__ = [
     "excerpt",
     "join_names",
     "sponsors_phrase",
+    "translation_note",
 ]
 
-#: Export formats, and the views the text formats have.
+#: Export formats, and the views the text formats have (side by side: two language versions).
 FORMATS = ("markdown", "html", "akn", "annotations", "summary")
-VIEWS = ("compilation", "clean")
+VIEWS = ("compilation", "clean", "side_by_side")
 
 #: Paragraph statuses as people say them.
 STATUS_NAMES = {
@@ -89,6 +90,9 @@ class ParagraphView:
     :mod:`crdt.procedure.numbering`, the one numbering every view uses."""
     parent: str | None = None
     """For an item, the operative paragraph it belongs to."""
+    note: str = ""
+    """What a reader must know beside the text: in a translation, that it does not translate the original
+    as it stands ("translation not yet updated: …")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,46 @@ class DraftView:
         if self.seq is None:
             return f"As the record stood at {self.generated}."
         return f"As the record stood at {self.record_phrase}; generated {self.generated}."
+
+    translations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    """Paragraph id → language → {text, status (current, stale, untranslated), basis, …}
+    (:func:`crdt.procedure.translations.view_of`)."""
+    language: str = ""
+    """The language of the paragraphs' texts: "" for the original (see :meth:`in_language`)."""
+
+    # Languages.
+
+    @property
+    def original_language(self) -> str:
+        return str(self.deliberation.get("languages", {}).get("original") or "en")
+
+    @property
+    def translation_languages(self) -> list[str]:
+        return list(self.deliberation.get("languages", {}).get("translations") or [])
+
+    @property
+    def text_language(self) -> str:
+        """The language the paragraphs are in."""
+        return self.language or self.original_language
+
+    @property
+    def is_translation(self) -> bool:
+        return self.text_language != self.original_language
+
+    def in_language(self, code: str) -> "DraftView":
+        """The same view with every paragraph in language ``code`` (the original, or a translation language
+        of the draft; ValueError otherwise). A translation that does not translate the original as it
+        stands says so in the paragraph's note; one not yet made is empty, and says that."""
+        if code == self.original_language:
+            return replace(self, language="")
+        if code not in self.translation_languages:
+            raise ValueError(f"the draft is not translated into {code!r}")
+        paragraphs = []
+        for p in self.paragraphs:
+            found = self.translations.get(p.id, {}).get(code) or {}
+            paragraphs.append(replace(p, text=str(found.get("text") or ""), note=translation_note(found)))
+        # Anchors mark spans of the original: no span of a translation is bracketed.
+        return replace(self, paragraphs=tuple(paragraphs), spans={}, language=code)
 
     # Lookups.
 
@@ -268,7 +312,7 @@ class DraftView:
         when it was made, if they still fit the text; else ``None``.
         """
         paragraph = self.by_id.get(paragraph_id)
-        if paragraph is None:
+        if paragraph is None or self.is_translation:  # spans are the original's
             return None
         text = paragraph.text
         span = self.spans.get(paragraph_id, {}).get(str(record.get("id")))
@@ -288,6 +332,19 @@ class DraftView:
             return None
 
 
+def translation_note(status: Mapping[str, Any]) -> str:
+    """What a translated paragraph's reader must know: "" when it translates the original as it stands."""
+    state = status.get("status")
+    if state == "stale":
+        return (
+            f"translation not yet updated: it translates the original as of entry {status.get('basis')}; "
+            f"the original changed at entry {status.get('stale_since')}"
+        )
+    if state != "current":
+        return "not yet translated"
+    return ""
+
+
 def draft_view(
     doc: Doc,
     state: Deliberation,
@@ -300,6 +357,7 @@ def draft_view(
     seq: int | None = None,
     seq_time: str | None = None,
     seq_hash: str | None = None,
+    translations: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> DraftView:
     """A :class:`DraftView` of a draft's text document and deliberation state, copied out of both."""
     paragraphs = read_paragraphs(doc)
@@ -338,6 +396,7 @@ def draft_view(
         seq=seq,
         seq_time=seq_time,
         seq_hash=seq_hash,
+        translations=json.loads(json.dumps(translations or {})),
     )
 
 

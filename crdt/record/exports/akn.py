@@ -33,6 +33,7 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
+from crdt.procedure.languages import language
 from crdt.record.exports import STANCE_NAMES, STATUS_NAMES, DraftView, ParagraphView, change_phrase, day
 
 __all__ = ["AKN_NS", "amendment_document", "archive", "documents", "draft_document"]
@@ -147,12 +148,22 @@ class _References:
 
 
 def _identification(
-    meta: ET.Element, view: DraftView, work: str, work_date: str, author: str, number: str, name: str
+    meta: ET.Element,
+    view: DraftView,
+    work: str,
+    work_date: str,
+    author: str,
+    number: str,
+    name: str,
+    language: str = LANGUAGE,
+    translation_of: tuple[str, str] | None = None,
 ) -> None:
     """FRBR identification: the expression is the text at the moment of the record the view shows
-    (its date, and the entry in its name); the manifestation is this file, dated when it was generated."""
+    (its date, and the entry in its name); the manifestation is this file, dated when it was generated.
+    ``translation_of``: (the original expression's IRI, its language) when this expression is a
+    translation."""
     identification = _el(meta, "identification", source="#plenary")
-    expression = f"{work}/{LANGUAGE}@{day(view.moment)}"
+    expression = f"{work}/{language}@{day(view.moment)}"
     version = "version" if view.seq is None else f"version: entry {view.seq} of the log"
     for level, this, uri, date, date_name in (
         ("FRBRWork", f"{work}/!main", work, day(work_date), "created"),
@@ -175,7 +186,16 @@ def _identification(
             _el(frbr, "FRBRnumber", value=number)
             _el(frbr, "FRBRname", value=name)
         elif level == "FRBRExpression":
-            _el(frbr, "FRBRlanguage", language=LANGUAGE)
+            _el(frbr, "FRBRlanguage", language=language)
+            if translation_of is not None:
+                # Made by the draft's translators, in Plenary (the agent the whole record refers to).
+                _el(
+                    frbr,
+                    "FRBRtranslation",
+                    href=translation_of[0],
+                    fromLanguage=translation_of[1],
+                    by="#plenary",
+                )
 
 
 def draft_work(view: DraftView) -> str:
@@ -183,7 +203,12 @@ def draft_work(view: DraftView) -> str:
 
 
 def draft_expression(view: DraftView) -> str:
-    return f"{draft_work(view)}/{LANGUAGE}@{day(view.moment)}"
+    return f"{draft_work(view)}/{expression_language(view)}@{day(view.moment)}"
+
+
+def expression_language(view: DraftView) -> str:
+    """The language of the view's text as AKN names it (ISO 639-2/B: ``eng``, ``fra``, ``ara``)."""
+    return language(view.text_language).akn
 
 
 #: The namespace of Plenary's own metadata in ``proprietary``: the log entry a document was made from.
@@ -218,11 +243,26 @@ def draft_document(view: DraftView) -> bytes:
     root = _el(None, "akomaNtoso", xmlns=AKN_NS)
     doc = _el(root, "doc", name="draft", contains="singleVersion")
     meta = _el(doc, "meta")
-    _identification(meta, view, draft_work(view), view.created, "#plenary", view.id, view.title)
+    original = view.in_language(view.original_language) if view.is_translation else None
+    _identification(
+        meta,
+        view,
+        draft_work(view),
+        view.created,
+        "#plenary",
+        view.id,
+        view.title,
+        expression_language(view),
+        (draft_expression(original), expression_language(original)) if original is not None else None,
+    )
 
     def status_ref(paragraph: ParagraphView) -> str:
         status = view.status(paragraph.id)
-        return references.concept("status_" + status, STATUS_NAMES.get(status, status))
+        ref = references.concept("status_" + status, STATUS_NAMES.get(status, status))
+        if paragraph.note:  # a translation that does not translate the original as it stands
+            shown = paragraph.note.split(":")[0]
+            ref += " " + references.concept("translation_" + _slug(shown).replace("-", "_"), shown)
+        return ref
 
     preface = _el(doc, "preface")
     _el(_el(preface, "p"), "docTitle", view.title)
@@ -433,8 +473,15 @@ def _steps(
 
 
 def documents(view: DraftView) -> dict[str, bytes]:
-    """Every document by file name: ``{draft}.xml`` and ``amendments/{amendment}.xml``."""
-    out = {f"{view.id}.xml": draft_document(view)}
+    """Every document by file name: ``{draft}.xml`` (the original), ``{draft}.{language}.xml`` for each
+    translation (``dt5.fra.xml``: the same work, another expression, which says whose translation it is),
+    and ``amendments/{amendment}.xml``."""
+    original = view.in_language(view.original_language)
+    out = {f"{view.id}.xml": draft_document(original)}
+    for code in view.translation_languages:
+        translated = view.in_language(code)
+        out[f"{view.id}.{expression_language(translated)}.xml"] = draft_document(translated)
+    view = original
     for amendment in view.amendments:
         out[f"amendments/{amendment['id']}.xml"] = amendment_document(view, amendment)
     return out

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from crdt.procedure.languages import direction
 from crdt.record.exports import (
     AGREED,
     STANCE_NAMES,
@@ -177,7 +178,8 @@ def _whole_note(entry: Entry) -> str:
 
 def _status_phrase(entry: Entry) -> str:
     status = STATUS_NAMES.get(entry.status, entry.status)
-    return f"{status} — {entry.reason}" if entry.reason and not entry.whole else status
+    phrase = f"{status} — {entry.reason}" if entry.reason and not entry.whole else status
+    return f"{phrase}; {entry.paragraph.note}" if entry.paragraph.note else phrase
 
 
 def _note_text(view: DraftView, amendment: Mapping[str, Any]) -> str:
@@ -188,7 +190,11 @@ def _note_text(view: DraftView, amendment: Mapping[str, Any]) -> str:
         who = f"{who} ({by['name']})"
     cosponsors = amendment.get("cosponsors") or []
     kind = amendment.get("kind", "amendment")
-    text = f"{amendment['id']}, {kind} proposed on {day(amendment.get('proposed'))} by {who}"
+    text = f"{amendment['id']}, {kind} proposed on {day(amendment.get('proposed'))}"
+    revision = view.deliberation.get("revisions", {}).get(str(amendment.get("revision")))
+    if revision:  # the revision it was made against
+        text += f" (on {revision['name']})"
+    text += f" by {who}"
     if cosponsors:
         text += f", co-sponsored by {join_names(cosponsors)}"
     text += f": in {view.cited(amendment)}, {change_phrase(amendment)}."
@@ -322,6 +328,7 @@ def _md_prefix(p: ParagraphView) -> str:
 
 def _md_clean(p: ParagraphView, status: str) -> str:
     ad_ref = " *(ad ref)*" if status == "agreed_ad_ref" else ""
+    ad_ref += f" *({_md(p.note)})*" if p.note else ""
     if p.kind == "heading":
         return f"## {_md(p.text)}{ad_ref}"
     return f"{_md_prefix(p)}{_md(p.text)}{ad_ref}"
@@ -366,6 +373,9 @@ body { font-family: Georgia, serif; max-width: 50em; margin: 2em auto; padding: 
 """.strip()
 
 
+_EN = 'lang="en" dir="ltr"'
+
+
 def _h(text: str) -> str:
     return _html.escape(text, quote=True)
 
@@ -389,9 +399,11 @@ def html(view: DraftView, kind: str = "compilation") -> str:
     ]
     if view.symbol:
         out.append(f'<p class="symbol">{_h(view.symbol)}</p>')
-    out += [f"<p>{_h(intro)}</p>", "</header>", "<main>"]
+    # The text is in its language and direction; what Plenary says about it is in English.
+    text_lang = f'lang="{_h(view.text_language)}" dir="{direction(view.text_language)}"'
+    out += [f"<p>{_h(intro)}</p>", "</header>", f"<main {text_lang}>"]
     if kind == "clean":
-        out.append(f'<p class="rule">{_h(CLEAN_RULE)}</p>')
+        out.append(f'<p class="rule" {_EN}>{_h(CLEAN_RULE)}</p>')
         shown = [p for p in view.paragraphs if view.status(p.id) in AGREED]
         positions = footnotes(view, {p.id for p in shown})
         attached = by_paragraph(positions)
@@ -400,7 +412,7 @@ def html(view: DraftView, kind: str = "compilation") -> str:
             out.append("<p><em>No paragraph is agreed yet.</em></p>")
         out += _html_notes(positions)
     else:
-        out.append(f'<p class="legend">{_h(_LEGEND)}</p>')
+        out.append(f'<p class="legend" {_EN}>{_h(_LEGEND)}</p>')
         notes: list[Mapping[str, Any]] = []
         positions = footnotes(view)
         attached = by_paragraph(positions)
@@ -408,7 +420,7 @@ def html(view: DraftView, kind: str = "compilation") -> str:
             out.append(_html_entry(view, entry, attached.get(entry.paragraph.id, [])))
             notes.extend(entry.notes)
         if notes:
-            out += ['<section class="notes" aria-labelledby="notes-title">']
+            out += [f'<section class="notes" aria-labelledby="notes-title" {_EN}>']
             out += ['<h2 id="notes-title">Open amendments</h2>', "<ol>"]
             for amendment in notes:
                 aid = _h(amendment["id"])
@@ -418,7 +430,7 @@ def html(view: DraftView, kind: str = "compilation") -> str:
         out += _html_notes(positions)
         decided = _decided(view)
         if decided:
-            out += ['<section aria-labelledby="decided-title">']
+            out += [f'<section aria-labelledby="decided-title" {_EN}>']
             out += ['<h2 id="decided-title">Amendments decided</h2>', "<ul>"]
             out += [f"<li>{_h(line)}</li>" for line in decided]
             out += ["</ul>", "</section>"]
@@ -453,6 +465,7 @@ def _html_notes(notes: list[Footnote]) -> list[str]:
 
 def _html_clean(p: ParagraphView, status: str, notes: list[Footnote]) -> str:
     ad_ref = ' <span class="status">(ad ref)</span>' if status == "agreed_ad_ref" else ""
+    ad_ref += f' <span class="status">({_h(p.note)})</span>' if p.note else ""
     pid = _h(p.id)
     marks = _html_markers(notes)
     if p.kind == "heading":

@@ -9,6 +9,7 @@ from typing import Any
 from crdt.offsets import utf16_length
 from crdt.procedure.commands import Actor
 from crdt.procedure.numbering import reference_phrase
+from crdt.record.history import proceedings
 from crdt.record.history.blame import EntryChange
 from crdt.record.history.entries import ANCHOR_CONNECTION, UPDATE, Entry, Origin, Person
 from crdt.record.history.timeline import CommandEntry
@@ -38,6 +39,9 @@ def _describe_command(entry: CommandEntry) -> str:
     c, who = entry.command, _who(entry.actor)
     kind = entry.type
     target = c.get("target") or c.get("paragraph") or c.get("id")
+    meeting_line = proceedings.describe(kind, c, who)
+    if meeting_line is not None:
+        return meeting_line
     if kind == "annotation.create":
         if c.get("reply_to"):
             return f"{who} replied to {c['reply_to']} ({c.get('id')})"
@@ -218,6 +222,10 @@ def amendment_story(
                 text=c.get("text"),
                 justification=c.get("justification", ""),
             )
+        elif kind == "friends.report" and any(a.get("id") == amendment_id for a in c.get("amendments") or []):
+            change = next(a for a in c["amendments"] if a.get("id") == amendment_id)
+            paragraph, text = change.get("paragraph"), change.get("text")
+            event(entry, "proposed", set=c.get("id"), paragraph=paragraph, text=text)
         elif kind in ("amendment.cosponsor", "amendment.withdraw") and c.get("id") == amendment_id:
             event(entry, "cosponsored" if kind.endswith("cosponsor") else "withdrawn")
         elif kind == "amendment.adopt" and c.get("id") == amendment_id:

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from server.config import Settings, add_database_option
 from server.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -23,8 +24,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or EXIT_OK)
     except ValueError as exc:
-        print(f"plenary: {exc}", file=sys.stderr)
+        print(f"plenary: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        # A database that cannot be reached or read, a file that cannot be written: the user's to fix,
+        # said in one line. Anything else is a bug, and its traceback is wanted.
+        if not _environmental(exc):
+            raise
+        print(f"plenary: {one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's message (SQLAlchemy adds a second with a link), at most 300 chars."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _environmental(exc: BaseException) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, (OSError, SQLAlchemyError))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plenary: a real-time collaborative deliberation server (Yjs-compatible).",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    secret = commands.add_parser(
+        "secret",
+        help="print a new server secret",
+        description="Print a new random server secret (48 bytes, URL-safe base64) for PLENARY_SECRET.",
+    )
+    secret.add_argument("--json", action="store_true", help='print {"secret": …}')
+    secret.set_defaults(run=run_secret)
 
     serve = commands.add_parser("serve", help="run the server", description="Run the Plenary server.")
     serve.add_argument(
@@ -140,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_secret(args: argparse.Namespace) -> int:
+    from server.identity import generate_secret
+
+    secret = generate_secret()
+    print(json.dumps({"secret": secret}) if args.json else secret)
+    return EXIT_OK
+
+
 def cluster_problem(settings: Settings) -> str | None:
     """Why these settings cannot run as one of several processes (None: they can)."""
     if settings.database_url.startswith("sqlite"):
@@ -175,15 +212,27 @@ def run_serve(args: argparse.Namespace) -> int:
     if not settings.secret:
         if not settings.dev:
             print(
-                "plenary: no secret. Set PLENARY_SECRET (at least 32 bytes, e.g. from `python -c "
-                "'import secrets; print(secrets.token_urlsafe(48))'`), or run `plenary serve --dev`.",
+                "plenary: no secret. Set PLENARY_SECRET (at least 32 bytes: "
+                "PLENARY_SECRET=$(plenary secret)), or run `plenary serve --dev`.",
                 file=sys.stderr,
             )
             return EXIT_USAGE
         settings = Settings.from_env(**{**_settings_dict(settings), "secret": generate_secret()})
-        print_dev_banner(settings, generated=True)
-    elif settings.dev:
-        print_dev_banner(settings, generated=False)
+    # Whatever can fail for the user's reasons fails here, in one line, before anything is printed or
+    # created (the database file, the demo draft): the port must be ours, the database must answer.
+    try:
+        listening = listen(settings.host, settings.port)
+    except OSError as exc:
+        where = f"{settings.host}:{settings.port}"
+        print(f"plenary: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = database_problem(settings.database_url)
+    if problem:
+        listening.close()
+        print(f"plenary: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.dev:
+        print_dev_banner(settings, generated=not os.environ.get(Settings.env_name("secret")))
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -205,8 +254,55 @@ def run_serve(args: argparse.Namespace) -> int:
 
     for name in ("uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(RedactTokens())
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[listening])
     return EXIT_OK
+
+
+def database_problem(url: str, timeout: float = 10.0) -> str | None:
+    """Why the server could not use the database at ``url`` (None: it answers)."""
+    import asyncio
+
+    from server.storage.database import Database
+
+    async def ping() -> None:
+        database = Database(url)
+        try:
+            await asyncio.wait_for(database.ping(), timeout)
+        finally:
+            await database.close()
+
+    try:
+        asyncio.run(ping())
+    except TimeoutError:
+        return f"the database did not answer within {timeout:g} s ({_redacted(url)})"
+    except Exception as exc:
+        if not _environmental(exc) and not isinstance(exc, ValueError):
+            raise
+        return f"cannot use the database ({_redacted(url)}): {one_line(exc)}"
+    return None
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def listen(host: str, port: int) -> Any:
+    """A socket bound to ``host``:``port`` and listening (OSError if the port is taken)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def _settings_dict(settings: Settings) -> dict[str, object]:

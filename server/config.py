@@ -86,7 +86,9 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _parse(f.name, raw, getattr(cls(), f.name))
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)
+        settings = replace(cls(), **values)
+        check_database_url(settings.database_url)
+        return settings
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -110,6 +112,20 @@ def _parse(name: str, raw: str, default: Any) -> Any:
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid value") from None
     return raw
+
+
+def check_database_url(url: str) -> None:
+    """ValueError, in one line, unless ``url`` names a database Plenary can use (SQLite or PostgreSQL)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    hint = "use sqlite:///FILE or postgresql://USER@HOST/DATABASE"
+    try:
+        backend = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise ValueError(f"database URL {url!r} is not a URL: {hint}") from None
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"database URL {url!r}: unsupported database {backend!r}: {hint}")
 
 
 def existing_database_url(given: str | None) -> str:

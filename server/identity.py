@@ -460,7 +460,7 @@ class TokenIssuer:
         if len(secret.encode()) < MIN_SECRET_BYTES:
             raise ValueError(
                 f"token secret must be at least {MIN_SECRET_BYTES} bytes (HS256 with a shorter secret "
-                "can be brute-forced); create one with generate_secret()"
+                "can be brute-forced); create one with `plenary secret`"
             )
         self._secret = secret
         self._leeway = leeway

@@ -394,7 +394,7 @@ async def play(server, tokens) -> Played:
             served = await eventually(converged)
             head = table.ok("archivist", "GET", "/api/drafts/tunis/events?limit=1")["head"]
             deliberation = table.ok("chair", "GET", "/api/drafts/tunis/deliberation")
-            paragraphs = [{k: p[k] for k in ("id", "number", "kind", "text")} for p in served]
+            paragraphs = [{k: p[k] for k in ("id", "number", "reference", "kind", "text")} for p in served]
             played.steps.append(Step(label, head, paragraphs, deliberation))
 
         await record("created")
@@ -555,7 +555,7 @@ async def test_time_travel_equals_what_clients_saw(server, tokens):
     code, out, _ = await plenary_cli(
         "events", "tunis", "--after", "2", "--limit", "50", "--database-url", url
     )
-    assert code == 0 and "Switzerland proposed am-1 (substitution) on p5" in out
+    assert code == 0 and "Switzerland proposed am-1 (substitution) on paragraph 3" in out
     code, _, err = await plenary_cli("history", "nope", "--database-url", url)
     assert code == 1 and "no log" in err
 
@@ -670,7 +670,7 @@ async def test_events_amendment_story_and_who_may_read_history(server, tokens):
     assert [e["seq"] for e in seen] == list(range(1, head + 1))
     summaries = [e["summary"] for e in seen]
     assert any(s.startswith("chair created the draft") for s in summaries)
-    assert "Switzerland proposed am-1 (substitution) on p5" in summaries
+    assert "Switzerland proposed am-1 (substitution) on paragraph 3" in summaries
     assert "CCBI co-sponsored am-1" in summaries
     assert "Civil Society Caucus: objection on am-1" in summaries
     assert any(s.startswith("Chair adopted am-1") for s in summaries)

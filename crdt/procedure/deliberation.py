@@ -180,6 +180,7 @@ def _annotate(
     annotation = {
         "id": annotation_id,
         "paragraph": paragraph,
+        "reference": c.get("reference"),  # how the paragraph was cited then ("4 (c)")
         "start": c.get("start"),
         "end": c.get("end"),
         "quote": c.get("quote"),
@@ -227,6 +228,7 @@ def _propose(
         "id": amendment_id,
         "kind": kind,
         "paragraph": paragraph,
+        "reference": c.get("reference"),  # how the paragraph was cited then ("4 (c)")
         "start": c.get("start"),
         "end": c.get("end"),
         "original": c.get("original", ""),

@@ -4,7 +4,7 @@ Room ``{draft}`` holds one root array ``paragraphs``; each element is a map
 ``{"id": str, "kind": str, "text": Y.Text, "translations"?: Y.Map}``. A JS client
 renders it with ``doc.getArray('paragraphs')`` and edits ``p.get('text')`` like any
 Y.Text. The id is stable: it survives reordering and renumbering. Numbers are
-derived from order (:func:`number_paragraphs`), never stored in the text document.
+derived from order (:mod:`crdt.procedure.numbering`), never stored in the text document.
 ``translations`` maps a language code (``fr``) to that language's ``Y.Text`` of the
 paragraph, created by the server for each translation language of the draft
 (``crdt/procedure/translations.py``); ``text`` is the original.
@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pycrdt import Array, Doc, Map, Text
+
+from crdt.procedure.numbering import number_paragraphs as number_paragraphs  # the one numbering
 
 PARAGRAPHS = "paragraphs"
 MAX_PARAGRAPH_ID = 64
@@ -87,49 +89,6 @@ def find_text(doc: Doc, paragraph_id: str) -> Text | None:
             text = element.get("text")
             return text if isinstance(text, Text) else None
     return None
-
-
-_SUFFIXES = ("bis", "ter", "quater", "quinquies", "sexies", "septies", "octies", "novies", "decies")
-
-
-def number_paragraphs(
-    paragraphs: Iterable[Paragraph], frozen: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Display numbers by paragraph id.
-
-    Operative paragraphs are numbered 1, 2, …; items under one get (a), (b), …;
-    headings and preambular paragraphs are not numbered (""), as in UN practice.
-    Once numbering is frozen (``frozen`` maps ids to their numbers), a paragraph
-    inserted after 12 shows as "12 bis", the next as "12 ter".
-    """
-    numbers: dict[str, str] = {}
-    operative = 0
-    item = 0
-    last = "0"
-    inserted_after = 0
-    for paragraph in paragraphs:
-        if paragraph.kind == ParagraphKind.OPERATIVE:
-            item = 0
-            if frozen is None:
-                operative += 1
-                numbers[paragraph.id] = str(operative)
-            elif paragraph.id in frozen:
-                last = frozen[paragraph.id]
-                inserted_after = 0
-                numbers[paragraph.id] = last
-            else:
-                suffix = (
-                    _SUFFIXES[inserted_after] if inserted_after < len(_SUFFIXES) else str(inserted_after + 1)
-                )
-                inserted_after += 1
-                numbers[paragraph.id] = f"{last} {suffix}"
-        elif paragraph.kind == ParagraphKind.ITEM:
-            letter = chr(ord("a") + item) if item < 26 else str(item + 1)
-            item += 1
-            numbers[paragraph.id] = f"({letter})"
-        else:
-            numbers[paragraph.id] = ""
-    return numbers
 
 
 _BULLET = re.compile(r"^\s*[-·•*]\s+")

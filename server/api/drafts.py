@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from crdt.offsets import utf16_length
 from crdt.procedure.commands import CommandRefused
-from crdt.procedure.draft import Paragraph, ParagraphKind, number_paragraphs, read_paragraphs
+from crdt.procedure.draft import Paragraph, ParagraphKind, read_paragraphs
+from crdt.procedure.numbering import numbering
 from server.api.endpoints import Call, Endpoint
 from server.api.languages import allowed_languages
 from server.api.problems import Problem, conflict, forbidden, not_found
@@ -50,7 +51,8 @@ class DraftOut(BaseModel):
 
 class ParagraphOut(BaseModel):
     id: str
-    number: str
+    number: str = Field(description="the number the text shows ('4', '(c)', '4 bis'; '' if none)")
+    reference: str = Field(description="how it is cited, unique in the draft ('4 (c)', 'PP2')")
     kind: ParagraphKind
     text: str
     length_utf16: int = Field(description="length in UTF-16 code units, as JS clients count")
@@ -122,7 +124,7 @@ async def get_one(call: Call) -> DraftTextOut:
     room = await call.plenary.rooms.current(draft_id)  # nothing that is not yet in the log
     paragraphs = read_paragraphs(room.replica.doc)
     deliberation = await call.plenary.deliberations.current(draft_id)
-    numbers = number_paragraphs(paragraphs, deliberation.state.numbering)
+    numbers = numbering(paragraphs, deliberation.state.numbering)
     state = deliberation.state
     return DraftTextOut(
         **asdict(info),
@@ -131,7 +133,12 @@ async def get_one(call: Call) -> DraftTextOut:
         languages=dict(state.languages),
         paragraphs=[
             ParagraphOut(
-                id=p.id, number=numbers[p.id], kind=p.kind, text=p.text, length_utf16=utf16_length(p.text)
+                id=p.id,
+                number=numbers.number(p.id),
+                reference=numbers.reference(p.id),
+                kind=p.kind,
+                text=p.text,
+                length_utf16=utf16_length(p.text),
             )
             for p in paragraphs
         ],

@@ -59,7 +59,11 @@ async def export_draft(call: Call) -> Response:
         view = past
     else:
         view = await live_view(
-            call.plenary.deliberations, call.plenary.rooms, info, call.plenary.translations
+            call.plenary.database,
+            call.plenary.deliberations,
+            call.plenary.rooms,
+            info,
+            call.plenary.translations,
         )
     base = str(call.request.base_url).rstrip("/")
     language = params.get("language") or None

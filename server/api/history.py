@@ -25,6 +25,7 @@ from server.record.meetings import informal_record_filter
 class ParagraphAt(BaseModel):
     id: str
     number: str
+    reference: str = Field(description='how it is cited then, unique in the draft ("4 (c)", "PP2")')
     kind: str
     text: str
     length_utf16: int

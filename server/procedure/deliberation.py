@@ -24,7 +24,8 @@ from crdt.procedure.anchors import anchor_key, place_anchor, place_point, remove
 from crdt.procedure.commands import Actor, CommandRefused, refuse
 from crdt.procedure.deliberation import Deliberation, replay_command, snapshot
 from crdt.procedure.documents import is_proposal
-from crdt.procedure.draft import find_text, number_paragraphs, read_paragraphs
+from crdt.procedure.draft import find_text, read_paragraphs
+from crdt.procedure.numbering import numbering, stamp_reference
 from crdt.procedure.roll import ROLL_COMMANDS
 from crdt.times import iso_seconds
 from server.identity import Action, Participant
@@ -366,7 +367,8 @@ class Deliberations:
             for pid in command.get("paragraphs") or []:
                 paragraph(pid)
         elif kind == "numbering.freeze":
-            command["numbers"] = number_paragraphs(list(paragraphs.values()))
+            # Freezing again keeps the numbers already frozen.
+            command["numbers"] = numbering(list(paragraphs.values()), state.numbering).frozen()
         elif kind in ("paragraph.status", "paragraph.reopen") or (
             kind == "editing.mode" and command.get("paragraph") is not None
         ):
@@ -385,7 +387,7 @@ class Deliberations:
             if amendment is not None and amendment["state"] == "proposed":
                 # Nobody objected: the server adopts it, whatever happened to the span meanwhile.
                 command.update(self._adoption(state, doc, amendment, {"confirm": True}))
-        return command
+        return stamp_reference(command, list(paragraphs.values()), state.numbering)
 
     def _adoption(
         self, state: Deliberation, doc: Doc, amendment: dict[str, Any], command: dict[str, Any]

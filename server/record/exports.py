@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ from crdt.record.exports import (
     sidebyside,
     summary,
 )
-from crdt.times import iso_seconds
+from crdt.times import iso_seconds, iso_us
 from crdt.wire.replica import Replica
 from server.config import add_database_option, existing_database_url
 from server.exitcodes import EXIT_FAILED, EXIT_OK
@@ -116,7 +116,11 @@ def _now() -> str:
 
 
 async def live_view(
-    deliberations: Deliberations, rooms: Rooms, info: DraftInfo, translations: Translations | None = None
+    database: Database,
+    deliberations: Deliberations,
+    rooms: Rooms,
+    info: DraftInfo,
+    translations: Translations | None = None,
 ) -> DraftView:
     """The draft as this server holds it now (only what is already in the log)."""
     deliberation = await deliberations.current(info.id)
@@ -132,7 +136,7 @@ async def live_view(
         )
     async with deliberation.lock:  # commands hold it until their text edits are durable
         await room.until_logged()
-        return draft_view(
+        view = draft_view(
             room.replica.doc,
             deliberation.state,
             draft_id=info.id,
@@ -142,6 +146,23 @@ async def live_view(
             generated=_now(),
             translations=statuses,
         )
+        seq = room.seq
+    return await _at_entry(database, view, info.id, seq)
+
+
+async def _at_entry(database: Database, view: DraftView, draft: str, seq: int) -> DraftView:
+    """``view`` stating the entry it shows: its number, time and hash (read from the log)."""
+    from sqlalchemy import select
+
+    from server.storage.schema import LOG
+
+    async with database.engine.connect() as conn:
+        row = (
+            await conn.execute(select(LOG.c.time_us, LOG.c.hash).where(LOG.c.room == draft, LOG.c.seq == seq))
+        ).first()
+    if row is None:
+        return replace(view, seq=seq)
+    return replace(view, seq=seq, seq_time=iso_us(row.time_us), seq_hash=bytes(row.hash).hex())
 
 
 # The database, read only.
@@ -179,7 +200,9 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
     info = await get_draft(database, draft)
     if info is None:
         return None
-    limit = at if at is not None else 1 << 62
+    if at is None:
+        at = (await database.head(draft)).seq
+    limit = at
     replica = Replica()
     try:
         snapshot = await database.latest_snapshot(draft)
@@ -213,7 +236,7 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
                 timeline.feed(row.seq, row.kind, row.payload)
             ids = [p.id for p in read_paragraphs(replica.doc)]
             statuses = status_view(replica.doc, timeline, state.languages["translations"], ids)
-        return draft_view(
+        view = draft_view(
             replica.doc,
             state,
             draft_id=info.id,
@@ -225,6 +248,7 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
         )
     finally:
         replica.close()
+    return await _at_entry(database, view, draft, at)
 
 
 async def read_revision_view(database: Database, draft: str, name: str) -> DraftView:

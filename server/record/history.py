@@ -36,7 +36,8 @@ from sqlalchemy import func, select
 from crdt.errors import PlenaryError
 from crdt.offsets import utf16_length
 from crdt.procedure.deliberation import snapshot
-from crdt.procedure.draft import number_paragraphs, read_paragraphs
+from crdt.procedure.draft import read_paragraphs
+from crdt.procedure.numbering import numbering
 from crdt.procedure.revisions import revision_id, revision_number
 from crdt.procedure.translations import TranslationTimeline, read_translations, view_of
 from crdt.record.history import (
@@ -333,7 +334,7 @@ class History:
             if languages:
                 timeline = await self._translations(history)
                 translated = view_of(read_translations(doc), timeline.statuses(ids, languages, seq))
-        numbers = number_paragraphs(paragraphs, state.numbering)
+        numbers = numbering(paragraphs, state.numbering)
         time_us = history.time_of(seq)
         return {
             "draft": draft,
@@ -344,7 +345,8 @@ class History:
             "paragraphs": [
                 {
                     "id": p.id,
-                    "number": numbers[p.id],
+                    "number": numbers.number(p.id),
+                    "reference": numbers.reference(p.id),
                     "kind": str(p.kind),
                     "text": p.text,
                     "length_utf16": utf16_length(p.text),

@@ -54,7 +54,7 @@ async def view_now(deliberations: Deliberations, rooms: Rooms, database: Databas
     info = await get_draft(database, draft)
     if info is None:
         raise refuse(f"no draft {draft!r}", 404)
-    return await live_view(deliberations, rooms, info)
+    return await live_view(database, deliberations, rooms, info)
 
 
 async def generate(

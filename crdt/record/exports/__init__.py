@@ -24,7 +24,8 @@ from pycrdt import Doc, Map, Text
 from crdt.offsets import OffsetError, utf16_span_to_codepoint, utf16_to_codepoint
 from crdt.procedure.anchors import resolve_all
 from crdt.procedure.deliberation import Deliberation, snapshot
-from crdt.procedure.draft import ParagraphKind, number_paragraphs, paragraphs_array, read_paragraphs
+from crdt.procedure.draft import ParagraphKind, paragraphs_array, read_paragraphs
+from crdt.procedure.numbering import numbering, reference_phrase
 
 __all__ = [
     "AGREED",
@@ -84,6 +85,11 @@ class ParagraphView:
     """The display number ("3", "12 bis", "(a)"); "" for headings and preambular paragraphs."""
     kind: str
     text: str
+    reference: str = ""
+    """How it is cited, unique in the draft ("3", "3 (a)", "PP2"; "" for headings): see
+    :mod:`crdt.procedure.numbering`, the one numbering every view uses."""
+    parent: str | None = None
+    """For an item, the operative paragraph it belongs to."""
     note: str = ""
     """What a reader must know beside the text: in a translation, that it does not translate the original
     as it stands ("translation not yet updated: …")."""
@@ -131,12 +137,41 @@ class DraftView:
     created: str
     """When the draft was created, ISO 8601 UTC."""
     generated: str
-    """The moment the view shows (the export time), ISO 8601 UTC."""
+    """When the export was made, ISO 8601 UTC."""
     paragraphs: tuple[ParagraphView, ...]
     deliberation: Mapping[str, Any]
     """The deliberation snapshot as JSON (:func:`crdt.procedure.deliberation.snapshot`)."""
     spans: Mapping[str, Mapping[str, SpanView]] = field(default_factory=dict)
     """Paragraph id → anchor id → where that anchor is now."""
+    seq: int | None = None
+    """The log entry the view shows the draft just after (the head when the export was made, or ``at``)."""
+    seq_time: str | None = None
+    """When that entry was written, ISO 8601 UTC: the moment the view shows."""
+    seq_hash: str | None = None
+    """That entry's hash (hex), which ``plenary audit verify`` and a signed head can confirm."""
+
+    @property
+    def moment(self) -> str:
+        """The moment the view shows, as ISO 8601 UTC: the entry's time, else the export time."""
+        return self.seq_time or self.generated
+
+    @property
+    def record_phrase(self) -> str:
+        """ "entry 30 of the log (2005-05-02T10:00:30Z, hash 3fa2…)", or the time alone for a view that
+        names no entry."""
+        if self.seq is None:
+            return self.generated
+        digest = f", hash {self.seq_hash}" if self.seq_hash else ""
+        return f"entry {self.seq} of its log ({self.moment}{digest})"
+
+    @property
+    def as_of(self) -> str:
+        """The sentence every export opens with: which moment of the record it shows, and when it was
+        made."""
+        if self.seq is None:
+            return f"As the record stood at {self.generated}."
+        return f"As the record stood at {self.record_phrase}; generated {self.generated}."
+
     translations: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     """Paragraph id → language → {text, status (current, stale, untranslated), basis, …}
     (:func:`crdt.procedure.translations.view_of`)."""
@@ -191,6 +226,9 @@ class DraftView:
         operative = ""
         preambular = 0
         for p in self.paragraphs:
+            if p.reference:
+                out[p.id] = reference_phrase(p.kind, p.reference)
+                continue
             if p.kind == ParagraphKind.OPERATIVE:
                 operative = p.number
                 out[p.id] = f"paragraph {p.number}"
@@ -205,6 +243,29 @@ class DraftView:
 
     def label(self, paragraph_id: str) -> str:
         return self.labels.get(paragraph_id, f"paragraph {paragraph_id} (no longer in the text)")
+
+    def cited(self, record: Mapping[str, Any]) -> str:
+        """The paragraph an amendment or annotation is on, as prose: with the reference it had when it was
+        made where that differs from the one it has now ("paragraph then 4 (c), now 5 (c)")."""
+        paragraph_id = str(record.get("paragraph"))
+        then = record.get("reference")
+        paragraph = self.by_id.get(paragraph_id)
+        now = paragraph.reference if paragraph is not None else None
+        if not isinstance(then, str) or not then or now is None or then == now or not now:
+            if paragraph is None and isinstance(then, str) and then:
+                return f"{reference_phrase(self.kind_of(paragraph_id, record), then)} (no longer in the text)"
+            return self.label(paragraph_id)
+        word = reference_phrase(paragraph.kind, now).removesuffix(now).strip()
+        return f"{word} then {then}, now {now}"
+
+    def kind_of(self, paragraph_id: str, record: Mapping[str, Any]) -> str:
+        paragraph = self.by_id.get(paragraph_id)
+        if paragraph is not None:
+            return paragraph.kind
+        then = str(record.get("reference") or "")
+        if then.startswith("PP"):
+            return str(ParagraphKind.PREAMBULAR)
+        return str(ParagraphKind.ITEM if "(" in then else ParagraphKind.OPERATIVE)
 
     @property
     def rule(self) -> str:
@@ -293,11 +354,14 @@ def draft_view(
     symbol: str,
     created: str,
     generated: str,
+    seq: int | None = None,
+    seq_time: str | None = None,
+    seq_hash: str | None = None,
     translations: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
 ) -> DraftView:
     """A :class:`DraftView` of a draft's text document and deliberation state, copied out of both."""
     paragraphs = read_paragraphs(doc)
-    numbers = number_paragraphs(paragraphs, getattr(state, "numbering", None))
+    numbers = numbering(paragraphs, getattr(state, "numbering", None))
     spans: dict[str, dict[str, SpanView]] = {}
     for element in paragraphs_array(doc):
         if not isinstance(element, Map):
@@ -316,9 +380,22 @@ def draft_view(
         symbol=symbol,
         created=created,
         generated=generated,
-        paragraphs=tuple(ParagraphView(p.id, numbers[p.id], str(p.kind), p.text) for p in paragraphs),
+        paragraphs=tuple(
+            ParagraphView(
+                p.id,
+                numbers.number(p.id),
+                str(p.kind),
+                p.text,
+                numbers.reference(p.id),
+                numbers.parents.get(p.id),
+            )
+            for p in paragraphs
+        ),
         deliberation=deliberation,
         spans=spans,
+        seq=seq,
+        seq_time=seq_time,
+        seq_hash=seq_hash,
         translations=json.loads(json.dumps(translations or {})),
     )
 

@@ -80,8 +80,24 @@ def _indent(element: ET.Element, level: int = 0) -> None:
     element[-1].tail = "\n" + "  " * level
 
 
+#: What XML 1.0 cannot carry (most C0 controls, U+FFFE/U+FFFF, lone surrogates): the text may hold any of it.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with each character XML 1.0 cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _serialise(root: ET.Element) -> bytes:
     _indent(root)
+    for element in root.iter():
+        if element.text:
+            element.text = xml_safe(element.text)
+        if element.tail:
+            element.tail = xml_safe(element.tail)
+        for name, value in element.attrib.items():
+            element.attrib[name] = xml_safe(value)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
@@ -133,23 +149,32 @@ class _References:
 
 def _identification(
     meta: ET.Element,
+    view: DraftView,
     work: str,
     work_date: str,
-    version: str,
     author: str,
     number: str,
     name: str,
     language: str = LANGUAGE,
     translation_of: tuple[str, str] | None = None,
 ) -> None:
-    """``translation_of``: (the original expression's IRI, its language) when this expression is a
+    """FRBR identification: the expression is the text at the moment of the record the view shows
+    (its date, and the entry in its name); the manifestation is this file, dated when it was generated.
+    ``translation_of``: (the original expression's IRI, its language) when this expression is a
     translation."""
     identification = _el(meta, "identification", source="#plenary")
-    expression = f"{work}/{language}@{day(version)}"
+    expression = f"{work}/{language}@{day(view.moment)}"
+    version = "version" if view.seq is None else f"version: entry {view.seq} of the log"
     for level, this, uri, date, date_name in (
         ("FRBRWork", f"{work}/!main", work, day(work_date), "created"),
-        ("FRBRExpression", f"{expression}/!main", expression, day(version), "version"),
-        ("FRBRManifestation", f"{expression}/!main.xml", f"{expression}.akn", day(version), "generation"),
+        ("FRBRExpression", f"{expression}/!main", expression, day(view.moment), version),
+        (
+            "FRBRManifestation",
+            f"{expression}/!main.xml",
+            f"{expression}.akn",
+            day(view.generated),
+            "generation",
+        ),
     ):
         frbr = _el(identification, level)
         _el(frbr, "FRBRthis", value=this)
@@ -178,12 +203,29 @@ def draft_work(view: DraftView) -> str:
 
 
 def draft_expression(view: DraftView) -> str:
-    return f"{draft_work(view)}/{expression_language(view)}@{day(view.generated)}"
+    return f"{draft_work(view)}/{expression_language(view)}@{day(view.moment)}"
 
 
 def expression_language(view: DraftView) -> str:
     """The language of the view's text as AKN names it (ISO 639-2/B: ``eng``, ``fra``, ``ara``)."""
     return language(view.text_language).akn
+
+
+#: The namespace of Plenary's own metadata in ``proprietary``: the log entry a document was made from.
+RECORD_NS = "urn:plenary:record"
+
+
+def _record(meta: ET.Element, view: DraftView) -> None:
+    """``<proprietary>``: the entry of the log the document shows (seq, time, hash) and when it was made,
+    for a machine to check against ``plenary audit verify`` or a signed head."""
+    attrs = {"xmlns:plenary": RECORD_NS, "generated": view.generated}
+    if view.seq is not None:
+        attrs["seq"] = str(view.seq)
+    if view.seq_time:
+        attrs["time"] = view.seq_time
+    if view.seq_hash:
+        attrs["hash"] = view.seq_hash
+    _el(_el(meta, "proprietary", source="#plenary"), "plenary:record", **attrs)
 
 
 def paragraph_eid(paragraph: ParagraphView) -> str:
@@ -204,9 +246,9 @@ def draft_document(view: DraftView) -> bytes:
     original = view.in_language(view.original_language) if view.is_translation else None
     _identification(
         meta,
+        view,
         draft_work(view),
         view.created,
-        view.generated,
         "#plenary",
         view.id,
         view.title,
@@ -226,7 +268,7 @@ def draft_document(view: DraftView) -> bytes:
     _el(_el(preface, "p"), "docTitle", view.title)
     if view.symbol:
         _el(_el(preface, "p"), "docNumber", view.symbol)
-    _el(_el(preface, "p"), "docStatus", f"Draft under negotiation, as the record stood at {view.generated}")
+    _el(_el(preface, "p"), "docStatus", f"Draft under negotiation. {view.as_of}")
 
     recitals = [p for p in view.paragraphs if p.kind == "preambular"]
     if recitals:
@@ -260,6 +302,7 @@ def draft_document(view: DraftView) -> bytes:
     if not len(body):
         _el(body, "p")
     references.write(meta)
+    _record(meta, view)
     return _serialise(root)
 
 
@@ -286,7 +329,7 @@ def amendment_document(view: DraftView, amendment: Mapping[str, Any]) -> bytes:
     document = _el(root, "amendment", name="amendment", contains="singleVersion")
     meta = _el(document, "meta")
     work = f"/akn/{COUNTRY}/amendment/{day(proposed)}/{view.id}-{aid}"
-    _identification(meta, work, proposed, view.generated, sponsor_ref, aid, f"{aid} to {view.title}")
+    _identification(meta, view, work, proposed, sponsor_ref, aid, f"{aid} to {view.title}")
 
     workflow = _el(meta, "workflow", source="#plenary")
     for at, by, role, outcome, show in _steps(view, amendment, references):
@@ -304,18 +347,30 @@ def amendment_document(view: DraftView, amendment: Mapping[str, Any]) -> bytes:
     destination = f"{draft_expression(view)}/!main#" + (
         paragraph_eid(paragraph) if paragraph is not None else f"para_{amendment['paragraph']}"
     )
-    mods = _el(_el(_el(meta, "analysis", source="#plenary"), "activeModifications"), "textualMod")
-    mods.set("type", _TEXTUAL_MOD.get(kind, "substitution"))
-    mods.set("eId", "textualMod_1")
-    _el(mods, "source", href="#mod_1")
-    _el(mods, "destination", href=destination)
     old, new = str(amendment.get("original") or ""), str(amendment.get("text") or "")
-    if old:
-        _el(mods, "old", href="#mod_1__qstr_old")
-    if kind != "deletion" and new:
-        _el(mods, "new", href="#mod_1__qstr_new")
+    state = str(amendment.get("state", "proposed"))
+    active = _el(_el(meta, "analysis", source="#plenary"), "activeModifications")
+    # What was proposed (mod_1), and, adopted as modified, what was adopted instead (mod_2).
+    changes = [(1, kind, old, "" if kind == "deletion" else new)]
+    if state == "adopted_modified":
+        adopted = str(amendment.get("adopted_text") or "")
+        # A deletion adopted as modified replaces the span: a substitution on the record.
+        changes.append(
+            (2, "deletion" if not adopted else "insertion" if not old else "substitution", old, adopted)
+        )
+    for n, change, before, after in changes:
+        mod = _el(active, "textualMod", type=_TEXTUAL_MOD.get(change, "substitution"), eId=f"textualMod_{n}")
+        _el(mod, "source", href=f"#mod_{n}")
+        where = {"href": destination}
+        if change == "insertion":
+            where["pos"] = _insertion_position(view, amendment)
+        _el(mod, "destination", **where)
+        if before and change != "insertion":
+            _el(mod, "old", href=f"#mod_{n}__qstr_old")
+        if after and change != "deletion":
+            _el(mod, "new", href=f"#mod_{n}__qstr_new")
 
-    label = view.label(amendment["paragraph"])
+    label = view.cited(amendment)
     preface = _el(document, "preface")
     line = _el(preface, "p")
     _el(line, "docType", "Amendment").tail = " "
@@ -333,7 +388,6 @@ def amendment_document(view: DraftView, amendment: Mapping[str, Any]) -> bytes:
             )
             proponent.tail = ", " if i < len(cosponsors) - 1 else ""
     proponent.tail = (proponent.tail or "") + "."
-    state = str(amendment.get("state", "proposed"))
     _el(_el(preface, "p"), "docStatus", _OUTCOMES.get(state, state))
 
     body = _el(document, "amendmentBody")
@@ -341,24 +395,44 @@ def amendment_document(view: DraftView, amendment: Mapping[str, Any]) -> bytes:
     content = _el(body, "amendmentContent")
     sentence = _el(content, "p", "In ")
     _el(sentence, "ref", label, href=destination).tail = ", "
-    mod = _el(sentence, "mod", eId="mod_1")
-    if kind == "deletion":
-        mod.text = "delete "
-        _el(mod, "quotedText", old, eId="mod_1__qstr_old").tail = "."
-    elif kind == "insertion" and not old:
-        mod.text = "insert "
-        _el(mod, "quotedText", new, eId="mod_1__qstr_new").tail = "."
-    else:
-        mod.text = "replace "
-        _el(mod, "quotedText", old, eId="mod_1__qstr_old").tail = " by "
-        _el(mod, "quotedText", new, eId="mod_1__qstr_new").tail = "."
-    if state == "adopted_modified":
-        adopted = _el(content, "p", "Adopted as modified: ")
-        _el(adopted, "quotedText", str(amendment.get("adopted_text") or ""), eId="adopted__qstr").tail = "."
+    _mod(sentence, *changes[0])
+    if len(changes) > 1:
+        _mod(_el(content, "p", "Adopted as modified: "), *changes[1])
     justification = str(amendment.get("justification") or "")
     _el(_el(body, "amendmentJustification"), "p", justification or "No justification was given.")
     references.write(meta)
+    _record(meta, view)
     return _serialise(root)
+
+
+def _mod(parent: ET.Element, n: int, change: str, old: str, new: str) -> None:
+    """``<mod>`` with its quoted texts: "delete “old”", "insert “new”" or "replace “old” by “new”"."""
+    mod = _el(parent, "mod", eId=f"mod_{n}")
+    if change == "deletion":
+        mod.text = "delete "
+        _el(mod, "quotedText", old, eId=f"mod_{n}__qstr_old").tail = "."
+    elif change == "insertion":
+        mod.text = "insert "
+        _el(mod, "quotedText", new, eId=f"mod_{n}__qstr_new").tail = "."
+    else:
+        mod.text = "replace "
+        _el(mod, "quotedText", old, eId=f"mod_{n}__qstr_old").tail = " by "
+        _el(mod, "quotedText", new, eId=f"mod_{n}__qstr_new").tail = "."
+
+
+def _insertion_position(view: DraftView, amendment: Mapping[str, Any]) -> str:
+    """Where an insertion goes in its paragraph, as AKN says it: ``start``, ``end`` or ``inside``."""
+    paragraph = view.by_id.get(str(amendment.get("paragraph")))
+    where = view.locate(paragraph.id, amendment) if paragraph is not None else None
+    if where is not None:
+        at, length = where.start, len(paragraph.text) if paragraph is not None else 0
+    else:
+        at, length = amendment.get("start"), None
+    if at == 0:
+        return "start"
+    if length is not None and at == length:
+        return "end"
+    return "inside" if isinstance(at, int) else "unspecified"
 
 
 def _steps(
@@ -385,7 +459,7 @@ def _steps(
         stance = str(position.get("stance"))
         steps.append(
             (
-                str(position.get("at") or view.generated),
+                str(position.get("at") or view.moment),
                 references.organisation(str(position.get("delegation"))),
                 None,
                 "position_" + stance,

@@ -127,7 +127,8 @@ def collection(view: DraftView, base: str) -> dict[str, Any]:
         "@context": CONTEXT,
         "id": f"{draft}/annotations",
         "type": "AnnotationCollection",
-        "label": f"Annotations on {view.title}, as the record stood at {view.generated}",
+        "label": f"Annotations on {view.title}. {view.as_of}",
+        "generated": view.generated,
         "total": len(items),
         "first": {
             "id": f"{draft}/annotations?page=0",

@@ -41,6 +41,7 @@ from crdt.record.exports import (
     join_names,
     sponsors_phrase,
 )
+from crdt.record.exports.footnotes import NOTES_TITLE, Footnote, by_paragraph, footnotes
 from crdt.record.exports.roll import roll_lines, rules_phrase
 
 __all__ = ["CLEAN_RULE", "html", "markdown"]
@@ -197,7 +198,7 @@ def _note_text(view: DraftView, amendment: Mapping[str, Any]) -> str:
     text += f" by {who}"
     if cosponsors:
         text += f", co-sponsored by {join_names(cosponsors)}"
-    text += f": in {view.label(amendment['paragraph'])}, {change_phrase(amendment)}."
+    text += f": in {view.cited(amendment)}, {change_phrase(amendment)}."
     if amendment.get("justification"):
         text += f" Justification: {amendment['justification']}"
         text += "" if text.endswith((".", "!", "?")) else "."
@@ -238,7 +239,7 @@ def _decided(view: DraftView) -> list[str]:
             continue
         last = (amendment.get("history") or [{}])[-1]
         line = (
-            f"{amendment['id']} ({sponsors_phrase(amendment)}) on {view.label(amendment['paragraph'])}: "
+            f"{amendment['id']} ({sponsors_phrase(amendment)}) on {view.cited(amendment)}: "
             f"{str(state).replace('_', ' ')} on {day(last.get('at'))}"
         )
         if state in ("adopted", "adopted_modified"):
@@ -255,7 +256,7 @@ def _header(view: DraftView, kind: str) -> tuple[str, str]:
     what = "Compilation text" if kind == "compilation" else "Clean text"
     return (
         what,
-        f"{what} of draft {view.id}, as the record stood at {view.generated}. {rules_phrase(view)}",
+        f"{what} of draft {view.id}. {view.as_of} {rules_phrase(view)}",
     )
 
 
@@ -284,18 +285,24 @@ def markdown(view: DraftView, kind: str = "compilation") -> str:
     if kind == "clean":
         out += [f"> {_md(CLEAN_RULE)}", ""]
         shown = [p for p in view.paragraphs if view.status(p.id) in AGREED]
+        notes = footnotes(view, {p.id for p in shown})
+        attached = by_paragraph(notes)
         for p in shown:
-            out += [_md_clean(p, view.status(p.id)), ""]
+            out += [_md_clean(p, view.status(p.id)) + _md_markers(attached.get(p.id, [])), ""]
         if not shown:
             out += ["*No paragraph is agreed yet.*", ""]
+        out += _md_notes(notes)
         return "\n".join(out).rstrip() + "\n"
     out += [f"> {_md(_LEGEND)}", ""]
     notes: list[Mapping[str, Any]] = []
+    positions = footnotes(view)
+    attached = by_paragraph(positions)
     for entry in _entries(view):
-        out += [_md_entry(view, entry), ""]
+        out += [_md_entry(view, entry) + _md_markers(attached.get(entry.paragraph.id, [])), ""]
         notes.extend(entry.notes)
     for amendment in notes:
         out += [f"[^{amendment['id']}]: {_md(_note_text(view, amendment))}", ""]
+    out += _md_notes(positions)
     decided = _decided(view)
     if decided:
         out += ["## Amendments decided", ""] + [f"- {_md(line)}" for line in decided] + [""]
@@ -303,6 +310,20 @@ def markdown(view: DraftView, kind: str = "compilation") -> str:
     if roll:
         out += ["## The roll", ""] + [f"- {_md(line)}" for line in roll] + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _md_markers(notes: list[Footnote]) -> str:
+    return "".join(f"[^{note.number}]" for note in notes)
+
+
+def _md_notes(notes: list[Footnote]) -> list[str]:
+    """The footnotes of reservations and explanations (GFM footnotes, shown as ¹, ², …)."""
+    if not notes:
+        return []
+    out = [f"## {NOTES_TITLE}", ""]
+    for note in notes:
+        out += [f"[^{note.number}]: {_md(note.text)}", ""]
+    return out
 
 
 def _md_prefix(p: ParagraphView) -> str:
@@ -388,14 +409,19 @@ def html(view: DraftView, kind: str = "compilation") -> str:
     if kind == "clean":
         out.append(f'<p class="rule" {_EN}>{_h(CLEAN_RULE)}</p>')
         shown = [p for p in view.paragraphs if view.status(p.id) in AGREED]
-        out += [_html_clean(p, view.status(p.id)) for p in shown]
+        positions = footnotes(view, {p.id for p in shown})
+        attached = by_paragraph(positions)
+        out += [_html_clean(p, view.status(p.id), attached.get(p.id, [])) for p in shown]
         if not shown:
             out.append("<p><em>No paragraph is agreed yet.</em></p>")
+        out += _html_notes(positions)
     else:
         out.append(f'<p class="legend" {_EN}>{_h(_LEGEND)}</p>')
         notes: list[Mapping[str, Any]] = []
+        positions = footnotes(view)
+        attached = by_paragraph(positions)
         for entry in _entries(view):
-            out.append(_html_entry(view, entry))
+            out.append(_html_entry(view, entry, attached.get(entry.paragraph.id, [])))
             notes.extend(entry.notes)
         if notes:
             out += [f'<section class="notes" aria-labelledby="notes-title" {_EN}>']
@@ -405,6 +431,7 @@ def html(view: DraftView, kind: str = "compilation") -> str:
                 back = f' <a href="#ref-{aid}" aria-label="Back to {aid} in the text">↩</a>'
                 out.append(f'<li id="note-{aid}">{_h(_note_text(view, amendment))}{back}</li>')
             out += ["</ol>", "</section>"]
+        out += _html_notes(positions)
         decided = _decided(view)
         if decided:
             out += [f'<section aria-labelledby="decided-title" {_EN}>']
@@ -426,16 +453,36 @@ def _html_number(p: ParagraphView) -> str:
     return f'<span class="num">{_h(p.number)}{"." if p.kind == "operative" else ""}</span> '
 
 
-def _html_clean(p: ParagraphView, status: str) -> str:
+def _html_markers(notes: list[Footnote]) -> str:
+    return "".join(
+        f'<sup><a id="fnref-{n.number}" href="#fn-{n.number}" aria-label="note {n.number}">'
+        f"{n.number}</a></sup>"
+        for n in notes
+    )
+
+
+def _html_notes(notes: list[Footnote]) -> list[str]:
+    if not notes:
+        return []
+    out = ['<section class="notes" aria-labelledby="positions-title">']
+    out += [f'<h2 id="positions-title">{_h(NOTES_TITLE)}</h2>', "<ol>"]
+    for note in notes:
+        back = f' <a href="#fnref-{note.number}" aria-label="Back to note {note.number} in the text">↩</a>'
+        out.append(f'<li id="fn-{note.number}" value="{note.number}">{_h(note.text)}{back}</li>')
+    return [*out, "</ol>", "</section>"]
+
+
+def _html_clean(p: ParagraphView, status: str, notes: list[Footnote]) -> str:
     ad_ref = ' <span class="status">(ad ref)</span>' if status == "agreed_ad_ref" else ""
     ad_ref += f' <span class="status">({_h(p.note)})</span>' if p.note else ""
     pid = _h(p.id)
+    marks = _html_markers(notes)
     if p.kind == "heading":
-        return f'<h2 id="para-{pid}">{_h(p.text)}{ad_ref}</h2>'
-    return f'<p id="para-{pid}" class="{_h(p.kind)}">{_html_number(p)}{_h(p.text)}{ad_ref}</p>'
+        return f'<h2 id="para-{pid}">{_h(p.text)}{ad_ref}{marks}</h2>'
+    return f'<p id="para-{pid}" class="{_h(p.kind)}">{_html_number(p)}{_h(p.text)}{ad_ref}{marks}</p>'
 
 
-def _html_entry(view: DraftView, entry: Entry) -> str:
+def _html_entry(view: DraftView, entry: Entry, notes: list[Footnote]) -> str:
     body = ""
     for segment in entry.segments:
         if isinstance(segment, str):
@@ -463,6 +510,7 @@ def _html_entry(view: DraftView, entry: Entry) -> str:
         body += f' <span class="owners">({_h(note)})</span>' if note else ""
     status = f'<span class="status">(status: {_h(_status_phrase(entry))})</span>'
     pid = _h(entry.paragraph.id)
+    body += _html_markers(notes)
     if entry.paragraph.kind == "heading":
         return f'<h2 id="para-{pid}">{body} {status}</h2>'
     number = _html_number(entry.paragraph)

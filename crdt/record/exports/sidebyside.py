@@ -31,8 +31,8 @@ def _label(view: DraftView, paragraph_id: str) -> str:
 def _intro(view: DraftView, languages: list[str]) -> str:
     names = " and ".join(language(code).name for code in languages)
     return (
-        f"{view.title}{f' ({view.symbol})' if view.symbol else ''}: {names} side by side, as the record "
-        f"stood at {view.generated}. The original is {language(view.original_language).name}."
+        f"{view.title}{f' ({view.symbol})' if view.symbol else ''}: {names} side by side. {view.as_of} "
+        f"The original is {language(view.original_language).name}."
     )
 
 

@@ -23,6 +23,7 @@ from crdt.record.exports import (
     join_names,
     sponsors_phrase,
 )
+from crdt.record.exports.footnotes import NOTES_TITLE, by_paragraph, footnotes, marker
 from crdt.record.exports.roll import roll_lines, rules_phrase
 
 __all__ = ["summary"]
@@ -43,7 +44,7 @@ def _amendment_phrase(view: DraftView, amendment: Mapping[str, Any]) -> str:
     comma = "," if amendment.get("cosponsors") else ""
     return (
         f"amendment {amendment['id']} by {sponsors_phrase(amendment)}{comma} to "
-        f"{view.label(amendment['paragraph'])} ({change_phrase(amendment)})"
+        f"{view.cited(amendment)} ({change_phrase(amendment)})"
     )
 
 
@@ -102,7 +103,7 @@ def summary(view: DraftView) -> str:
         "",
         "Meeting summary",
         "",
-        f"As the record stood at {view.generated}. {rules_phrase(view)}",
+        f"{view.as_of} {rules_phrase(view)}",
         "",
     ]
     roll = roll_lines(view)
@@ -126,14 +127,21 @@ def summary(view: DraftView) -> str:
     open_amendments = [a["id"] for a in view.amendments if a["state"] == "proposed"]
     targets = paragraphs + open_amendments
 
+    notes = footnotes(view)
+    attached = by_paragraph(notes)
+
+    def marks(pid: str) -> str:
+        return "".join(marker(note.number) for note in attached.get(pid, []))
+
     agreed = []
     for pid in paragraphs:
         status = view.status(pid)
         if status == "agreed":
-            agreed.append(f"{_cap(_quoted(view, pid))}: agreed.")
+            agreed.append(f"{_cap(_quoted(view, pid))}: agreed.{marks(pid)}")
         elif status == "agreed_ad_ref":
             agreed.append(
                 f"{_cap(_quoted(view, pid))}: agreed ad referendum, pending confirmation by capitals."
+                + marks(pid)
             )
     for target in targets:
         indicator = indicators.get(target) or {}
@@ -181,32 +189,39 @@ def summary(view: DraftView) -> str:
         out += [f"{BULLET} On other questions, however, there was less consensus:", ""]
         out += [f"{_SUB} {line}" for line in less] + [""]
 
-    decided = _decided(view)
+    by_target: dict[str, str] = {}
+    for note in notes:
+        by_target[note.target] = by_target.get(note.target, "") + marker(note.number)
+    decided = _decided(view, by_target)
     if decided:
         out += decided
 
     pending = _pending(view)
     if pending:
         out += pending
+    if notes:
+        # Notes on paragraphs not agreed are marked here, where the notes are listed.
+        out += [f"{BULLET} {NOTES_TITLE}:", ""]
+        out += [f"{marker(note.number)} {note.text}" for note in notes] + [""]
     if len(out) <= 8 and not delegations:
         out += [f"{BULLET} No position has been stated and no paragraph agreed yet.", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _decided(view: DraftView) -> list[str]:
+def _decided(view: DraftView, marks: dict[str, str]) -> list[str]:
     adopted, other = [], []
     for amendment in view.amendments:
         state = amendment["state"]
         last = (amendment.get("history") or [{}])[-1]
         # "by Switzerland, co-sponsored by CCBI, was adopted": the co-sponsors are an aside.
         who = sponsors_phrase(amendment) + ("," if amendment.get("cosponsors") else "")
-        where = view.label(amendment["paragraph"])
+        where = view.cited(amendment)
         if state in ("adopted", "adopted_modified"):
             how = " as modified" if state == "adopted_modified" else ""
             when = day(last.get("at"))
             adopted.append(
                 f"Amendment {amendment['id']} by {who} was adopted{how} on {when}: in {where}, "
-                f"{change_phrase(amendment, adopted=True)}."
+                f"{change_phrase(amendment, adopted=True)}.{marks.get(amendment['id'], '')}"
             )
         elif state == "rejected":
             reason = (amendment.get("decision") or {}).get("reason")
@@ -239,7 +254,7 @@ def _pending(view: DraftView) -> list[str]:
         what = "the whole draft" if covered is None else join_names([view.label(p) for p in covered])
         deadline = period.get("deadline") or "its deadline"
         if isinstance(period.get("deadline_us"), (int, float)) and period["deadline_us"] <= _micros(
-            view.generated
+            view.moment
         ):
             out.append(f"{BULLET} Comments on {what} closed at {deadline}.")
         else:

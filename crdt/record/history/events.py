@@ -8,6 +8,7 @@ from typing import Any
 
 from crdt.offsets import utf16_length
 from crdt.procedure.commands import Actor
+from crdt.procedure.numbering import reference_phrase
 from crdt.record.history import proceedings
 from crdt.record.history.blame import EntryChange
 from crdt.record.history.entries import ANCHOR_CONNECTION, UPDATE, Entry, Origin, Person
@@ -23,6 +24,17 @@ def _who(actor: Actor) -> str:
     return actor.name or actor.participant
 
 
+def _where(c: Mapping[str, Any], paragraph: Any) -> str:
+    """A paragraph as the command recorded it: "paragraph 4 (c)" (its reference then), else its id."""
+    reference = c.get("reference")
+    if not isinstance(reference, str) or not reference:
+        return str(paragraph)
+    kind = (
+        "preambular" if reference.startswith("PP") else "item" if reference.startswith("(") else "operative"
+    )
+    return reference_phrase(kind, reference)
+
+
 def _describe_command(entry: CommandEntry) -> str:
     c, who = entry.command, _who(entry.actor)
     kind = entry.type
@@ -34,15 +46,15 @@ def _describe_command(entry: CommandEntry) -> str:
         if c.get("reply_to"):
             return f"{who} replied to {c['reply_to']} ({c.get('id')})"
         where = (
-            f" on a span of {c.get('paragraph')}"
+            f" on a span of {_where(c, c.get('paragraph'))}"
             if c.get("quote") is not None
-            else f" on {c.get('paragraph')}"
+            else f" on {_where(c, c.get('paragraph'))}"
         )
         return f"{who} annotated{where} ({c.get('id')})"
     if kind in ("annotation.resolve", "annotation.reopen"):
         return f"{who} {'resolved' if kind.endswith('resolve') else 'reopened'} {c.get('id')}"
     if kind == "amendment.propose":
-        return f"{who} proposed {c.get('id')} ({c.get('kind')}) on {c.get('paragraph')}"
+        return f"{who} proposed {c.get('id')} ({c.get('kind')}) on {_where(c, c.get('paragraph'))}"
     if kind == "amendment.cosponsor":
         return f"{who} co-sponsored {c.get('id')}"
     if kind == "amendment.withdraw":
@@ -54,9 +66,9 @@ def _describe_command(entry: CommandEntry) -> str:
     if kind == "amendment.reject":
         return f"{who} rejected {c.get('id')}: {_short(c.get('reason', ''))}"
     if kind == "position.state":
-        return f"{who}: {str(c.get('stance', '')).replace('_', ' ')} on {target}"
+        return f"{who}: {str(c.get('stance', '')).replace('_', ' ')} on {_where(c, target)}"
     if kind == "paragraph.status":
-        return f"{who} marked {target} {str(c.get('status', '')).replace('_', ' ')}"
+        return f"{who} marked {_where(c, target)} {str(c.get('status', '')).replace('_', ' ')}"
     if kind == "paragraph.reopen":
         if c.get("reason"):
             return f"{who} reopened {target}: {_short(c['reason'])}"
@@ -73,7 +85,7 @@ def _describe_command(entry: CommandEntry) -> str:
     if kind == "period.close":
         return f"{who} closed {c.get('id')}"
     if kind == "silence.start":
-        return f"{who} put {target} under silence procedure until {c.get('deadline')}"
+        return f"{who} put {_where(c, target)} under silence procedure until {c.get('deadline')}"
     if kind == "silence.restart":
         return f"silence procedure on {target} restarted: its text changed"
     if kind == "silence.conclude":

@@ -60,7 +60,9 @@ def test_every_bad_row_is_reported_with_its_line():
 def test_roll_rules_in_the_fold():
     state = Deliberation()
     roll = parse_roll_csv(ROLL.read_text())
-    state.apply({"type": "roll.import", "delegations": roll.delegations, "people": roll.people}, CHAIR, 0, "t")
+    state.apply(
+        {"type": "roll.import", "delegations": roll.delegations, "people": roll.people}, CHAIR, 0, "t"
+    )
     assert state.roll.delegation_of("ch-2").name == "Switzerland"
     assert state.roll.delegation_of("chair") is None and state.roll.person("chair").role == "chair"
     assert state.roll.negotiates("Holy See")  # multistakeholder by default: everyone does
@@ -82,7 +84,13 @@ def test_roll_rules_in_the_fold():
     with pytest.raises(CommandRefused, match="must keep a chair"):
         state.apply({"type": "roll.person.withdraw", "id": "chair"}, CHAIR, 0, "t")
     with pytest.raises(CommandRefused, match="e-mail already belongs to ch-1"):
-        person = {"id": "x", "name": "X", "delegation": "Kenya", "role": "delegate", "email": "FURRER@admin.example.ch"}
+        person = {
+            "id": "x",
+            "name": "X",
+            "delegation": "Kenya",
+            "role": "delegate",
+            "email": "FURRER@admin.example.ch",
+        }
         state.apply({"type": "roll.person.accredit", "person": person}, CHAIR, 0, "t")
 
 
@@ -96,7 +104,9 @@ async def test_a_roll_imported_from_csv_decides_who_is_who(server, tokens, tmp_p
 
     # A bad file: every problem on its own line, nothing sent.
     bad = tmp_path / "bad.csv"
-    bad.write_text("delegation,group,participant,name,role\nFrance,press,fr-1,Delegate,delegate\n,,x,Y,delegate\n")
+    bad.write_text(
+        "delegation,group,participant,name,role\nFrance,press,fr-1,Delegate,delegate\n,,x,Y,delegate\n"
+    )
     result = roll_cli(server, table.tokens["chair"], "import", str(bad), "--draft", "tunis")
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -172,7 +182,9 @@ def test_a_civil_society_objection_is_a_view_or_blocks_by_profile(profile):
     multistakeholder one."""
     state = Deliberation()
     roll = parse_roll_csv(ROLL.read_text())
-    state.apply({"type": "roll.import", "delegations": roll.delegations, "people": roll.people}, CHAIR, 0, "t")
+    state.apply(
+        {"type": "roll.import", "delegations": roll.delegations, "people": roll.people}, CHAIR, 0, "t"
+    )
     state.apply({"type": "profile.set", "profile": profile}, CHAIR, 0, "t")
     state.apply({"type": "silence.start", "target": "p1", "deadline_us": 10_000}, CHAIR, 0, "t")
     swiss = delegate("ch-1", "Switzerland", "government")
@@ -187,7 +199,12 @@ def test_a_civil_society_objection_is_a_view_or_blocks_by_profile(profile):
         assert "Association for Progressive Communications" not in indicator["silent_delegations"]
         assert "Brazil" in indicator["silent_delegations"]  # a Member State on the roll, silent
         with pytest.raises(CommandRefused, match="no negotiating rights"):
-            state.apply({"type": "amendment.propose", "id": "am-1", "paragraph": "p1", "kind": "deletion"}, apc, 3, "t")
+            state.apply(
+                {"type": "amendment.propose", "id": "am-1", "paragraph": "p1", "kind": "deletion"},
+                apc,
+                3,
+                "t",
+            )
     else:
         assert indicator["status"] == "blocked" and state.silences["p1"]["state"] == "broken"
         assert indicator["views"]["total"] == 0
@@ -199,3 +216,91 @@ def _snapshot(state: Deliberation) -> dict:
     from crdt.procedure.deliberation import snapshot
 
     return snapshot(state, ["p1"])
+
+
+_NAMES = ["Switzerland", "Kenya", "CCBI", "APC"]
+_GROUPS = [
+    "government",
+    "private_sector",
+    "civil_society",
+    "international_organization",
+    "technical_academic",
+]
+_ROLES = [
+    "head_of_delegation",
+    "delegate",
+    "adviser",
+    "chair",
+    "vice_chair",
+    "secretariat",
+    "observer",
+    "archivist",
+]
+
+
+def _commands():
+    from hypothesis import strategies as st
+
+    delegation = st.fixed_dictionaries(
+        {"name": st.sampled_from(_NAMES), "group": st.sampled_from([*_GROUPS, "press"])},
+        optional={"kind": st.sampled_from(["member_state", "un_system", "accredited_organisation", "x"])},
+    )
+    person = st.fixed_dictionaries(
+        {
+            "id": st.sampled_from(["a", "b", "c", "d"]),
+            "name": st.sampled_from(["A", "B", " "]),
+            "delegation": st.sampled_from([None, *_NAMES]),
+            "role": st.sampled_from(_ROLES),
+        },
+        optional={"email": st.sampled_from(["a@x.org", "b@x.org", "bad"])},
+    )
+    return st.one_of(
+        st.builds(lambda d: {"type": "roll.delegation.add", "delegation": d}, delegation),
+        st.builds(lambda n: {"type": "roll.delegation.remove", "name": n}, st.sampled_from(_NAMES)),
+        st.builds(
+            lambda n, v: {"type": "roll.delegation.update", "name": n, "changes": {"negotiating": v}},
+            st.sampled_from(_NAMES),
+            st.booleans(),
+        ),
+        st.builds(lambda p: {"type": "roll.person.accredit", "person": p}, person),
+        st.builds(lambda i: {"type": "roll.person.withdraw", "id": i}, st.sampled_from(["a", "b", "c", "d"])),
+        st.builds(
+            lambda ds, ps, r: {"type": "roll.import", "delegations": ds, "people": ps, "replace": r},
+            st.lists(delegation, max_size=3),
+            st.lists(person, max_size=3),
+            st.booleans(),
+        ),
+        st.builds(
+            lambda p: {"type": "profile.set", "profile": p},
+            st.sampled_from(["intergovernmental", "multistakeholder", "x"]),
+        ),
+    )
+
+
+def test_roll_invariants_hold_whatever_is_tried():
+    """Property (300 examples of up to 25 commands): every refused command leaves the roll as it was, and
+    the roll always holds together: each person's delegation is on it, e-mails are unique, and once it
+    names people someone on it can still change it."""
+    import copy
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_commands(), max_size=25))
+    def run(commands):
+        state = Deliberation()
+        for command in commands:
+            before = copy.deepcopy(state.roll)
+            try:
+                state.apply(command, CHAIR, 0, "t")
+            except CommandRefused:
+                assert state.roll == before
+            roll = state.roll
+            assert all(p.delegation is None or p.delegation in roll.delegations for p in roll.people.values())
+            emails = [p.email for p in roll.people.values() if p.email]
+            assert len(emails) == len(set(emails))
+            if not roll.is_empty():
+                assert any(p.role in ("chair", "vice_chair", "secretariat") for p in roll.people.values())
+
+    run()

@@ -109,17 +109,18 @@ def _report(state: Procedure, c: Mapping[str, Any], actor: Actor, _n: int, now: 
         f"Text of the {group['title']} ({group['id']}, established {group['established'][:10]}; "
         f"members: {', '.join(group['members'])})."
     )
-    made = []
+    # Every change is checked before any amendment is recorded: a refusal leaves no amendment behind.
+    made: dict[str, dict[str, Any]] = {}
     for change in changes:
         if not isinstance(change, Mapping) or change.get("paragraph") not in group["paragraphs"]:
             raise refuse("the group proposes text for its mandated paragraphs only")
         amendment_id = need(change, "id")
-        if amendment_id in state.amendments:
+        if amendment_id in state.amendments or amendment_id in made:
             raise refuse(f"amendment {amendment_id!r} exists", 409)
         text = change.get("text", "")
         if not isinstance(text, str) or len(text) > MAX_BODY:
             raise refuse("invalid proposed text")
-        state.amendments[amendment_id] = {
+        made[amendment_id] = {
             "id": amendment_id,
             "kind": "substitution" if text else "deletion",
             "paragraph": change["paragraph"],
@@ -138,10 +139,10 @@ def _report(state: Procedure, c: Mapping[str, Any], actor: Actor, _n: int, now: 
             "set": group["id"],
             "chair_proposal": True,
         }
-        made.append(amendment_id)
+    state.amendments.update(made)
     group["state"] = "reported"
     group["set"] = group["id"]
-    group["amendments"] = made
+    group["amendments"] = list(made)
     group["reported"] = now
     group["reported_from"] = c.get("source_seq")
     return group

@@ -331,8 +331,10 @@ def _give(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, now
         raise refuse("nobody is waiting for the floor on this item", 409)
     entry_id = c.get("entry") or floor["order"][0]
     entry = _waiting_entry(floor, {"entry": entry_id})
-    end_turn(state, meeting, now_us, now)
     statement_id = need(c, "statement")
+    if statement_id in state.proceedings.statements:
+        raise refuse(f"statement {statement_id!r} exists", 409)
+    end_turn(state, meeting, now_us, now)
     limit = meeting.get("time_limit_s")
     entry["state"] = "speaking"
     floor["current"] = {

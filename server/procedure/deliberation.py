@@ -309,7 +309,13 @@ class Deliberations:
         text_edits = command.pop("_text_edits", None) or []
         if "_text_edit" in command:
             text_edits.append(command.pop("_text_edit"))
-        result = state.apply(command, actor, now, iso_seconds(now))  # raises CommandRefused: nothing logged
+        try:
+            result = state.apply(command, actor, now, iso_seconds(now))  # nothing logged if refused
+        except CommandRefused:
+            # Handlers validate before they change anything; should one ever fail to, the state
+            # must not keep what the log does not hold: fold it again from the log.
+            await self._rebuild(deliberation)
+            raise
         payload = json.dumps(
             {"command": command, "actor": actor.to_json()}, sort_keys=True, ensure_ascii=False
         )
@@ -333,6 +339,15 @@ class Deliberations:
             reseat(self.rooms, deliberation.draft, state.roll)
         self._wake.set()
         return result
+
+    async def _rebuild(self, deliberation: DraftDeliberation) -> None:
+        """Fold the draft's state again from its log, into a fresh state swapped in whole (readers never
+        see half a fold; holders of ``deliberation`` keep its lock)."""
+        fresh = DraftDeliberation(deliberation.draft, Deliberation(), 0)
+        await self._fold(fresh, (await self.database.head(deliberation.draft)).seq)
+        deliberation.state, deliberation.seq = fresh.state, fresh.seq
+        deliberation.executed_here.clear()
+        await self.refresh(deliberation)  # commands relayed while it folded
 
     def _prepare(
         self, state: Deliberation, doc: Doc, command: dict[str, Any], actor: Actor, now: int
@@ -509,7 +524,7 @@ class Deliberations:
             self._loads.add(task)
             task.add_done_callback(self._loads.discard)
         name = room.name
-        room.guard = TextGuard(lambda: (found.state if (found := self._drafts.get(name)) else None))
+        room.guard = TextGuard(lambda: found.state if (found := self._drafts.get(name)) else None)
         array = room.replica.doc.get("paragraphs", type=Array)
 
         def on_change(events: list[Any]) -> None:

@@ -370,3 +370,16 @@ def test_a_summary_with_a_paragraph_twice_is_refused_whole() -> None:
     with pytest.raises(CommandRefused):
         state.apply(summary, SECRETARIAT, NOW_US, "t")
     assert state.proceedings.statements["st-1"]["summary"] == ""
+
+
+def test_only_the_chair_or_the_secretariat_records_who_introduced_a_document() -> None:
+    state = copy.deepcopy(_IN_SESSION)  # Switzerland has the floor; doc-1 is its proposal
+    introduce = {"type": "document.introduce", "document": "doc-1", "meeting": "mt-1"}
+    with pytest.raises(CommandRefused, match="someone else") as refused:
+        state.apply({**introduce, "by": "the Chair"}, SWITZERLAND, NOW_US, "t")
+    assert refused.value.status == 403 and state.proceedings.documents["doc-1"]["introduced"] == []
+    by_the_secretariat = copy.deepcopy(state)
+    done = state.apply({**introduce, "by": "Switzerland"}, SWITZERLAND, NOW_US, "t")
+    assert done["introduced"][-1]["by"] == "Switzerland"
+    done = by_the_secretariat.apply({**introduce, "by": "Brazil"}, SECRETARIAT, NOW_US, "t")
+    assert done["introduced"][-1]["by"] == "Brazil"

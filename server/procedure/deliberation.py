@@ -530,8 +530,9 @@ class Deliberations:
         def on_change(events: list[Any]) -> None:
             for event in events:
                 path = event.path
-                # Inserts and deletes count; formatting (anchors) does not change the words.
-                if path and isinstance(path[0], int) and _changes_words(event):
+                # Inserts and deletes in the original's words count; formatting (anchors) and the
+                # translations (``[index, "translations", lang]``) do not change the paragraph.
+                if path and isinstance(path[0], int) and _changes_original(path, event):
                     room.touched.add(path[0])
                 elif not path:
                     room.touched.add(STRUCTURE)  # paragraphs added, removed or moved
@@ -682,6 +683,13 @@ class Deliberations:
                         deliberation.expired_published |= expired
                     except Exception:
                         log.exception("republishing %r after a deadline failed", deliberation.draft)
+
+
+def _changes_original(path: list[Any], event: Any) -> bool:
+    if len(path) == 1:  # the paragraph's map itself: only a new ``text`` is a new original
+        keys = getattr(event, "keys", None)
+        return not isinstance(keys, Mapping) or "text" in keys
+    return path[1] == "text" and _changes_words(event)
 
 
 def _changes_words(event: Any) -> bool:

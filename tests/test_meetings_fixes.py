@@ -1,0 +1,107 @@
+"""Defects a review found in the meetings and language versions, each reproduced on a real server first:
+a refused Friends of the Chair report left an amendment behind that could be adopted; a translator's
+typing restarted silence procedures; a draft refused for its languages was created all the same."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pycrdt import Array
+
+from client.session import RoomClient
+from crdt.procedure.commands import MAX_BODY
+from tests.conftest import eventually
+from tests.test_languages import _translator
+from tests.test_meetings import Table, in_days
+
+PARAGRAPHS = [
+    {"id": "p1", "text": "Implementation must be carried out at all levels."},
+    {"id": "p2", "text": "Stakeholders are invited to report on their commitments."},
+]
+
+
+def _draft(table: Table, draft: str, **extra: Any) -> None:
+    table.ok(
+        "chair", "POST", "/api/drafts", {"id": draft, "title": "Tunis", "paragraphs": PARAGRAPHS, **extra}
+    )
+
+
+def _set_text(room: RoomClient, index: int, new: str) -> None:
+    text = room.doc.get("paragraphs", type=Array)[index]["text"]
+    with room.doc.transaction():
+        del text[0 : len(text)]
+        text.insert(0, new)
+
+
+async def test_a_refused_friends_report_leaves_no_amendment_behind(server: Any, tokens: Any) -> None:
+    """The group rewrote p1 and made p2 longer than an amendment may be: the report is refused whole;
+    no amendment from it exists, and none can be adopted."""
+    table = Table(server, tokens)
+    _draft(table, "ghost")
+    group = table.ok(
+        "chair",
+        "POST",
+        "/api/drafts/ghost/friends",
+        {"paragraphs": ["p1", "p2"], "members": ["Switzerland"], "deadline": in_days(3)},
+    )["result"]
+    async with RoomClient(server.ws, group["draft"], token=table.tokens["switzerland"]) as member:
+        await member.wait_synced()
+        _set_text(member, 0, "Implementation shall be carried out at all levels.")
+        _set_text(member, 1, "x" * (MAX_BODY + 1))
+        working = f"/api/drafts/{group['draft']}"
+        await eventually(lambda: len(table.ok("chair", "GET", working)["paragraphs"][1]["text"]) > MAX_BODY)
+    assert "invalid proposed text" in table.refused(
+        422, "chair", "POST", f"/api/drafts/ghost/friends/{group['id']}/report"
+    )
+    state = table.ok("chair", "GET", "/api/drafts/ghost/deliberation")
+    assert state["amendments"] == {}
+    assert table.ok("chair", "GET", "/api/drafts/ghost/friends")["groups"][group["id"]]["state"] == "working"
+    table.refused(404, "chair", "POST", "/api/drafts/ghost/amendments/am-1/adopt", {})
+
+
+async def test_a_translators_typing_does_not_restart_a_silence_procedure(server: Any, tokens: Any) -> None:
+    """Only a change of the original's words is a change of the paragraph; its translations are not."""
+    table = Table(server, tokens)
+    table.tokens["fr"] = _translator("fr")
+    _draft(table, "quiet", translations=["fr"])
+    table.ok("chair", "POST", "/api/drafts/quiet/silence", {"target": "p1", "deadline": in_days(1)})
+
+    def restarts() -> int:
+        return table.ok("chair", "GET", "/api/drafts/quiet/deliberation")["silences"]["p1"]["restarts"]
+
+    async with RoomClient(server.ws, "quiet", token=table.tokens["fr"]) as french:
+        await french.wait_synced()
+        paragraphs = french.doc.get("paragraphs", type=Array)
+        await eventually(lambda: "fr" in (paragraphs[0].get("translations") or {}))
+        paragraphs[0]["translations"]["fr"].insert(0, "La mise en œuvre doit se faire à tous les niveaux.")
+
+        def translated() -> bool:
+            found = table.ok("chair", "GET", "/api/drafts/quiet/translations?language=fr")["paragraphs"]
+            return found[0]["translations"]["fr"]["status"] == "current"
+
+        await eventually(translated)
+        await asyncio.sleep(0.5)  # a restart, were there one, is a task started by the edit
+        assert restarts() == 0
+    async with RoomClient(server.ws, "quiet", token=table.tokens["switzerland"]) as delegate:
+        await delegate.wait_synced()
+        delegate.doc.get("paragraphs", type=Array)[0]["text"].insert(0, "Indeed, ")
+        await eventually(lambda: restarts() == 1)
+
+
+def test_a_draft_refused_for_its_languages_is_not_created(server: Any, tokens: Any) -> None:
+    table = Table(server, tokens)
+    for languages, why in (
+        ({"translations": ["fr", "fr"]}, "listed twice"),
+        ({"language": "fr", "translations": ["fr"]}, "original language"),
+    ):
+        assert why in table.refused(
+            422,
+            "chair",
+            "POST",
+            "/api/drafts",
+            {"id": "babel", "title": "B", "paragraphs": PARAGRAPHS, **languages},
+        )
+        table.refused(404, "chair", "GET", "/api/drafts/babel")
+    _draft(table, "babel", translations=["fr"])
+    assert table.ok("chair", "GET", "/api/drafts/babel")["languages"]["translations"] == ["fr"]

@@ -224,6 +224,8 @@ async def test_the_seed_meeting(table: Table) -> None:
                 else None
             )
             assert live["deadline_us"] == current["deadline_us"]
+            # An informal consultation publishes the group speaking, not who (the log keeps that).
+            assert live["group"] == DELEGATIONS[who][1] and not {"delegation", "entry", "given_by"} & set(live)
             return current["statement"]
 
         said = {}

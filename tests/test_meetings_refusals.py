@@ -383,3 +383,20 @@ def test_only_the_chair_or_the_secretariat_records_who_introduced_a_document() -
     assert done["introduced"][-1]["by"] == "Switzerland"
     done = by_the_secretariat.apply({**introduce, "by": "Brazil"}, SECRETARIAT, NOW_US, "t")
     assert done["introduced"][-1]["by"] == "Brazil"
+
+
+def test_an_informal_meeting_publishes_who_has_the_floor_without_attribution() -> None:
+    from crdt.procedure import conference
+
+    for kind, attributed in (("formal", True), ("informal", False)):
+        state = _session(kind)
+        state.apply({"type": "agenda.adopt", "meeting": "mt-1"}, CHAIR, NOW_US, "t")
+        state.apply({"type": "agenda.take_up", "meeting": "mt-1", "item": "1"}, CHAIR, NOW_US, "t")
+        state.apply({"type": "floor.request", "meeting": "mt-1", "id": "fl-1"}, SWITZERLAND, NOW_US, "t")
+        state.apply({"type": "floor.give", "meeting": "mt-1", "statement": "st-1"}, CHAIR, NOW_US, "t")
+        current = conference.publish(state)["speakers"]["mt-1"]["current"]
+        assert current["group"] == "government" and current["statement"] == "st-1"
+        assert ("Switzerland" in repr(current)) is attributed
+        assert (
+            state.proceedings.floors["mt-1/1"]["current"]["delegation"] == "Switzerland"
+        )  # the state keeps it

@@ -101,10 +101,9 @@ def table(server: Any, tokens: Any) -> Table:
 
 
 def intergovernmental(table: Table) -> None:
-    """The WSIS process is intergovernmental. Intergovernmental is also the meetings' default while the
-    draft has no roll; a server with the roll (issue #15) is told so explicitly (its default differs)."""
-    response = table("chair", "PUT", "/api/drafts/tunis/profile", {"profile": "intergovernmental"})
-    assert response.status_code in (200, 404, 405), response.text  # 404/405: no roll on this server yet
+    """The WSIS process is intergovernmental: the chair says so (the roll's default profile differs)."""
+    table.ok("chair", "PUT", "/api/drafts/tunis/profile", {"profile": "intergovernmental"})
+    assert table.ok("observer", "GET", "/api/drafts/tunis/roll")["profile"] == "intergovernmental"
 
 
 def convene(table: Table, kind: str = "informal") -> None:
@@ -193,6 +192,8 @@ async def test_the_seed_meeting(table: Table) -> None:
 
         # The list of speakers: four groups ask for the floor; the chair gives each a time limit.
         table.ok("chair", "PUT", f"{MEETING}/floor/limit", {"seconds": 180})
+        # An informal consultation open to all: the chair takes speakers as they asked, not States first.
+        table.ok("chair", "PUT", f"{MEETING}/floor/mode", {"mode": "request_order"})
         entries = {}
         for who in ("csc", "ccbi", "switzerland", "itu", "brazil"):
             entries[who] = table.ok("switzerland" if who == "x" else who, "POST", f"{MEETING}/floor/requests")["result"]["id"]

@@ -317,6 +317,9 @@ async def test_revisions_on_a_server(server, tokens, tmp_path):
         db.execute("UPDATE log_entry SET payload = ? WHERE room = 'dt5' AND seq = 2", (original_payload,))
     compared = plenary_command("compare", "dt5", "rev1", "rev2", env=env)
     assert compared.returncode == 0 and "There ~~should~~**shall** be" in compared.stdout
+    babel = plenary_command("compare", "dt5", "rev1", "rev2", "--language", "xx", env=env)
+    assert babel.returncode == 2 and babel.stdout == "" and babel.stderr.count("\n") == 1, babel
+    assert "--language must be one of en" in babel.stderr
 
     # {draft}@rev1 serves Rev.1's text read-only, to a delegate too.
     async with RoomClient(server.ws, "dt5@rev1", token=table.tokens["switzerland"]) as past:

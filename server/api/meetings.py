@@ -23,7 +23,7 @@ from crdt.procedure.speakers import FloorMode, Purpose
 from crdt.procedure.statements import published
 from server.api.deliberation import Result, command, parse_time
 from server.api.endpoints import Call, Endpoint
-from server.api.problems import Problem, forbidden, not_found
+from server.api.problems import forbidden, not_found, refused
 from server.identity import Action
 from server.procedure import friends, summaries
 from server.procedure.drafts import get_draft
@@ -31,11 +31,6 @@ from server.procedure.meetings import summary_room
 from server.record import meetings as record
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-TITLES = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-
-
-def refused(exc: CommandRefused) -> Problem:
-    return Problem(exc.status, TITLES.get(exc.status, "Unprocessable Content"), exc.detail)
 
 
 class AgendaItemIn(BaseModel):

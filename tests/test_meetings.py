@@ -585,7 +585,12 @@ def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
 def test_files_on_each_database(database_url: str, server_factory: Any, tokens: Any) -> None:
     """Files are kept in the database (SQLite and PostgreSQL alike), within the size limit, only as
     document formats, served back as downloads; a text file's words are searchable."""
-    server = server_factory(database_url, plenary_max_attachment_bytes="4096", plenary_max_attachments_per_draft="3")
+    server = server_factory(
+        database_url,
+        plenary_max_attachment_bytes="4096",
+        plenary_max_attachments_per_draft="3",
+        plenary_max_attachments_per_person="2",
+    )
     table = Table(server, tokens)
     table.ok("chair", "POST", "/api/drafts", {"id": "tunis", "title": "Tunis", "paragraphs": []})
     files = "/api/drafts/tunis/files"
@@ -608,9 +613,11 @@ def test_files_on_each_database(database_url: str, server_factory: Any, tokens: 
     assert download.headers["content-disposition"] == 'attachment; filename="passwd.pdf"'
     assert "sandbox" in download.headers["content-security-policy"]
     table.refused(404, "observer", "GET", "/api/drafts/tunis/documents/doc-9/file")
-    # Three files kept: a fourth is refused, the same bytes again are the same file.
-    table.ok("csc", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
-    assert "limit" in table.refused(409, "csc", "POST", files, content=b"%PDF-1.4 fourth", headers=pdf)
+    # Two files per person: the Caucus's third is refused; three per draft: a fourth is refused; the same
+    # bytes again are the same file.
+    assert "per person" in table.refused(409, "csc", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
+    table.ok("ccbi", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
+    assert "keeps 3 files" in table.refused(409, "ccbi", "POST", files, content=b"%PDF-1.4 fourth", headers=pdf)
     assert table.ok("ccbi", "POST", files, content=PDF, headers=pdf)["sha256"] == first["sha256"]
 
 

@@ -465,6 +465,9 @@ async def test_the_seed_meeting(table: Table) -> None:
     names = set(archive.namelist())
     assert {"record.json", "SHA256SUMS", "documents/WSIS-II_PC-3_DT_3-stocktaking.pdf"} <= names
     assert archive.read("documents/WSIS-II_PC-3_DT_3-stocktaking.pdf") == PDF
+    sums = {name: sha for sha, name in (line.split("  ", 1) for line in archive.read("SHA256SUMS").decode().splitlines())}
+    assert set(sums) == names - {"SHA256SUMS"}
+    assert all(__import__("hashlib").sha256(archive.read(name)).hexdigest() == sha for name, sha in sums.items())
     assert any(name.startswith("summary/") and name.endswith(".akn.xml") for name in names)
     file = table("observer", "GET", "/api/drafts/tunis/documents/doc-2/file")
     assert file.content == PDF and file.headers["content-disposition"].startswith("attachment")

@@ -105,3 +105,24 @@ def test_a_draft_refused_for_its_languages_is_not_created(server: Any, tokens: A
         table.refused(404, "chair", "GET", "/api/drafts/babel")
     _draft(table, "babel", translations=["fr"])
     assert table.ok("chair", "GET", "/api/drafts/babel")["languages"]["translations"] == ["fr"]
+
+
+def test_groups_of_two_drafts_whose_ids_share_a_long_prefix_get_working_drafts_of_their_own(
+    server: Any, tokens: Any
+) -> None:
+    """``{parent}-foc-N`` is cut to 64 characters: two long parent ids can name the same working draft.
+    The second group gets the next free id; and a group refused for its mandate creates nothing."""
+    table = Table(server, tokens)
+    prefix = "x" * 58
+    mandate = {"paragraphs": ["p1"], "members": ["Switzerland"], "deadline": in_days(3)}
+    for suffix in ("a", "b"):
+        _draft(table, f"{prefix}-{suffix}")
+    first = table.ok("chair", "POST", f"/api/drafts/{prefix}-a/friends", mandate)["result"]
+    second = table.ok("chair", "POST", f"/api/drafts/{prefix}-b/friends", mandate)["result"]
+    assert (first["id"], first["draft"]) == ("foc-1", f"{prefix}-foc-1")
+    assert (second["id"], second["draft"]) == ("foc-1", f"{prefix}-foc-2")
+    assert table.ok("switzerland", "GET", f"/api/drafts/{second['draft']}/friends")["mandate"]["parent"] == f"{prefix}-b"
+    drafts = {d["id"] for d in table.ok("chair", "GET", "/api/drafts")}
+    refused = {**mandate, "members": ["Switzerland", "Switzerland"]}
+    table.refused(422, "chair", "POST", f"/api/drafts/{prefix}-b/friends", refused)
+    assert {d["id"] for d in table.ok("chair", "GET", "/api/drafts")} == drafts

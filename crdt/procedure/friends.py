@@ -28,16 +28,24 @@ MAX_MEMBERS = 60
 _MEMBERS_ONLY = ("annotation.", "amendment.", "position.", "floor.", "statement.", "document.")
 
 
-def _establish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
+def check_establish(state: Procedure, c: Mapping[str, Any], now_us: int) -> dict[str, Any]:
+    """The mandate of a group ``c`` would establish, or the refusal: the server asks before it creates the
+    group's working draft, so that a refused group leaves nothing behind."""
     if state.proceedings.mandate is not None:
         raise refuse("this is a group's working draft: groups are established by the plenary", 409)
-    group_id, draft = need(c, "id"), need(c, "draft")
-    if group_id in state.proceedings.friends:
-        raise refuse(f"group {group_id!r} exists", 409)
     mandate = _mandate(state, c, now_us)
     meeting = c.get("meeting")
     if meeting is not None and meeting not in state.proceedings.meetings:
         raise refuse(f"no meeting {meeting!r}", 404)
+    return mandate
+
+
+def _establish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
+    group_id, draft = need(c, "id"), need(c, "draft")
+    if group_id in state.proceedings.friends:
+        raise refuse(f"group {group_id!r} exists", 409)
+    mandate = check_establish(state, c, now_us)
+    meeting = c.get("meeting")
     group = {
         "id": group_id,
         "draft": draft,

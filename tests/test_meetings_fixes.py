@@ -121,8 +121,47 @@ def test_groups_of_two_drafts_whose_ids_share_a_long_prefix_get_working_drafts_o
     second = table.ok("chair", "POST", f"/api/drafts/{prefix}-b/friends", mandate)["result"]
     assert (first["id"], first["draft"]) == ("foc-1", f"{prefix}-foc-1")
     assert (second["id"], second["draft"]) == ("foc-1", f"{prefix}-foc-2")
-    assert table.ok("switzerland", "GET", f"/api/drafts/{second['draft']}/friends")["mandate"]["parent"] == f"{prefix}-b"
+    assert (
+        table.ok("switzerland", "GET", f"/api/drafts/{second['draft']}/friends")["mandate"]["parent"]
+        == f"{prefix}-b"
+    )
     drafts = {d["id"] for d in table.ok("chair", "GET", "/api/drafts")}
     refused = {**mandate, "members": ["Switzerland", "Switzerland"]}
     table.refused(422, "chair", "POST", f"/api/drafts/{prefix}-b/friends", refused)
     assert {d["id"] for d in table.ok("chair", "GET", "/api/drafts")} == drafts
+
+
+async def test_a_token_scoped_to_the_plenarys_draft_reaches_its_groups_working_draft(
+    server: Any, tokens: Any
+) -> None:
+    table = Table(server, tokens)
+    _draft(table, "scoped")
+    group = table.ok(
+        "chair",
+        "POST",
+        "/api/drafts/scoped/friends",
+        {"paragraphs": ["p1"], "members": ["Switzerland"], "deadline": in_days(3)},
+    )["result"]
+    working = group["draft"]
+    member = tokens("delegate", user="swiss", delegation="Switzerland", draft="scoped")
+    stranger = tokens("delegate", user="other", delegation="Switzerland", draft="elsewhere")
+    headers = {"Authorization": f"Bearer {member}"}
+    assert table.http.get(f"/api/drafts/{working}", headers=headers).status_code == 200
+    assert (
+        table.http.get(f"/api/drafts/{working}", headers={"Authorization": f"Bearer {stranger}"}).status_code
+        == 403
+    )
+    async with RoomClient(server.ws, working, token=member) as swiss:
+        await swiss.wait_synced()
+        _set_text(swiss, 0, "Implementation shall be carried out at all levels.")
+        await eventually(
+            lambda: table.ok("chair", "GET", f"/api/drafts/{working}")["paragraphs"][0]["text"].startswith(
+                "Implementation shall"
+            )
+        )
+        assert swiss.close_code is None
+    # Positions there too (the group's members only, as before).
+    position = table.http.put(
+        f"/api/drafts/{working}/positions/p1", json={"stance": "support"}, headers=headers
+    )
+    assert position.status_code == 200, position.text

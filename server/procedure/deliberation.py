@@ -341,12 +341,23 @@ class Deliberations:
         return result
 
     async def _rebuild(self, deliberation: DraftDeliberation) -> None:
-        """Fold the draft's state again from its log, into a fresh state swapped in whole (readers never
-        see half a fold; holders of ``deliberation`` keep its lock)."""
-        fresh = DraftDeliberation(deliberation.draft, Deliberation(), 0)
-        await self._fold(fresh, (await self.database.head(deliberation.draft)).seq)
-        deliberation.state, deliberation.seq = fresh.state, fresh.seq
+        """Fold the draft's state again from its log, in a thread, into a fresh state swapped in whole
+        (readers never see half a fold; holders of ``deliberation`` keep its lock)."""
+        draft = deliberation.draft
+        head = (await self.database.head(draft)).seq
+        state = Deliberation()
+        batch: list[Any] = []
+        async for row in self.database.commands(draft, COMMAND_PREFIX, 0, head):
+            batch.append(row)
+            if len(batch) >= REBUILD_BATCH:
+                await asyncio.to_thread(_replay_rows, draft, state, batch)
+                batch = []
+        await asyncio.to_thread(_replay_rows, draft, state, batch)
+        deliberation.state, deliberation.seq = state, max(head, 0)
         deliberation.executed_here.clear()
+        room = self.rooms.get(draft)
+        if room is not None:
+            room.locked = state.locked
         await self.refresh(deliberation)  # commands relayed while it folded
 
     def _prepare(
@@ -683,6 +694,20 @@ class Deliberations:
                         deliberation.expired_published |= expired
                     except Exception:
                         log.exception("republishing %r after a deadline failed", deliberation.draft)
+
+
+#: Logged commands replayed per thread hop when a state is folded again after a refusal.
+REBUILD_BATCH = 2_000
+
+
+def _replay_rows(draft: str, state: Deliberation, rows: list[Any]) -> None:
+    for row in rows:
+        try:
+            replay_command(state, row.payload, row.time_us, iso_seconds(row.time_us))
+        except CommandRefused as exc:  # the log is the truth: keep going, but say so
+            log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
+        except ValueError as exc:
+            log.error("draft %r: entry %d: %s", draft, row.seq, exc)
 
 
 def _changes_original(path: list[Any], event: Any) -> bool:

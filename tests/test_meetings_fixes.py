@@ -5,15 +5,29 @@ typing restarted silence procedures; a draft refused for its languages was creat
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from pycrdt import Array
 
 from client.session import RoomClient
 from crdt.procedure.commands import MAX_BODY
-from tests.conftest import eventually
+from tests.conftest import ServerProcess, eventually
 from tests.test_languages import _translator
 from tests.test_meetings import Table, in_days
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for this module's tests (each uses drafts of its own): starting one is most of their time."""
+    path: Path = tmp_path_factory.mktemp("fixes")
+    server = ServerProcess(f"sqlite:///{path / 'plenary.sqlite3'}", path, {})
+    server.start()
+    yield server
+    server.stop()
+
 
 PARAGRAPHS = [
     {"id": "p1", "text": "Implementation must be carried out at all levels."},

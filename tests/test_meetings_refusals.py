@@ -227,10 +227,10 @@ def _commands() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(ACTORS), _commands()), max_size=30))
 def test_a_refused_command_leaves_the_state_unchanged(steps: list[tuple[Actor, dict[str, Any]]]) -> None:
-    """Property (400 examples of up to 30 commands by anyone, from an empty draft and from one in session)."""
+    """Property (200 examples of up to 30 commands by anyone, each from an empty draft and from one in session)."""
     for state in (Deliberation(), copy.deepcopy(_IN_SESSION)):
         _try(state, steps)
 

@@ -235,6 +235,16 @@ def test_a_refused_command_leaves_the_state_unchanged(steps: list[tuple[Actor, d
         _try(state, steps)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ACTORS), _commands())
+def test_a_refused_command_in_session_leaves_the_state_unchanged(
+    actor: Actor, command: dict[str, Any]
+) -> None:
+    """Property (300 examples): any one command, by anyone, on a draft in session (someone speaking, one
+    waiting, a document, an amendment, a group at work)."""
+    _try(copy.deepcopy(_IN_SESSION), [(actor, command)])
+
+
 def _try(state: Deliberation, steps: list[tuple[Actor, dict[str, Any]]]) -> None:
     for n, (actor, command) in enumerate(steps):
         before = copy.deepcopy(state)

@@ -9,7 +9,8 @@ map            key               value
 ``meetings``   ``mt-N``          title, kind, status, starts, agenda (items, adopted), current item, decisions
 ``speakers``   ``mt-N``          the current item's speaking list: open, mode, time limit, ``order``
                                  (waiting, in speaking order), ``current`` (who has the floor, since and
-                                 until when: ``deadline_us``, server time) and ``spoken``
+                                 until when: ``deadline_us``, server time; in an informal meeting the
+                                 group only) and ``spoken``
 ``statements`` ``st-N``          a turn at the floor and its summary; attributed in formal meetings, the
                                  stakeholder group only in informal ones
 ``documents``  ``doc-N``         symbol, kind, title, author, addressee, date, language, file, where

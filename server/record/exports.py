@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from crdt.procedure.commands import CommandRefused
 from crdt.procedure.deliberation import Deliberation, replay_command
 from crdt.procedure.draft import read_paragraphs
-from crdt.procedure.revisions import revision_number
+from crdt.procedure.revisions import revision_id, revision_number
 from crdt.procedure.translations import TranslationTimeline
 from crdt.record.exports import (
     FORMATS,
@@ -255,11 +255,11 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
 
 #: Views of issued revisions kept per database (a revision never changes: its entry is fixed).
 REVISION_VIEWS_KEPT = 16
-_revision_views: weakref.WeakKeyDictionary[Database, OrderedDict[tuple[str, str, int], DraftView]] = (
+_revision_views: weakref.WeakKeyDictionary[Database, OrderedDict[tuple[str, str], DraftView]] = (
     weakref.WeakKeyDictionary()
 )
 _revision_views_pending: weakref.WeakKeyDictionary[
-    Database, dict[tuple[str, str, int], asyncio.Task[DraftView]]
+    Database, dict[tuple[str, str], asyncio.Task[DraftView]]
 ] = weakref.WeakKeyDictionary()
 
 
@@ -267,21 +267,23 @@ async def read_revision_view(database: Database, draft: str, name: str) -> Draft
     """A revision as its log says: the draft just after the entry it names, under the revision's symbol and
     dated that entry (so exporting a revision twice gives the same bytes). ValueError if there is none.
 
-    Built once per (draft, revision, entry) and kept (everyone at the table may export it, at once): from
+    Built once per (draft, revision) and kept (everyone at the table may export it, at once): from
     the history's checkpoints, the folding and the view in threads, off the event loop."""
     from server.record.history import BadMoment, History, NotInHistory
     from server.record.revisions import find_revision
 
+    kept = _revision_views.setdefault(database, OrderedDict())
+    number = revision_number(name)
+    if number is not None and (draft, revision_id(number)) in kept:
+        # An issued revision never changes (the log only grows): no need to look it up again.
+        kept.move_to_end((draft, revision_id(number)))
+        return kept[(draft, revision_id(number))]
     history = History.of(database)
     try:
         record = await find_revision(history, draft, name)
     except (NotInHistory, BadMoment) as exc:
         raise ValueError(str(exc)) from exc
-    key = (draft, str(record["id"]), int(record["seq"]))
-    kept = _revision_views.setdefault(database, OrderedDict())
-    if key in kept:
-        kept.move_to_end(key)
-        return kept[key]
+    key = (draft, str(record["id"]))
     pending = _revision_views_pending.setdefault(database, {})
     task = pending.get(key)
     if task is None or task.get_loop() is not asyncio.get_running_loop():

@@ -4,6 +4,7 @@ response models that validate it and document it in OpenAPI."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from server.api.problems import Problem, unauthorized
 from server.identity import AuthenticationError, Participant, PermissionDeniedError, TokenIssuer
 from server.procedure.roll import resolve
+from server.sync.roomnames import draft_id_problem
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -100,6 +102,10 @@ class Endpoint:
             participant = authenticate(request)
             draft = request.path_params.get("draft")
             if draft is not None:
+                if (problem := draft_id_problem(draft)) is not None:
+                    raise Problem(
+                        400, "Bad Request", f"{draft!r} is not a draft id: {problem}", kind="draft-id"
+                    )
                 plenary = server_of(request)
                 if plenary.access.revoked(draft, participant.id):
                     raise Problem(403, "Forbidden", "your access to this draft was revoked")
@@ -139,7 +145,8 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
             return model.model_validate({})
         except ValidationError:
             pass
-    if not request.headers.get("content-type", "").startswith("application/json"):
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
         raise Problem(415, "Unsupported Media Type", "send a JSON body with Content-Type: application/json")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -149,12 +156,12 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
             raise Problem(413, "Content Too Large", f"request body over {MAX_BODY_BYTES} bytes")
+    problem = json_body_problem(raw)
+    if problem is not None:
+        raise Problem(400, "Bad Request", problem)
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise Problem(400, "Bad Request", f"body is not valid JSON: {exc}") from exc
-    try:
-        return model.model_validate(data)
+        # Strict: "3" and true are not numbers; JSON strings still make enums and times.
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         errors = [
             {"loc": ".".join(str(part) for part in error["loc"]), "msg": error["msg"]}
@@ -162,6 +169,58 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
         ]
         detail = "; ".join(f"{e['loc'] or 'body'}: {e['msg']}" for e in errors)
         raise Problem(422, "Unprocessable Content", detail, errors=errors) from exc
+
+
+def json_body_problem(raw: bytes) -> str | None:
+    """Why ``raw`` is not a JSON body the server reads (too deep, not JSON, a NUL in a string), or None.
+    The depth is measured before parsing, so no parser recurses through a hostile body."""
+    if json_too_deep(raw):
+        return f"body nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        return f"body is not valid JSON: {exc}"
+    if _has_nul(data):
+        return "strings may not contain U+0000 (NUL)"
+    return None
+
+
+#: Deepest nesting of arrays and objects in a JSON request body.
+MAX_JSON_DEPTH = 64
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def json_too_deep(raw: bytes) -> bool:
+    """Whether arrays and objects nest deeper than ``MAX_JSON_DEPTH`` in ``raw``, in linear passes
+    (no regular expression here backtracks): escapes out, strings out, then one level of brackets
+    peeled per pass. Unbalanced brackets are left for the parser to report."""
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", unescaped))
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        peeled = _INNERMOST.sub(b"", brackets)
+        if peeled == brackets:
+            return False
+        brackets = peeled
+    return bool(brackets)
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def openapi_document(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:

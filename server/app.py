@@ -217,7 +217,8 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     async def refuse(code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await websocket.send_bytes(encode_permission_denied(reason))
-            await websocket.close(code, reason[:120])
+            # A close reason holds 123 bytes of UTF-8: cut there, not in the middle of a character.
+            await websocket.close(code, reason.encode()[:120].decode(errors="ignore"))
 
     name = parse_room(room)
     if isinstance(name, str):

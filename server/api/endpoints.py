@@ -177,7 +177,7 @@ def json_body_problem(raw: bytes) -> str | None:
     if json_too_deep(raw):
         return f"body nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:
         return f"body is not valid JSON: {exc}"
     if _has_nul(data):
@@ -206,6 +206,10 @@ def json_too_deep(raw: bytes) -> bool:
             return False
         brackets = peeled
     return bool(brackets)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def _has_nul(value: Any) -> bool:

@@ -16,6 +16,8 @@ from server.api.problems import Problem, problem_response
 #: Always served: the loopback names a browser on this machine uses.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 _ANY_INTERFACE = ("0.0.0.0", "::", "")
+#: Liveness probes come by IP address (a load balancer, Kubernetes) and learn nothing worth rebinding for.
+UNCHECKED_PATHS = frozenset({"/healthz"})
 
 
 def served_hosts(configured: Sequence[str], bound: str) -> list[str]:
@@ -37,7 +39,7 @@ class ServedHosts(TrustedHostMiddleware):
         super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.allow_any or scope["type"] not in ("http", "websocket"):
+        if self.allow_any or scope["type"] not in ("http", "websocket") or scope["path"] in UNCHECKED_PATHS:
             await self.app(scope, receive, send)
             return
         parsed = parse_host_header(Headers(scope=scope).get("host"))

@@ -35,7 +35,7 @@ MAX_ROOM_NAME = 200
 MAX_DRAFT_ID = 64
 #: A draft id, as every layer checks it (the API's request models use ``DRAFT_ID.pattern``).
 DRAFT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-DRAFT_ID_RULE = "a draft id is lowercase ASCII letters, digits and '-' (at most 64, not starting with '-')"
+DRAFT_ID_RULE = "lowercase ASCII letters, digits and '-' only, at most 64, not starting with '-'"
 
 
 class RoomKind(StrEnum):
@@ -81,11 +81,12 @@ def draft_id_problem(draft: str) -> str | None:
     if not draft:
         return "the draft id is empty"
     if len(draft) > MAX_DRAFT_ID:
-        return f"draft id longer than {MAX_DRAFT_ID} characters: {DRAFT_ID_RULE}"
+        return f"draft id longer than {MAX_DRAFT_ID} characters"
     for position, ch in enumerate(draft):
         if not ("a" <= ch <= "z" or "0" <= ch <= "9" or ch == "-"):
-            return f"{DRAFT_ID_RULE}; {_describe(ch)} at position {position} is not allowed"
-    return f"{DRAFT_ID_RULE}; it may not start with '-'"
+            # The character first: a websocket close reason keeps only 120 bytes.
+            return f"{_describe(ch)} at position {position} is not allowed in a draft id ({DRAFT_ID_RULE})"
+    return f"a draft id may not start with '-' ({DRAFT_ID_RULE})"
 
 
 def _describe(ch: str) -> str:

@@ -96,6 +96,8 @@ class Endpoint:
     response_model: type[BaseModel] | None = None
     status: int = 200
     tags: list[str] = field(default_factory=list)
+    #: Query parameters it reads (name → what it is), so that the OpenAPI document lists them.
+    query: dict[str, str] = field(default_factory=dict)
 
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -257,6 +259,16 @@ def openapi_document(endpoints: list[Endpoint], *, title: str, version: str) -> 
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in _path_params(endpoint.path)
+            ]
+            + [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": text,
+                }
+                for name, text in endpoint.query.items()
             ],
             "responses": {
                 str(endpoint.status): {

@@ -230,6 +230,8 @@ async def get_amendment(call: Call) -> dict[str, Any]:
     return await _answer(history.amendment(draft, call.path("amendment"), _directory(call)))
 
 
+AT = "an entry's seq or an ISO 8601 time with a timezone (default: now)"
+
 ENDPOINTS = [
     Endpoint(
         "GET",
@@ -239,6 +241,7 @@ ENDPOINTS = [
         None,
         TextOut,
         tags=["history"],
+        query={"at": AT},
     ),
     Endpoint(
         "GET",
@@ -248,6 +251,7 @@ ENDPOINTS = [
         None,
         DiffOut,
         tags=["history"],
+        query={"from": AT, "to": AT},
     ),
     Endpoint(
         "GET",
@@ -257,6 +261,7 @@ ENDPOINTS = [
         None,
         BlameOut,
         tags=["history"],
+        query={"at": AT},
     ),
     Endpoint(
         "GET",
@@ -266,6 +271,10 @@ ENDPOINTS = [
         None,
         EventsOut,
         tags=["history"],
+        query={
+            "after": "events after this seq (default 0)",
+            "limit": "at most this many, 1 to 1000 (default 100)",
+        },
     ),
     Endpoint(
         "GET",

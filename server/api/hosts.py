@@ -24,10 +24,16 @@ def served_hosts(configured: Sequence[str], bound: str) -> list[str]:
     """The configured hosts, or by default the loopback names and the address the server is bound to
     (an IP literal cannot be re-pointed by DNS); ``*`` serves any host (not for production)."""
     if configured:
+        for pattern in configured:
+            if "*" in pattern[1:] or (pattern.startswith("*") and pattern != "*" and pattern[:2] != "*."):
+                raise ValueError(f"PLENARY_ALLOWED_HOSTS: {pattern!r}: a wildcard is '*' or '*.example.org'")
+            if ":" in pattern and not pattern.startswith("["):
+                raise ValueError(f"PLENARY_ALLOWED_HOSTS: {pattern!r}: list host names without a port")
         return list(configured)
     hosts = list(LOOPBACK_HOSTS)
-    if bound not in _ANY_INTERFACE:
-        hosts.append(f"[{bound}]" if ":" in bound else bound)
+    name = f"[{bound}]" if ":" in bound else bound
+    if bound not in _ANY_INTERFACE and name not in hosts:
+        hosts.append(name)
     return hosts
 
 

@@ -58,6 +58,7 @@ class Store:
         return self._one("SELECT count(*) FROM log_entry WHERE participant = ?", participant)
 
 
+@pytest.mark.timeout(900)
 def test_the_api_never_answers_5xx_and_refusals_store_nothing(served: ServerProcess):
     document = httpx.get(f"{served.http}/api/openapi.json").json()
     schema = schemathesis.openapi.from_dict(document)

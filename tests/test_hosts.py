@@ -105,3 +105,18 @@ def test_configured_hosts_replace_the_defaults(server_factory):
         handshake(server.port, f"/ws/plan-a?token={token}", f"example.org.evil.example:{server.port}")[0]
         == 400
     )
+
+
+def test_served_hosts_by_default_and_as_configured():
+    from server.api.hosts import served_hosts
+
+    assert served_hosts((), "127.0.0.1") == ["127.0.0.1", "localhost", "[::1]"]
+    assert served_hosts((), "0.0.0.0") == ["127.0.0.1", "localhost", "[::1]"]  # not every name of the machine
+    assert served_hosts((), "10.1.2.3")[-1] == "10.1.2.3"
+    assert served_hosts(("plenary.example.org", "*.example.org"), "0.0.0.0") == [
+        "plenary.example.org",
+        "*.example.org",
+    ]
+    for bad, words in (("plenary.example.org:443", "without a port"), ("x*.example.org", "wildcard")):
+        with pytest.raises(ValueError, match=words):
+            served_hosts((bad,), "0.0.0.0")

@@ -187,6 +187,8 @@ ENDPOINTS = [
         FileOut,
         status=201,
         tags=["documents"],
+        query={"filename": "the file's name, kept for downloads"},
+        raw_body=tuple(attachments.MEDIA_TYPES),
     ),
     Endpoint(
         "POST",

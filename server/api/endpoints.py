@@ -98,6 +98,8 @@ class Endpoint:
     tags: list[str] = field(default_factory=list)
     #: Query parameters it reads (name → what it is), so that the OpenAPI document lists them.
     query: dict[str, str] = field(default_factory=dict)
+    #: Media types it takes as a raw body (a file), read by the handler itself.
+    raw_body: tuple[str, ...] = ()
 
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -285,6 +287,9 @@ def openapi_document(endpoints: list[Endpoint], *, title: str, version: str) -> 
                 },
             },
         }
+        if endpoint.raw_body:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            operation["requestBody"] = {"required": True, "content": dict.fromkeys(endpoint.raw_body, binary)}
         if endpoint.request_model is not None:
             operation["requestBody"] = {
                 "required": True,

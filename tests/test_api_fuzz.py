@@ -24,7 +24,7 @@ from schemathesis import GenerationMode
 from tests.conftest import ServerProcess, Tokens
 
 #: Requests per operation and mode; the README's testing section states it.
-FUZZ_EXAMPLES = int(os.environ.get("PLENARY_FUZZ_EXAMPLES", "8"))
+FUZZ_EXAMPLES = int(os.environ.get("PLENARY_FUZZ_EXAMPLES", "5"))
 PARAGRAPHS = ("The first paragraph of the text.", "A second paragraph, to amend.")
 
 

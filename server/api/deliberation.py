@@ -59,7 +59,10 @@ class StatusIn(BaseModel):
 
 
 class Deadline(BaseModel):
-    deadline: str = Field(description="ISO 8601 time with a timezone, e.g. 2005-05-31T23:59:00Z")
+    deadline: str = Field(
+        description="ISO 8601 time with a timezone, e.g. 2005-05-31T23:59:00Z",
+        json_schema_extra={"format": "date-time"},  # so that generated requests are times, at any edge
+    )
 
     @field_validator("deadline")
     @classmethod

@@ -4,13 +4,14 @@ server, one HTTP/1.1 connection for the whole sequence (issue 17's list)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ServerProcess, Tokens
+from tests.conftest import ServerProcess, Tokens, postgres_database
 
 DEEP = b'{"id": "deep", "title": ' + b"[" * 1000 + b"]" * 1000 + b"}"
 EDGES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
@@ -98,6 +99,8 @@ def cases() -> list[tuple[str, str, str, bytes | None, str, int, str]]:
         ),
         ("asset NUL", "GET", "/assets/%00.js", None, "", 404, "no asset"),
         ("draft id look-alike", "GET", "/api/drafts/pl%D0%B0n/events", None, "", 400, "is not a draft id"),
+        ("nul in a query", "GET", "/api/drafts/fuzz/audit/head?room=fuzz%00", None, "", 400, "U+0000"),
+        ("nul in a path", "DELETE", "/api/drafts/fuzz/participants/a%00b", None, "", 400, "U+0000"),
     ]
     for edge in EDGES:
         quoted = edge.replace("+", "%2B")
@@ -149,14 +152,22 @@ def _amendment(start: str) -> bytes:
     return ("{" + fields + start + "}").encode()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """On SQLite and on PostgreSQL (which, unlike SQLite, cannot store a NUL in text)."""
     workdir = tmp_path_factory.mktemp("no500")
-    server = ServerProcess(f"sqlite:///{workdir / 'plenary.sqlite3'}", workdir)
-    server.start()
-    server.create_draft("fuzz", "This text is the draft.")
-    yield server
-    server.stop()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{workdir / 'plenary.sqlite3'}"
+        else:
+            url = stack.enter_context(postgres_database())
+        server = ServerProcess(url, workdir)
+        server.start()
+        stack.callback(server.stop)
+        server.create_draft("fuzz", "This text is the draft.")
+        yield server
 
 
 def test_every_bad_request_is_a_4xx_problem_on_a_surviving_connection(served):

@@ -104,6 +104,11 @@ class Endpoint:
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:
             participant = authenticate(request)
+            if any(
+                "\x00" in value for value in (*request.path_params.values(), *request.query_params.values())
+            ):
+                # PostgreSQL cannot hold a NUL in text: refused here rather than failing deep in a query.
+                raise Problem(400, "Bad Request", "path and query parameters may not contain U+0000 (NUL)")
             draft = request.path_params.get("draft")
             if draft is not None:
                 if (problem := draft_id_problem(draft)) is not None:

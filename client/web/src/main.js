@@ -81,8 +81,21 @@ function showConnection (state) {
   connectionEl.dataset.state = state.state
   const symbol = { connected: '●', connecting: '◌', offline: '○', ended: '■' }[state.state]
   const short = { connected: 'Live', connecting: 'Connecting', offline: 'Offline', ended: 'Disconnected' }[state.state]
-  fill(connectionEl, h('span', { 'aria-hidden': 'true' }, symbol + ' '), h('strong', {}, short), h('span', { class: 'connection-detail' }, ' ' + state.message))
+  connectionEl.dataset.pending = String(state.pending || 0)
+  const waiting = state.pending && state.state !== 'connected'
+    ? h('span', { class: 'connection-pending', dataset: { test: 'pending' } }, ` · ${state.pending} waiting`)
+    : null
+  fill(connectionEl, h('span', { 'aria-hidden': 'true' }, symbol + ' '), h('strong', {}, short), waiting, h('span', { class: 'connection-detail' }, ' ' + state.message))
 }
+
+// Closing a tab that holds changes the server has not confirmed: they are kept in this browser and
+// merge when the draft is opened again, but the participant should know before leaving.
+window.addEventListener('beforeunload', (event) => {
+  if (conn && !conn.ended && conn.pendingEdits > 0) {
+    event.preventDefault()
+    event.returnValue = ''
+  }
+})
 
 async function render () {
   current?.destroy?.()
@@ -123,7 +136,7 @@ async function render () {
   }
   if (!conn || conn.draft !== r.draft || conn.token !== token) {
     conn?.destroy()
-    conn = new DraftConnection(r.draft, token)
+    conn = new DraftConnection(r.draft, token, me.id)
     conn.on('status', showConnection)
     conn.on('ended', () => { if (conn.ended.code === 4401) { signInMessage = conn.ended.message } })
   }

@@ -1,0 +1,75 @@
+"""The web app in a real session (Chromium, Playwright, a real server): the connection state follows the
+browser's network at once and counts the changes waiting; edits made offline survive a closed tab and
+merge when the draft is opened again; closing a tab with unsent changes asks first; a reader appears
+under "Present" as soon as they open the draft."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.test_web import (  # noqa: F401 - fixtures
+    App,
+    app,
+    browser,
+    editor_text,
+    paragraph,
+    server_text,
+    shot,
+    wait_until,
+)
+
+
+def test_offline_is_shown_at_once_and_edits_survive_a_closed_tab(app: App) -> None:  # noqa: F811
+    delegate = app.draft("itu")
+    context = delegate.context
+    status = delegate.locator(".connection")
+    context.set_offline(True)
+    # At once, not after the socket's 30 s silence timeout.
+    delegate.locator(".connection[data-state=offline]").wait_for(timeout=2_000)
+    paragraph(delegate, "p5").locator(".cm-content").click()
+    delegate.keyboard.press("End")
+    delegate.keyboard.type(" Kept.")
+    wait_until(delegate, lambda: status.get_attribute("data-pending") == "6", "six waiting changes")
+    assert "6 waiting" in status.inner_text()
+    shot(delegate, "draft-offline-waiting", scroll=False)
+
+    # Closing the tab asks first: the changes have not reached the server.
+    dialogs: list[str] = []
+
+    def stay(dialog: Any) -> None:
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    delegate.on("dialog", stay)
+    delegate.close(run_before_unload=True)
+    wait_until(delegate, lambda: dialogs == ["beforeunload"], "the warning before closing")
+    assert not delegate.is_closed()
+    delegate.remove_listener("dialog", stay)
+    delegate.close()  # gone, without the server ever hearing of the edit
+    assert "Kept." not in server_text(app.table, "p5")
+
+    # Meanwhile someone else edits the same paragraph.
+    other = app.draft("switzerland")
+    paragraph(other, "p5").locator(".cm-content").click()
+    other.keyboard.press("Control+Home")
+    other.keyboard.type("(b) ")
+
+    # The network returns and the draft is opened again: the kept edit merges with the other one.
+    context.set_offline(False)
+    reopened = context.new_page()
+    reopened.on("pageerror", lambda error: app.errors.append(f"itu: {error}"))
+    reopened.goto(f"{app.server.http}/?token={app.table.tokens['itu']}#/drafts/tunis")
+    reopened.locator(".connection[data-state=connected]").wait_for(timeout=10_000)
+    merged = "(b) a stakeholder commitments document. Kept."
+    wait_until(reopened, lambda: server_text(app.table, "p5") == merged, "the kept edit on the server")
+    wait_until(reopened, lambda: editor_text(reopened, "p5") == merged, "the merge in the reopened tab")
+    assert reopened.locator(".connection").get_attribute("data-pending") == "0"
+
+
+def test_a_reader_is_present_as_soon_as_the_draft_opens(app: App) -> None:  # noqa: F811
+    chair = app.draft("chair")
+    opened = time.monotonic()
+    app.draft("observer")  # connected: reads, never clicks into the text
+    chair.locator(".presence-list .person[data-user]", has_text="Academia").wait_for(timeout=1_000)
+    assert time.monotonic() - opened < 5

@@ -14,6 +14,7 @@ from tests.test_web import (  # noqa: F401 - fixtures
     browser,
     editor_text,
     paragraph,
+    select_passage,
     server_text,
     shot,
     wait_until,
@@ -73,3 +74,74 @@ def test_a_reader_is_present_as_soon_as_the_draft_opens(app: App) -> None:  # no
     app.draft("observer")  # connected: reads, never clicks into the text
     chair.locator(".presence-list .person[data-user]", has_text="Academia").wait_for(timeout=1_000)
     assert time.monotonic() - opened < 5
+
+
+def test_text_refused_by_a_lock_is_offered_back_and_the_warning_clears(app: App) -> None:  # noqa: F811
+    delegate = app.draft("switzerland")
+    # Typed on a train: the chair locks the text before the edit reaches the server.
+    delegate.context.set_offline(True)
+    delegate.locator(".connection[data-state=offline]").wait_for()
+    paragraph(delegate, "p1").locator(".cm-content").click()
+    delegate.keyboard.press("End")
+    delegate.keyboard.type(" And fast.")
+    app.table.ok("chair", "POST", "/api/drafts/tunis/lock", {})
+    delegate.context.set_offline(False)
+    banner = delegate.locator(".banner-warn", has_text="locked while you were typing")
+    banner.wait_for()
+    refused = banner.locator("[data-test=refused][data-paragraph=p1]")
+    refused.wait_for()
+    assert refused.locator(".refused-text").inner_text() == " And fast."
+    assert "And fast." not in server_text(app.table, "p1")
+    shot(delegate, "draft-refused-offered", scroll=False)
+
+    # Unlocked: the warning is no longer true and goes; the offer stays until used.
+    app.table.ok("chair", "POST", "/api/drafts/tunis/unlock", {})
+    delegate.locator(".banner-warn", has_text="unlocked again").wait_for()
+    assert banner.count() == 0
+    delegate.locator("[data-test=lock-banner]").wait_for(state="hidden")
+    delegate.wait_for_function(
+        "() => !document.querySelector(\".para[data-paragraph='p1']\").classList.contains('readonly')"
+    )
+    delegate.locator("[data-test=refused]").get_by_role("button", name="Put it back").click()
+    expected = "Any implementation mechanism must have a multi-stakeholder character. And fast."
+    wait_until(delegate, lambda: server_text(app.table, "p1") == expected, "the refused text put back")
+    delegate.locator(".banner-warn").wait_for(state="hidden")
+
+
+def test_redo_escape_and_the_selection_note(app: App) -> None:  # noqa: F811
+    delegate = app.draft("csc")
+    content = paragraph(delegate, "p4").locator(".cm-content")
+    content.click()
+    delegate.keyboard.press("End")
+    delegate.keyboard.type("X")
+    wait_until(delegate, lambda: editor_text(delegate, "p4").endswith("X"), "the typed letter")
+    delegate.keyboard.press("Control+z")
+    wait_until(delegate, lambda: not editor_text(delegate, "p4").endswith("X"), "undo")
+    # Shift reported with the unshifted key ("z"), as some layouts and input tools do, and shifted.
+    delegate.keyboard.press("Control+Shift+z")
+    wait_until(delegate, lambda: editor_text(delegate, "p4").endswith("X"), "redo with Ctrl+Shift+z")
+    delegate.keyboard.press("Control+z")
+    wait_until(delegate, lambda: not editor_text(delegate, "p4").endswith("X"), "undo")
+    delegate.keyboard.press("Control+Shift+Z")
+    wait_until(delegate, lambda: editor_text(delegate, "p4").endswith("X"), "redo with Ctrl+Shift+Z")
+    delegate.keyboard.press("Control+z")
+    wait_until(delegate, lambda: not editor_text(delegate, "p4").endswith("X"), "undo again")
+    delegate.keyboard.press("Control+y")
+    wait_until(delegate, lambda: editor_text(delegate, "p4").endswith("X"), "redo with Ctrl+Y")
+
+    # Esc closes an inline form and returns to the text.
+    paragraph(delegate, "p4").get_by_role("button", name="Comment").click()
+    form = paragraph(delegate, "p4").locator("form.comment-form")
+    form.get_by_label("Your comment").focus()
+    delegate.keyboard.press("Escape")
+    form.wait_for(state="detached")
+
+    # The "Selected: …" note goes once the amendment on the selection is sent.
+    select_passage(delegate, "p4", "stocktaking")
+    paragraph(delegate, "p4").get_by_role("button", name="Propose amendment").click()
+    amend = paragraph(delegate, "p4").locator("form.amendment-form")
+    amend.get_by_label("Proposed text").fill("review")
+    amend.get_by_role("button", name="Propose amendment").click()
+    amend.wait_for(state="detached")
+    note = paragraph(delegate, "p4").locator(".selection-note")
+    wait_until(delegate, lambda: note.inner_text() == "", "the selection note cleared")

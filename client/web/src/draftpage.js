@@ -3,7 +3,7 @@
 import * as Y from 'yjs'
 import { draftPath } from './api.js'
 import { periodOpenFor } from './connection.js'
-import { paragraphEditor } from './editor.js'
+import { changeBetween, paragraphEditor } from './editor.js'
 import {
   announce, colourFor, debounce, duration, errorBox, everySecond, field, fill, h, nextId, select, srOnly, timeEl
 } from './dom.js'
@@ -58,9 +58,9 @@ export class DraftPage {
     this.refetchSeat = debounce(() => this.fetchSeat(), 150)
     this.fetchSeat()
     this.attachText()
-    this.cleanups.push(this.conn.on('reset', (notice) => {
-      this.noticeBanner.textContent = notice
-      this.noticeBanner.hidden = false
+    this.cleanups.push(this.conn.on('reset', (notice, refused, why) => {
+      this.notice = { message: notice, why, refused: refused || {}, offers: null }
+      this.renderNotice()
       for (const view of this.views.values()) view.destroy()
       this.views.clear()
       this.attachText()
@@ -80,7 +80,7 @@ export class DraftPage {
     const provider = this.conn.provider
     const onArray = () => { this.syncParagraphs(); this.refetch() }
     const presence = () => this.renderPresence()
-    const onSync = (synced) => { if (synced) onArray() }
+    const onSync = (synced) => { if (synced) { onArray(); this.offerRefused() } }
     paragraphs.observe(onArray)
     awareness.on('change', presence)
     provider.on('sync', onSync)
@@ -93,6 +93,77 @@ export class DraftPage {
     if (provider.synced) this.syncParagraphs()
   }
 
+  // A refused change: say why, and offer back what was typed (the reloaded text no longer has it).
+
+  /** Once the reloaded text is in: what each paragraph had that it lacks now. */
+  offerRefused () {
+    const notice = this.notice
+    if (!notice || notice.offers) return
+    notice.offers = []
+    for (const [id, mine] of Object.entries(notice.refused)) {
+      const view = this.viewFor(id)
+      if (!view?.ytext || typeof view.ytext.toString !== 'function') continue
+      const change = changeBetween(view.ytext.toString(), mine)
+      if (change.text.trim() || change.original.trim()) notice.offers.push({ id, text: mine, change })
+    }
+    this.renderNotice()
+  }
+
+  renderNotice () {
+    const notice = this.notice
+    if (!notice) { this.noticeBanner.hidden = true; this.noticeBanner.replaceChildren(); return }
+    // The lock that refused the change is gone: the warning is no longer true. (The refusal can
+    // arrive before the deliberation state says the text is locked: wait until it has said so.)
+    if (this.locked) notice.lockSeen = true
+    const unlocked = notice.why === 'locked' && notice.lockSeen && !this.locked
+    const offers = notice.offers || []
+    if (unlocked && !offers.length) { this.dismissNotice(); return }
+    const message = unlocked ? 'The text is unlocked again. What you had typed while it was locked:' : notice.message
+    const offerEl = (offer) => {
+      const view = this.viewFor(offer.id)
+      const what = offer.change.text || `(deleted) ${offer.change.original}`
+      const canRestore = view?.editor && (view.editor.mode === 'live' || view.editor.mode === 'suggest')
+      return h('li', { class: 'refused', dataset: { paragraph: offer.id, test: 'refused' } },
+        h('span', {}, `${this.paragraphName(offer.id)}: `), h('q', { class: 'refused-text' }, what), ' ',
+        h('button', {
+          type: 'button',
+          class: 'btn btn-small',
+          onclick: async (event) => {
+            try {
+              await navigator.clipboard.writeText(offer.change.text || offer.change.original)
+              event.target.textContent = 'Copied'
+            } catch {
+              window.getSelection()?.selectAllChildren(event.target.parentElement.querySelector('.refused-text'))
+              event.target.textContent = 'Selected: copy it with Ctrl+C'
+            }
+          }
+        }, 'Copy'), ' ',
+        canRestore
+          ? h('button', {
+            type: 'button',
+            class: 'btn btn-small',
+            onclick: () => {
+              if (view.editor.restore(offer.text)) {
+                notice.offers = notice.offers.filter((o) => o !== offer)
+                this.renderNotice()
+              }
+            }
+          }, view.editor.mode === 'suggest' ? 'File it as a suggestion' : 'Put it back')
+          : null)
+    }
+    fill(this.noticeBanner,
+      h('span', {}, message),
+      offers.length ? h('ul', { class: 'refused-list' }, offers.map(offerEl)) : null,
+      h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.dismissNotice() }, 'Dismiss'))
+    this.noticeBanner.hidden = false
+  }
+
+  dismissNotice () {
+    this.notice = null
+    this.noticeBanner.hidden = true
+    this.noticeBanner.replaceChildren()
+  }
+
   async fetchNumbers () {
     try {
       const draft = await this.api.get(draftPath(this.draft))
@@ -102,8 +173,8 @@ export class DraftPage {
       this.numbers = Object.fromEntries(draft.paragraphs.map((p) => [p.id, p.number]))
       for (const view of this.views.values()) view.renderHead()
     } catch (error) {
-      this.noticeBanner.textContent = `Could not load the draft: ${error.message}`
-      this.noticeBanner.hidden = false
+      this.notice = { message: `Could not load the draft: ${error.message}`, why: 'load', refused: {}, offers: [] }
+      this.renderNotice()
     }
   }
 
@@ -171,6 +242,7 @@ export class DraftPage {
     this.refreshPermissions()
     for (const view of this.views.values()) view.renderDeliberation()
     this.renderPeriods(Date.now())
+    if (this.notice && !!before.process?.locked !== this.locked) this.renderNotice()
   }
 
   // What this participant may do now, and why not.
@@ -223,6 +295,8 @@ export class DraftPage {
       const why = reason || this.editReason(view.id)
       view.setEditable(!why, why)
     }
+    // What a refused change can be put back as follows where one may type now.
+    if (this.notice?.offers?.length) this.renderNotice()
   }
 
   renderPresence () {
@@ -321,6 +395,11 @@ class ParagraphView {
     this.periodNote = h('p', { class: 'period-note', hidden: true, dataset: { test: 'period-note' } })
     this.tools = h('div', { class: 'para-tools', role: 'group', 'aria-label': 'Actions on this paragraph' })
     this.forms = h('div', { class: 'para-forms' })
+    this.forms.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape' || !this.forms.firstChild) return
+      event.preventDefault()
+      this.closeForms()
+    })
     this.annotationsEl = h('section', { class: 'annotations', 'aria-label': 'Comments' })
     this.amendmentsEl = h('section', { class: 'amendments', 'aria-label': 'Amendments' })
     this.positionsEl = h('section', { class: 'para-positions', 'aria-label': 'Positions on this paragraph' })
@@ -453,6 +532,22 @@ class ParagraphView {
     return id
   }
 
+  /** Close the inline form and go back to where the participant was in the text. */
+  closeForms () {
+    this.forms.replaceChildren()
+    this.editor?.view.focus()
+  }
+
+  /** After a comment or amendment on a passage is sent, the passage is no longer "selected". */
+  clearSelection () {
+    this.selectionNote.textContent = ''
+    const view = this.editor?.view
+    if (view) {
+      const head = view.state.selection.main.head
+      view.dispatch({ selection: { anchor: head } })
+    }
+  }
+
   onSelection (view) {
     const { from, to } = view.state.selection.main
     this.selection = { from, to }
@@ -547,7 +642,7 @@ class ParagraphView {
       field('Kind of comment', motivation),
       field(replyTo ? 'Your reply' : 'Your comment', body),
       h('div', { class: 'form-actions' }, submit,
-        h('button', { type: 'button', class: 'btn', onclick: () => form.remove() }, 'Cancel')),
+        h('button', { type: 'button', class: 'btn', onclick: () => this.closeForms() }, 'Cancel')),
       error)
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
@@ -559,6 +654,7 @@ class ParagraphView {
       try {
         const { result } = await this.page.api.post(draftPath(this.page.draft, '/annotations'), payload)
         form.remove()
+        this.clearSelection()
         announce(`Comment ${result.id} posted.`)
       } catch (e) {
         error.show(e.message)
@@ -590,7 +686,7 @@ class ParagraphView {
       textField,
       field('Justification', justification),
       h('div', { class: 'form-actions' }, submit,
-        h('button', { type: 'button', class: 'btn', onclick: () => form.remove() }, 'Cancel')),
+        h('button', { type: 'button', class: 'btn', onclick: () => this.closeForms() }, 'Cancel')),
       error)
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
@@ -610,6 +706,7 @@ class ParagraphView {
           justification: justification.value
         })
         form.remove()
+        this.clearSelection()
         announce(`Amendment ${result.id} proposed.`)
       } catch (e) {
         error.show(e.message)

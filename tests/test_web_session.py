@@ -145,3 +145,91 @@ def test_redo_escape_and_the_selection_note(app: App) -> None:  # noqa: F811
     amend.wait_for(state="detached")
     note = paragraph(delegate, "p4").locator(".selection-note")
     wait_until(delegate, lambda: note.inner_text() == "", "the selection note cleared")
+
+
+def test_the_chair_opens_a_cell_to_see_who_objects_and_why(app: App, tokens: Any) -> None:  # noqa: F811
+    table = app.table
+    for key, delegation in [("egypt", "Egypt"), ("brazil", "Brazil")]:
+        table.tokens[key] = tokens(
+            "delegate", user=key, name=f"Delegate of {delegation}", delegation=delegation, group="government"
+        )
+    table.ok(
+        "switzerland", "PUT", "/api/drafts/tunis/positions/p3", {"stance": "support", "explanation": "Fine."}
+    )
+    table.ok("egypt", "PUT", "/api/drafts/tunis/positions/p3", {"stance": "reservation"})
+    table.ok(
+        "brazil",
+        "PUT",
+        "/api/drafts/tunis/positions/p3",
+        {"stance": "objection", "explanation": "Teams of whom? Say multi-stakeholder."},
+    )
+    # The text changes after Switzerland, Egypt and Brazil spoke; the Civil Society Caucus speaks after.
+    delegate = app.draft("itu")
+    delegate.wait_for_timeout(1_100)  # positions keep the second they were stated in
+    paragraph(delegate, "p3").locator(".cm-content").click()
+    delegate.keyboard.press("End")
+    delegate.keyboard.type(" Soon.")
+    wait_until(delegate, lambda: server_text(table, "p3").endswith("Soon."), "the edit")
+    delegate.wait_for_timeout(1_100)
+    table.ok(
+        "csc", "PUT", "/api/drafts/tunis/positions/p3", {"stance": "support", "explanation": "As edited."}
+    )
+
+    chair = app.draft("chair", view="chair")
+    row = chair.locator("tr.row-paragraph[data-target=p3]")
+    row.locator("td.cell[data-group=government] button.cell-open").click()
+    dialog = chair.get_by_role("dialog")
+    items = dialog.locator("[data-test=stances] li")
+    items.first.wait_for()
+    # Governments only, objections first, each with its explanation and time.
+    assert items.evaluate_all("els => els.map(e => e.dataset.delegation)") == [
+        "Brazil",
+        "Egypt",
+        "Switzerland",
+    ]
+    assert "Teams of whom?" in items.nth(0).inner_text()
+    assert "No explanation given." in items.nth(1).inner_text()
+    assert items.nth(0).locator("time").count() == 1
+    wait_until(chair, lambda: dialog.locator(".is-stale").count() == 3, "the stale marks")
+    shot(chair, "dashboard-drilldown", scroll=False)
+    dialog.get_by_role("button", name="Close").click()
+
+    # The row: every group, the later support not stale.
+    row.get_by_role("button", name="Who stands where on ¶ 3, and why").click()
+    csc = chair.get_by_role("dialog").locator(
+        "[data-test=stances] li[data-delegation='Civil Society Caucus']"
+    )
+    csc.wait_for()
+    chair.wait_for_timeout(300)
+    assert "stale" not in csc.get_attribute("class")
+    assert chair.get_by_role("dialog").locator("[data-test=stances] li").count() == 4
+    chair.keyboard.press("Escape")
+
+    # The row's paragraph link opens the paragraph on the Text page.
+    row.locator("a.row-name").click()
+    target = paragraph(chair, "p3")
+    wait_until(chair, lambda: target.get_attribute("data-targeted") == "true", "the linked paragraph")
+    assert chair.url.endswith("#/drafts/tunis/text/p3")
+
+
+def test_deep_links_to_an_amendment_and_a_comment(app: App) -> None:  # noqa: F811
+    table = app.table
+    am = table.ok(
+        "switzerland",
+        "POST",
+        "/api/drafts/tunis/amendments",
+        {"paragraph": "p5", "start": 2, "end": 13, "kind": "substitution", "text": "multi-stakeholder"},
+    )["result"]
+    table.ok("chair", "POST", f"/api/drafts/tunis/amendments/{am['id']}/reject", {"reason": "Not now."})
+    note = table.ok(
+        "csc", "POST", "/api/drafts/tunis/annotations", {"paragraph": "p4", "body": "Which document?"}
+    )["result"]
+    page = app.open("ccbi", f"/drafts/tunis/text/{am['id']}")
+    card = page.locator(f".amendment[data-amendment='{am['id']}']")
+    wait_until(page, lambda: card.get_attribute("data-targeted") == "true", "the linked amendment")
+    assert card.is_visible()  # its folded "decided" section was opened
+    page.goto(f"{app.server.http}/#/drafts/tunis/text/{note['id']}")
+    comment = page.locator(f".annotation[data-annotation='{note['id']}']")
+    wait_until(page, lambda: comment.get_attribute("data-targeted") == "true", "the linked comment")
+    href = comment.locator("a.deep-link").get_attribute("href")
+    assert href == f"#/drafts/tunis/text/{note['id']}"

@@ -10,6 +10,8 @@ import {
 } from './labels.js'
 import { NO_POSITIONS, changeView, silenceBadge } from './draftpage.js'
 import { may } from './session.js'
+import { openStances } from './stances.js'
+import { paragraphLink } from './links.js'
 
 const SEVERITY = ['support', 'no_objection', 'reservation', 'objection', 'formal_objection']
 
@@ -481,7 +483,7 @@ class Row {
     if (this.kind === 'paragraph') {
       const text = paragraph.ytext ? paragraph.ytext.toString() : paragraph.text
       fill(this.label,
-        h('a', { href: `#/drafts/${encodeURIComponent(page.draft)}`, class: 'row-name' }, page.paragraphLabel(paragraph)),
+        h('a', { href: paragraphLink(page.draft, paragraph.id), class: 'row-name' }, page.paragraphLabel(paragraph)),
         h('span', { class: 'row-text' }, ' ' + (text.length > 56 ? text.slice(0, 54) + '…' : text)))
       fill(this.status, statusBadge(state.statuses?.[paragraph.id]))
     } else {
@@ -491,7 +493,19 @@ class Row {
         changeView(amendment))
       fill(this.status, h('span', { class: 'am-state' }, 'Proposed'))
     }
-    GROUPS.forEach(([group], i) => fill(this.cells[i], ...cellContent(this.cells[i], group, indicator)))
+    // A cell opens who in that group stands where, and why.
+    GROUPS.forEach(([group], i) => {
+      const content = cellContent(this.cells[i], group, indicator)
+      const any = indicator?.counts?.[group] && Object.keys(indicator.counts[group]).length
+      fill(this.cells[i], any || (indicator?.silent_groups || []).includes(group)
+        ? h('button', {
+          type: 'button',
+          class: 'cell-open',
+          title: `${this.cells[i].title} — who and why`,
+          onclick: () => this.openStances(group)
+        }, ...content)
+        : content)
+    })
     fill(this.indicator, indicator ? indicatorBadge(indicator, { long: true }) : '—')
     const silentGroups = indicator?.silent_groups || []
     fill(this.silent, silentGroups.length ? silentGroups.map(groupName).join(', ') : indicator ? 'none' : '—')
@@ -515,10 +529,26 @@ class Row {
       buttons.push(h('button', { type: 'button', class: 'btn btn-small btn-primary', 'aria-label': `Adopt amendment ${this.key}…`, onclick: () => page.adopt(this.amendment, this.paragraph) }, 'Adopt…'))
       buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Reject amendment ${this.key}…`, onclick: () => page.reject(this.amendment) }, 'Reject…'))
     }
+    buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Who stands where on ${label()}, and why`, onclick: () => this.openStances(null) }, 'Who & why…'))
     if (manage) {
       buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Start a silence procedure on ${label()}`, onclick: () => page.startSilence(this.key, label()) }, 'Silence…'))
     }
     fill(this.actions, h('div', { class: 'row-buttons' }, buttons))
+  }
+
+  openStances (group) {
+    const page = this.page
+    const label = this.kind === 'paragraph' ? page.paragraphLabel(this.paragraph) : `amendment ${this.key}`
+    return openStances({
+      api: page.api,
+      draft: page.draft,
+      state: page.state,
+      target: this.key,
+      label,
+      group,
+      // Only the chair's roles read the record's diff: the stale marks need it.
+      paragraph: this.kind === 'paragraph' && may(page.role, 'history') ? this.paragraph.id : null
+    })
   }
 
   tick (now) {

@@ -12,13 +12,15 @@ import {
   stanceBadge, stanceName, statusBadge
 } from './labels.js'
 import { may } from './session.js'
+import { amendmentLink, annotationLink, paragraphLink, reveal, targetElement } from './links.js'
 
 export const NO_POSITIONS = { status: 'no_positions', rule: 'consensus', rule_satisfied: false, counts: {}, silent_groups: [], unrepresented_groups: [] }
 
 const KIND_NAMES = { heading: 'Heading', preambular: 'Preambular paragraph', operative: 'Operative paragraph', item: 'Item' }
 
 export class DraftPage {
-  constructor ({ api, me, role, draft, conn, container }) {
+  constructor ({ api, me, role, draft, conn, container, target }) {
+    this.target = target || null // a deep link's paragraph, amendment or annotation
     this.api = api
     this.me = me
     this.role = role
@@ -212,6 +214,16 @@ export class DraftPage {
       else placeInOrder(this.list, ordered.map((v) => v.el))
     }
     for (const view of ordered) view.renderDeliberation()
+    this.revealTarget()
+  }
+
+  /** A deep link's target, once it is on the page (the text and the deliberation arrive apart). */
+  revealTarget () {
+    if (!this.target) return
+    const element = targetElement(this.list, this.target)
+    if (!element) return
+    this.target = null
+    reveal(element)
   }
 
   viewFor (paragraphId) {
@@ -242,6 +254,7 @@ export class DraftPage {
     this.refreshPermissions()
     for (const view of this.views.values()) view.renderDeliberation()
     this.renderPeriods(Date.now())
+    this.revealTarget()
     if (this.notice && !!before.process?.locked !== this.locked) this.renderNotice()
   }
 
@@ -409,7 +422,8 @@ class ParagraphView {
       dataset: { paragraph: this.id },
       'aria-labelledby': headingId
     },
-    h('div', { class: 'para-head' }, this.numberEl, this.statusEl, this.indicatorEl, this.silenceEl),
+    h('div', { class: 'para-head' }, this.numberEl, this.statusEl, this.indicatorEl, this.silenceEl,
+      h('a', { class: 'deep-link', href: paragraphLink(page.draft, this.id), title: 'Link to this paragraph', 'aria-label': `Link to ${this.id}` }, '#')),
     h('div', { class: 'para-body' },
       h('div', { class: 'para-main' }, this.editorHost, this.readonlyNote, this.selectionNote, this.tools, this.periodNote, this.forms),
       h('div', { class: 'para-side' }, this.positionsEl, this.amendmentsEl, this.annotationsEl)
@@ -815,7 +829,8 @@ class ParagraphView {
       h('p', { class: 'annotation-meta' },
         h('span', { class: 'motivation' }, motivation), ' · ',
         h('span', { class: 'by' }, `${a.creator?.name || '?'}${a.creator?.delegation ? ' (' + a.creator.delegation + ')' : ''}`), ' · ',
-        timeEl(a.created),
+        timeEl(a.created), ' · ',
+        h('a', { class: 'deep-link', href: annotationLink(this.page.draft, a.id), title: 'Link to this comment' }, a.id),
         a.resolved ? h('span', { class: 'resolved-label' }, ' · Resolved') : null),
       h('div', { class: 'annotation-actions' },
         this.commentButton && this.isOpen !== false
@@ -954,7 +969,7 @@ class AmendmentCard {
     const change = changeView(am)
     fill(this.info,
       h('h4', {},
-        `${kindName(am.kind)} ${am.id}`, ' ',
+        `${kindName(am.kind)} `, h('a', { class: 'deep-link', href: amendmentLink(this.page.draft, am.id), title: 'Link to this amendment' }, am.id), ' ',
         h('span', { class: `am-state am-state-${am.state}`, dataset: { state: am.state } }, stateName),
         indicator ? [' ', indicatorBadge(indicator)] : null),
       change,

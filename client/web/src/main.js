@@ -36,7 +36,8 @@ function route () {
   const hash = window.location.hash.replace(/^#/, '') || '/'
   const parts = hash.split('/').filter(Boolean).map(decodeURIComponent)
   // The fourth part names what the page is about: a meeting (meetings) or a language (translations).
-  if (parts[0] === 'drafts' && parts[1]) return { page: parts[2] || 'text', draft: parts[1], meeting: parts[3], language: parts[3] }
+  // On the Text page it is a deep link's paragraph, amendment or annotation.
+  if (parts[0] === 'drafts' && parts[1]) return { page: parts[2] || 'text', draft: parts[1], meeting: parts[3], language: parts[3], target: parts[3] }
   return { page: 'home' }
 }
 
@@ -142,7 +143,7 @@ async function render () {
   }
   showConnection(conn.state)
   const Page = { chair: ChairPage, meetings: MeetingPage, translate: TranslationPage }[r.page] || DraftPage
-  current = new Page({ api, me, role, draft: r.draft, conn, container: main, meeting: r.meeting, language: r.language })
+  current = new Page({ api, me, role, draft: r.draft, conn, container: main, meeting: r.meeting, language: r.language, target: r.target })
   await current.mount()
 }
 

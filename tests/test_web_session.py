@@ -5,6 +5,7 @@ under "Present" as soon as they open the draft."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -233,3 +234,32 @@ def test_deep_links_to_an_amendment_and_a_comment(app: App) -> None:  # noqa: F8
     wait_until(page, lambda: comment.get_attribute("data-targeted") == "true", "the linked comment")
     href = comment.locator("a.deep-link").get_attribute("href")
     assert href == f"#/drafts/tunis/text/{note['id']}"
+
+
+def test_deadlines_show_the_meetings_and_the_viewers_time_zone(app: App) -> None:  # noqa: F811
+    from tests.test_deliberation import iso_in
+
+    table = app.table
+    table.ok(
+        "chair",
+        "POST",
+        "/api/drafts/tunis/meetings",
+        {"title": "Resumed session", "kind": "formal", "starts": iso_in(3600), "timezone": "Africa/Tunis"},
+    )
+    table.ok("chair", "POST", "/api/drafts/tunis/periods", {"paragraphs": ["p2"], "deadline": iso_in(600)})
+    context = app.browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="America/New_York")
+    app.contexts.append(context)
+    page = context.new_page()
+    page.goto(f"{app.server.http}/?token={table.tokens['csc']}#/drafts/tunis")
+    deadline = page.locator(".period[data-period='cp-1'] [data-test=deadline]")
+    page.locator(".period[data-period='cp-1'] [data-test=meeting-zone]").wait_for()
+    text = deadline.inner_text()
+    assert "your time (America/New_York)" in text
+    assert "at the meeting (Africa/Tunis)" in text
+    # The same moment on both clocks, each named.
+    assert re.search(r"\b(EST|EDT|GMT-[45])\b", text) and re.search(r"\b(CET|GMT\+1)\b", text), text
+
+    chair = app.draft("chair", view="chair")
+    cell = chair.locator("tr[data-period='cp-1'] [data-test=deadline]")
+    chair.locator("tr[data-period='cp-1'] [data-test=deadline]").wait_for()
+    assert "your time" in cell.inner_text()

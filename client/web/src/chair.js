@@ -3,7 +3,7 @@
 import * as Y from 'yjs'
 import { draftPath } from './api.js'
 import {
-  announce, debounce, duration, errorBox, everySecond, field, fill, h, modal, select, srOnly, timeEl
+  announce, debounce, duration, errorBox, everySecond, field, fill, h, modal, select, srOnly
 } from './dom.js'
 import {
   GROUPS, INDICATORS, STANCES, STATUSES, groupName, indicatorBadge, kindName, stanceName, statusBadge
@@ -11,6 +11,7 @@ import {
 import { NO_POSITIONS, changeView, silenceBadge } from './draftpage.js'
 import { may } from './session.js'
 import { openStances } from './stances.js'
+import { deadlineEl, meetingZone } from './deadlines.js'
 import { paragraphLink } from './links.js'
 
 const SEVERITY = ['support', 'no_objection', 'reservation', 'objection', 'formal_objection']
@@ -57,6 +58,7 @@ export class ChairPage {
         h('div', { class: 'matrix-wrap', tabindex: '0', role: 'region', 'aria-label': 'Consensus matrix' }, this.table),
         legend()))
     this.refetch = debounce(() => this.fetchNumbers(), 120)
+    meetingZone(this.api, this.draft).then((zone) => { this.zone = zone; this.renderPeriods(Date.now()) })
     await this.fetchNumbers()
     const render = debounce(() => this.render(), 16)
     this.cleanups.push(() => { render.cancel(); this.refetch.cancel() })
@@ -217,7 +219,7 @@ export class ChairPage {
         this.openForm)
     }
     const periods = Object.values(this.state.periods || {})
-    const key = JSON.stringify(periods.map((p) => [p.id, p.closed, p.deadline_us, p.paragraphs])) + Object.keys(this.numbers).length
+    const key = JSON.stringify(periods.map((p) => [p.id, p.closed, p.deadline_us, p.paragraphs])) + Object.keys(this.numbers).length + (this.zone || '')
     if (key !== this.periodsKey) {
       this.periodsKey = key
       this.countdowns = []
@@ -230,7 +232,7 @@ export class ChairPage {
           h('th', { scope: 'row' }, p.id),
           h('td', {}, p.paragraphs == null ? 'Whole draft' : p.paragraphs.map((id) => this.numbers[id] ? `¶ ${this.numbers[id]}` : id).join(', ')),
           h('td', {}, stateEl),
-          h('td', {}, timeEl(new Date(p.deadline_us / 1000).toISOString()), ' ', countdown),
+          h('td', {}, deadlineEl(new Date(p.deadline_us / 1000).toISOString(), this.zone), ' ', countdown),
           h('td', { class: 'period-actions' },
             h('span', { class: 'inline' }, minutes, ' min '),
             h('button', {

@@ -12,6 +12,7 @@ import {
   stanceBadge, stanceName, statusBadge
 } from './labels.js'
 import { may } from './session.js'
+import { deadlineEl, meetingZone } from './deadlines.js'
 import { amendmentLink, annotationLink, paragraphLink, reveal, targetElement } from './links.js'
 
 export const NO_POSITIONS = { status: 'no_positions', rule: 'consensus', rule_satisfied: false, counts: {}, silent_groups: [], unrepresented_groups: [] }
@@ -54,6 +55,7 @@ export class DraftPage {
       )
     )
     this.showRoleBanner()
+    meetingZone(this.api, this.draft).then((zone) => { this.zone = zone; this.renderPeriods(Date.now()) })
     this.refetch = debounce(() => this.fetchNumbers(), 120)
     this.fetchNumbers()
     // Where this participant may type, paragraph by paragraph, as the server judges it (GET …/me).
@@ -358,8 +360,8 @@ export class DraftPage {
         h('strong', {}, open ? 'Comment period open' : 'Comment period closed'),
         ` (${p.id}) on ${scope}: `,
         open
-          ? ['closes in ', h('span', { class: 'countdown' }, duration(p.deadline_us / 1000 - now)), ' — deadline ', timeEl(deadline)]
-          : [p.closed ? 'closed by the chair; deadline was ' : 'deadline passed ', timeEl(deadline)]
+          ? ['closes in ', h('span', { class: 'countdown' }, duration(p.deadline_us / 1000 - now)), ' — deadline ', deadlineEl(deadline, this.zone)]
+          : [p.closed ? 'closed by the chair; deadline was ' : 'deadline passed ', deadlineEl(deadline, this.zone)]
       )
     })
     fill(this.periodBanner, h('ul', { class: 'period-list' }, items))

@@ -263,3 +263,50 @@ def test_deadlines_show_the_meetings_and_the_viewers_time_zone(app: App) -> None
     cell = chair.locator("tr[data-period='cp-1'] [data-test=deadline]")
     chair.locator("tr[data-period='cp-1'] [data-test=deadline]").wait_for()
     assert "your time" in cell.inner_text()
+
+
+def test_a_sponsor_is_notified_of_adoption_at_once(app: App) -> None:  # noqa: F811
+    from tests.test_deliberation import iso_in
+
+    table = app.table
+    am = table.ok(
+        "switzerland",
+        "POST",
+        "/api/drafts/tunis/amendments",
+        {"paragraph": "p1", "start": 4, "end": 28, "kind": "substitution", "text": "follow-up process"},
+    )["result"]
+    table.ok("switzerland", "PUT", "/api/drafts/tunis/positions/p2", {"stance": "objection"})
+    sponsor = app.draft("switzerland")
+    notices = sponsor.locator("[data-test=notices]")
+    unread = sponsor.locator("[data-test=unread]")
+
+    adopted = time.monotonic()
+    table.ok("chair", "POST", f"/api/drafts/tunis/amendments/{am['id']}/adopt", {})
+    notices.locator(".notice[data-kind='amendment.adopted'][data-unread]").wait_for(timeout=1_000)
+    assert time.monotonic() - adopted < 1.5
+    assert f"Your amendment {am['id']}" in notices.inner_text()
+    assert unread.inner_text() == "(1 unread)"
+    assert sponsor.title().startswith("(1) ")
+
+    # A silence on what the delegation spoke on, and a comment period: notices too; a position
+    # someone else states is activity, not a notice.
+    table.ok("chair", "POST", "/api/drafts/tunis/silence", {"target": "p2", "deadline": iso_in(600)})
+    table.ok("chair", "POST", "/api/drafts/tunis/periods", {"paragraphs": ["p3"], "deadline": iso_in(600)})
+    table.ok("csc", "PUT", "/api/drafts/tunis/positions/p3", {"stance": "support"})
+    wait_until(sponsor, lambda: unread.inner_text() == "(3 unread)", "three unread notices")
+    assert notices.locator(".notice[data-kind='silence.started']").count() == 1
+    assert notices.locator(".notice[data-kind='period.opened']").count() == 1
+    feed = sponsor.locator("[data-test=activity]")
+    assert feed.locator(".notice[data-kind=position]", has_text="Civil Society Caucus").count() == 1
+    shot(sponsor, "draft-notices", scroll=False)
+
+    # Read, and still read after a reload; an objection that breaks the silence is new.
+    sponsor.get_by_role("button", name="Mark all read").click()
+    wait_until(sponsor, lambda: unread.inner_text() == "", "no unread notices")
+    sponsor.reload()
+    sponsor.locator(".connection[data-state=connected]").wait_for()
+    sponsor.locator("[data-test=notices] .notice").first.wait_for()
+    assert unread.inner_text() == ""
+    table.ok("csc", "PUT", "/api/drafts/tunis/positions/p2", {"stance": "objection"})
+    notices.locator(".notice[data-kind='silence.broken'][data-unread]").wait_for()
+    assert unread.inner_text() == "(1 unread)"

@@ -13,6 +13,7 @@ import {
 } from './labels.js'
 import { may } from './session.js'
 import { deadlineEl, meetingZone } from './deadlines.js'
+import { NoticesPanel } from './notices.js'
 import { amendmentLink, annotationLink, paragraphLink, reveal, targetElement } from './links.js'
 
 export const NO_POSITIONS = { status: 'no_positions', rule: 'consensus', rule_satisfied: false, counts: {}, silent_groups: [], unrepresented_groups: [] }
@@ -43,6 +44,8 @@ export class DraftPage {
     this.periodBanner = h('div', { class: 'periods', 'aria-label': 'Comment periods' })
     this.presence = h('ul', { class: 'presence-list' })
     this.list = h('div', { class: 'paragraph-list', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the text…'))
+    this.notices = new NoticesPanel({ me: this.me, draft: this.draft, name: (id) => this.paragraphName(id) })
+    this.notices.onRead = () => this.renderNotices()
     fill(this.container,
       h('section', { class: 'draft-page' },
         h('div', { class: 'draft-head' },
@@ -51,6 +54,7 @@ export class DraftPage {
             h('h2', { id: 'presence-title' }, 'Present'), this.presence)
         ),
         this.roleBanner, this.lockBanner, this.noticeBanner, this.periodBanner,
+        this.notices.el,
         this.list
       )
     )
@@ -72,6 +76,11 @@ export class DraftPage {
     const renderDelib = debounce(() => this.onDeliberation(), 16)
     this.cleanups.push(() => { renderDelib.cancel(); this.refetch.cancel(); this.refetchSeat.cancel() })
     this.cleanups.push(this.conn.on('deliberation', renderDelib))
+    // The floor (meetings) is published beside the deliberation maps.
+    const speakers = this.conn.delib.getMap('speakers')
+    const onSpeakers = () => this.renderNotices()
+    speakers.observe(onSpeakers)
+    this.cleanups.push(() => speakers.unobserve(onSpeakers))
     this.cleanups.push(this.conn.on('ended', () => this.refreshPermissions()))
     this.cleanups.push(everySecond((now) => this.tick(now)))
     this.onDeliberation()
@@ -173,7 +182,7 @@ export class DraftPage {
       const draft = await this.api.get(draftPath(this.draft))
       this.title.textContent = draft.title
       this.symbol.textContent = draft.symbol || ''
-      document.title = `${draft.title} · Plenary`
+      document.title = this.notices.titled(`${draft.title} · Plenary`)
       this.numbers = Object.fromEntries(draft.paragraphs.map((p) => [p.id, p.number]))
       for (const view of this.views.values()) view.renderHead()
     } catch (error) {
@@ -256,6 +265,7 @@ export class DraftPage {
     this.refreshPermissions()
     for (const view of this.views.values()) view.renderDeliberation()
     this.renderPeriods(Date.now())
+    this.renderNotices()
     this.revealTarget()
     if (this.notice && !!before.process?.locked !== this.locked) this.renderNotice()
   }
@@ -367,8 +377,14 @@ export class DraftPage {
     fill(this.periodBanner, h('ul', { class: 'period-list' }, items))
   }
 
+  renderNotices () {
+    this.noticesAt = Date.now()
+    this.notices.update(this.state, this.conn.delib.getMap('speakers').toJSON())
+  }
+
   tick (now) {
     if (Object.keys(this.state.periods || {}).length) this.renderPeriods(now)
+    if (now - (this.noticesAt || 0) > 10_000) this.renderNotices() // deadlines pass without a change
     for (const view of this.views.values()) view.tick(now)
   }
 

@@ -310,3 +310,29 @@ def test_a_sponsor_is_notified_of_adoption_at_once(app: App) -> None:  # noqa: F
     table.ok("csc", "PUT", "/api/drafts/tunis/positions/p2", {"stance": "objection"})
     notices.locator(".notice[data-kind='silence.broken'][data-unread]").wait_for()
     assert unread.inner_text() == "(1 unread)"
+
+
+def test_what_changed_since_my_last_visit_is_highlighted_word_by_word(app: App) -> None:  # noqa: F811
+    table = app.table
+    first = app.draft("csc")
+    context = first.context
+    first.close()  # the visit is over
+    am = table.ok(
+        "switzerland",
+        "POST",
+        "/api/drafts/tunis/amendments",
+        {"paragraph": "p1", "start": 4, "end": 28, "kind": "substitution", "text": "follow-up process"},
+    )["result"]
+    table.ok("chair", "POST", f"/api/drafts/tunis/amendments/{am['id']}/adopt", {})
+
+    again = context.new_page()
+    again.on("pageerror", lambda error: app.errors.append(f"csc: {error}"))
+    again.goto(f"{app.server.http}/?token={table.tokens['csc']}#/drafts/tunis")
+    since = paragraph(again, "p1").locator("[data-test=since-last]")
+    since.wait_for()
+    assert since.locator("del").inner_text() == "implementation mechanism"
+    assert since.locator("ins").inner_text() == "follow-up process"
+    assert paragraph(again, "p2").locator("[data-test=since-last]").is_hidden()
+    shot(again, "draft-since-last-visit", scroll=False)
+    since.get_by_role("button", name="Dismiss").click()
+    since.wait_for(state="hidden")

@@ -3,7 +3,8 @@
 import * as Y from 'yjs'
 import { draftPath } from './api.js'
 import { periodOpenFor } from './connection.js'
-import { changeBetween, paragraphEditor } from './editor.js'
+import { paragraphEditor } from './editor.js'
+import { RefusedNotice } from './refused.js'
 import {
   announce, colourFor, debounce, duration, errorBox, everySecond, field, fill, h, nextId, select, srOnly, timeEl
 } from './dom.js'
@@ -14,6 +15,7 @@ import {
 import { may } from './session.js'
 import { deadlineEl, meetingZone } from './deadlines.js'
 import { NoticesPanel } from './notices.js'
+import { changesSince, previousVisit, recordVisit, sinceNote } from './sincelast.js'
 import { amendmentLink, annotationLink, paragraphLink, reveal, targetElement } from './links.js'
 
 export const NO_POSITIONS = { status: 'no_positions', rule: 'consensus', rule_satisfied: false, counts: {}, silent_groups: [], unrepresented_groups: [] }
@@ -41,6 +43,7 @@ export class DraftPage {
     this.roleBanner = h('p', { class: 'banner banner-info', hidden: true })
     this.lockBanner = h('p', { class: 'banner banner-lock', role: 'status', hidden: true, dataset: { test: 'lock-banner' } })
     this.noticeBanner = h('p', { class: 'banner banner-warn', role: 'alert', hidden: true })
+    this.refusedNotice = new RefusedNotice(this, this.noticeBanner)
     this.periodBanner = h('div', { class: 'periods', 'aria-label': 'Comment periods' })
     this.presence = h('ul', { class: 'presence-list' })
     this.list = h('div', { class: 'paragraph-list', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the text…'))
@@ -59,6 +62,7 @@ export class DraftPage {
       )
     )
     this.showRoleBanner()
+    this.loadSinceLastVisit()
     meetingZone(this.api, this.draft).then((zone) => { this.zone = zone; this.renderPeriods(Date.now()) })
     this.refetch = debounce(() => this.fetchNumbers(), 120)
     this.fetchNumbers()
@@ -67,8 +71,7 @@ export class DraftPage {
     this.fetchSeat()
     this.attachText()
     this.cleanups.push(this.conn.on('reset', (notice, refused, why) => {
-      this.notice = { message: notice, why, refused: refused || {}, offers: null }
-      this.renderNotice()
+      this.refusedNotice.show(notice, why, refused || {})
       for (const view of this.views.values()) view.destroy()
       this.views.clear()
       this.attachText()
@@ -93,7 +96,7 @@ export class DraftPage {
     const provider = this.conn.provider
     const onArray = () => { this.syncParagraphs(); this.refetch() }
     const presence = () => this.renderPresence()
-    const onSync = (synced) => { if (synced) { onArray(); this.offerRefused() } }
+    const onSync = (synced) => { if (synced) { onArray(); this.refusedNotice.offer() } }
     paragraphs.observe(onArray)
     awareness.on('change', presence)
     provider.on('sync', onSync)
@@ -106,77 +109,6 @@ export class DraftPage {
     if (provider.synced) this.syncParagraphs()
   }
 
-  // A refused change: say why, and offer back what was typed (the reloaded text no longer has it).
-
-  /** Once the reloaded text is in: what each paragraph had that it lacks now. */
-  offerRefused () {
-    const notice = this.notice
-    if (!notice || notice.offers) return
-    notice.offers = []
-    for (const [id, mine] of Object.entries(notice.refused)) {
-      const view = this.viewFor(id)
-      if (!view?.ytext || typeof view.ytext.toString !== 'function') continue
-      const change = changeBetween(view.ytext.toString(), mine)
-      if (change.text.trim() || change.original.trim()) notice.offers.push({ id, text: mine, change })
-    }
-    this.renderNotice()
-  }
-
-  renderNotice () {
-    const notice = this.notice
-    if (!notice) { this.noticeBanner.hidden = true; this.noticeBanner.replaceChildren(); return }
-    // The lock that refused the change is gone: the warning is no longer true. (The refusal can
-    // arrive before the deliberation state says the text is locked: wait until it has said so.)
-    if (this.locked) notice.lockSeen = true
-    const unlocked = notice.why === 'locked' && notice.lockSeen && !this.locked
-    const offers = notice.offers || []
-    if (unlocked && !offers.length) { this.dismissNotice(); return }
-    const message = unlocked ? 'The text is unlocked again. What you had typed while it was locked:' : notice.message
-    const offerEl = (offer) => {
-      const view = this.viewFor(offer.id)
-      const what = offer.change.text || `(deleted) ${offer.change.original}`
-      const canRestore = view?.editor && (view.editor.mode === 'live' || view.editor.mode === 'suggest')
-      return h('li', { class: 'refused', dataset: { paragraph: offer.id, test: 'refused' } },
-        h('span', {}, `${this.paragraphName(offer.id)}: `), h('q', { class: 'refused-text' }, what), ' ',
-        h('button', {
-          type: 'button',
-          class: 'btn btn-small',
-          onclick: async (event) => {
-            try {
-              await navigator.clipboard.writeText(offer.change.text || offer.change.original)
-              event.target.textContent = 'Copied'
-            } catch {
-              window.getSelection()?.selectAllChildren(event.target.parentElement.querySelector('.refused-text'))
-              event.target.textContent = 'Selected: copy it with Ctrl+C'
-            }
-          }
-        }, 'Copy'), ' ',
-        canRestore
-          ? h('button', {
-            type: 'button',
-            class: 'btn btn-small',
-            onclick: () => {
-              if (view.editor.restore(offer.text)) {
-                notice.offers = notice.offers.filter((o) => o !== offer)
-                this.renderNotice()
-              }
-            }
-          }, view.editor.mode === 'suggest' ? 'File it as a suggestion' : 'Put it back')
-          : null)
-    }
-    fill(this.noticeBanner,
-      h('span', {}, message),
-      offers.length ? h('ul', { class: 'refused-list' }, offers.map(offerEl)) : null,
-      h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.dismissNotice() }, 'Dismiss'))
-    this.noticeBanner.hidden = false
-  }
-
-  dismissNotice () {
-    this.notice = null
-    this.noticeBanner.hidden = true
-    this.noticeBanner.replaceChildren()
-  }
-
   async fetchNumbers () {
     try {
       const draft = await this.api.get(draftPath(this.draft))
@@ -186,8 +118,7 @@ export class DraftPage {
       this.numbers = Object.fromEntries(draft.paragraphs.map((p) => [p.id, p.number]))
       for (const view of this.views.values()) view.renderHead()
     } catch (error) {
-      this.notice = { message: `Could not load the draft: ${error.message}`, why: 'load', refused: {}, offers: [] }
-      this.renderNotice()
+      this.refusedNotice.show(`Could not load the draft: ${error.message}`, 'load')
     }
   }
 
@@ -225,7 +156,22 @@ export class DraftPage {
       else placeInOrder(this.list, ordered.map((v) => v.el))
     }
     for (const view of ordered) view.renderDeliberation()
+    if (this.since) for (const view of ordered) view.showSince()
     this.revealTarget()
+  }
+
+  /** The changes since this participant's last visit, shown on each paragraph they touched. */
+  async loadSinceLastVisit () {
+    const since = previousVisit(this.me, this.draft)
+    recordVisit(this.me, this.draft)
+    const leave = () => recordVisit(this.me, this.draft)
+    window.addEventListener('pagehide', leave)
+    this.cleanups.push(() => { window.removeEventListener('pagehide', leave); leave() })
+    if (!since) return
+    const changes = await changesSince(this.api, this.draft, since)
+    if (!changes || !changes.size) return
+    this.since = { at: since, changes }
+    for (const view of this.views.values()) view.showSince()
   }
 
   /** A deep link's target, once it is on the page (the text and the deliberation arrive apart). */
@@ -267,7 +213,7 @@ export class DraftPage {
     this.renderPeriods(Date.now())
     this.renderNotices()
     this.revealTarget()
-    if (this.notice && !!before.process?.locked !== this.locked) this.renderNotice()
+    if (this.refusedNotice.notice && !!before.process?.locked !== this.locked) this.refusedNotice.render()
   }
 
   // What this participant may do now, and why not.
@@ -321,7 +267,7 @@ export class DraftPage {
       view.setEditable(!why, why)
     }
     // What a refused change can be put back as follows where one may type now.
-    if (this.notice?.offers?.length) this.renderNotice()
+    if (this.refusedNotice.offering) this.refusedNotice.render()
   }
 
   renderPresence () {
@@ -447,6 +393,8 @@ class ParagraphView {
       h('div', { class: 'para-side' }, this.positionsEl, this.amendmentsEl, this.annotationsEl)
     ))
 
+    this.sinceEl = h('div', { class: 'since-last', hidden: true, dataset: { test: 'since-last' } })
+    this.editorHost.before(this.sinceEl)
     this.suggestionEl = h('div', { class: 'suggestion', hidden: true, dataset: { test: 'suggestion' } })
     this.editorHost.after(this.suggestionEl)
     if (this.ytext instanceof Y.Text) {
@@ -470,6 +418,15 @@ class ParagraphView {
   }
 
   get number () { return this.page.numberOf(this.id) }
+
+  showSince () {
+    const since = this.page.since
+    const change = since?.changes.get(this.id)
+    if (!change || this.sinceShown) return
+    this.sinceShown = true
+    fill(this.sinceEl, sinceNote(change, since.at, () => { this.sinceEl.hidden = true }))
+    this.sinceEl.hidden = false
+  }
 
   label () {
     const n = this.number

@@ -336,3 +336,29 @@ def test_what_changed_since_my_last_visit_is_highlighted_word_by_word(app: App) 
     shot(again, "draft-since-last-visit", scroll=False)
     since.get_by_role("button", name="Dismiss").click()
     since.wait_for(state="hidden")
+
+
+def test_the_dashboard_on_a_phone_is_one_card_per_paragraph(app: App) -> None:  # noqa: F811
+    from tests.test_deliberation import iso_in
+
+    app.table.ok(
+        "chair", "POST", "/api/drafts/tunis/periods", {"paragraphs": ["p2"], "deadline": iso_in(600)}
+    )
+    app.table.ok("switzerland", "PUT", "/api/drafts/tunis/positions/p1", {"stance": "objection"})
+    chair = app.draft("chair", view="chair", width=390, height=844)
+    row = chair.locator("tr.row-paragraph[data-target=p1]")
+    row.wait_for()
+    assert chair.evaluate("document.documentElement.scrollWidth") <= 390
+    box = row.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # Every group of the paragraph is on its card, named, and in view across.
+    for group in ["government", "private_sector", "civil_society", "international_organization"]:
+        cell = row.locator(f"td.cell[data-group={group}]")
+        cell_box = cell.bounding_box()
+        assert cell_box is not None and cell_box["x"] + cell_box["width"] <= 390, group
+    assert "Governments" in row.locator("td.cell[data-group=government]").evaluate(
+        "td => getComputedStyle(td, '::before').content"
+    )
+    row.locator("td.cell[data-group=government] button.cell-open").click()
+    chair.get_by_role("dialog").locator("[data-test=stances] li[data-delegation=Switzerland]").wait_for()
+    shot(chair, "dashboard-phone", full_page=True)

@@ -465,10 +465,11 @@ class Row {
     this.kind = kind
     this.key = key
     this.label = h('th', { scope: 'row', class: 'row-label' })
-    this.status = h('td', { class: 'row-status' })
-    this.cells = GROUPS.map(([g]) => h('td', { class: 'cell', dataset: { target: key, group: g } }))
-    this.indicator = h('td', { class: 'row-indicator', dataset: { indicator: key } })
-    this.silent = h('td', { class: 'row-silent' })
+    // data-label: on a phone each row is a card, and each cell says which column it is.
+    this.status = h('td', { class: 'row-status', dataset: { label: 'Status' } })
+    this.cells = GROUPS.map(([g]) => h('td', { class: 'cell', dataset: { target: key, group: g, label: groupName(g) } }))
+    this.indicator = h('td', { class: 'row-indicator', dataset: { indicator: key, label: 'Indicator' } })
+    this.silent = h('td', { class: 'row-silent', dataset: { label: 'Silent groups' } })
     this.silence = h('td', { class: 'row-silence' })
     this.actions = h('td', { class: 'row-actions' })
     this.el = h('tr', { class: `row-${kind}`, dataset: { target: key } },

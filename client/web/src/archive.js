@@ -328,7 +328,8 @@ export class ArchivePage {
         h('span', { class: 'swatch', style: `background:${colourFor(who).light}; border-color:${colourFor(who).solid}`, 'aria-hidden': 'true' }),
         ` ${who}: ${Math.round((100 * n) / total)}% of the text`)))
     if (!authors.size && this.hasBlame) this.legendEl.append(h('li', { class: 'muted' }, 'No authorship information at this point.'))
-    this.legendEl.prepend(srOnly('Hover or focus a passage to see who wrote it.'))
+    // A list holds list items only: the hint is an item of its own.
+    this.legendEl.prepend(h('li', { class: 'sr-only' }, 'Hover or focus a passage to see who wrote it.'))
   }
 
   destroy () {

@@ -44,7 +44,7 @@ export class DraftPage {
     this.lockBanner = h('p', { class: 'banner banner-lock', role: 'status', hidden: true, dataset: { test: 'lock-banner' } })
     this.noticeBanner = h('p', { class: 'banner banner-warn', role: 'alert', hidden: true })
     this.refusedNotice = new RefusedNotice(this, this.noticeBanner)
-    this.periodBanner = h('div', { class: 'periods', 'aria-label': 'Comment periods' })
+    this.periodBanner = h('div', { class: 'periods', role: 'group', 'aria-label': 'Comment periods' })
     this.presence = h('ul', { class: 'presence-list' })
     this.list = h('div', { class: 'paragraph-list', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the text…'))
     this.notices = new NoticesPanel({ me: this.me, draft: this.draft, name: (id) => this.paragraphName(id) })

@@ -12,10 +12,11 @@ import { colourFor } from './dom.js'
 // ({id, name, delegation, group, role}); the colour is derived from the id, the same everywhere.
 
 class CaretWidget extends WidgetType {
-  constructor (colour, label) {
+  constructor (colour, label, tag = colour) {
     super()
     this.colour = colour
     this.label = label
+    this.tag = tag
   }
 
   toDOM () {
@@ -25,13 +26,13 @@ class CaretWidget extends WidgetType {
     caret.setAttribute('aria-hidden', 'true')
     const name = document.createElement('span')
     name.className = 'remote-caret-name'
-    name.style.backgroundColor = this.colour
+    name.style.backgroundColor = this.tag
     name.textContent = this.label
     caret.append('\u2060', name, '\u2060')
     return caret
   }
 
-  eq (other) { return other.colour === this.colour && other.label === this.label }
+  eq (other) { return other.colour === this.colour && other.label === this.label && other.tag === this.tag }
   get estimatedHeight () { return -1 }
   ignoreEvent () { return true }
 }
@@ -101,7 +102,7 @@ function remoteSelections (ytext, awareness) {
           }).range(from, to))
         }
         ranges.push(Decoration.widget({
-          widget: new CaretWidget(colour.solid, label),
+          widget: new CaretWidget(colour.solid, label, colour.tag),
           side: head.index - anchor.index > 0 ? -1 : 1
         }).range(head.index))
       })

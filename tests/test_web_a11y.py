@@ -22,8 +22,8 @@ def _axe_script() -> Path | None:
 class _ScannableBrowser:
     """The browser, opening contexts where axe's script may be added despite the app's CSP."""
 
-    def __init__(self, browser: Any) -> None:
-        self._browser = browser
+    def __init__(self, wrapped: Any) -> None:
+        self._browser = wrapped
 
     def new_context(self, **options: Any) -> Any:
         return self._browser.new_context(bypass_csp=True, **options)

@@ -362,3 +362,41 @@ def test_the_dashboard_on_a_phone_is_one_card_per_paragraph(app: App) -> None:  
     row.locator("td.cell[data-group=government] button.cell-open").click()
     chair.get_by_role("dialog").locator("[data-test=stances] li[data-delegation=Switzerland]").wait_for()
     shot(chair, "dashboard-phone", full_page=True)
+
+
+def test_the_archive_pages_through_the_log_and_groups_keystrokes(app: App) -> None:  # noqa: F811
+    delegate = app.draft("itu")
+    paragraph(delegate, "p5").locator(".cm-content").click()
+    delegate.keyboard.press("End")
+    typed = " Typed letter by letter, one entry each."
+    delegate.keyboard.type(typed)
+    wait_until(delegate, lambda: server_text(app.table, "p5").endswith(typed), "the typing on the server")
+    head = app.table.ok("archivist", "GET", "/api/drafts/tunis/events?limit=1")["head"]
+
+    context = app.browser.new_context(viewport={"width": 1280, "height": 900})
+    app.contexts.append(context)
+    archive = context.new_page()
+    archive.on("pageerror", lambda error: app.errors.append(f"archivist: {error}"))
+    pages: list[str] = []
+    archive.on("request", lambda request: pages.append(request.url) if "/events?" in request.url else None)
+    archive.goto(f"{app.server.http}/?token={app.table.tokens['archivist']}#/drafts/tunis/archive")
+    replay = archive.locator("[data-test=replay-text]")
+    replay.locator(".replay-para[data-paragraph='p5']", has_text=typed.strip()).wait_for()
+    slider = archive.get_by_label("Point in the record")
+    assert slider.get_attribute("max") == str(head) and slider.input_value() == str(head)
+    assert f"Entry {head} of {head}" in archive.locator(".timeline-position").inner_text()
+    # The keystrokes are one editing event; the log is read around the point, not from its start.
+    grouped = archive.locator(".events li[data-edits]")
+    assert grouped.count() == 1 and int(grouped.get_attribute("data-edits") or 0) >= len(typed) - 2
+    assert "text edit on p5" in grouped.inner_text()
+    assert len(pages) <= 3, pages
+    shot(archive, "archive-grouped", full_page=True)
+
+    # The slider reaches anywhere: halfway through the typing, the text is halfway typed.
+    middle = head - len(typed) // 2
+    slider.evaluate(
+        "(el, v) => { el.value = String(v); el.dispatchEvent(new Event('input', { bubbles: true })) }", middle
+    )
+    archive.locator(f"[data-test=replay-text][data-seq='{middle}']").wait_for()
+    shown = replay.locator(".replay-para[data-paragraph='p5']").inner_text()
+    assert "Typed" in shown and not shown.endswith(typed.strip())

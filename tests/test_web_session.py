@@ -389,6 +389,8 @@ def test_the_archive_pages_through_the_log_and_groups_keystrokes(app: App) -> No
     grouped = archive.locator(".events li[data-edits]")
     assert grouped.count() == 1 and int(grouped.get_attribute("data-edits") or 0) >= len(typed) - 2
     assert "text edit on p5" in grouped.inner_text()
+    # Who, by name and delegation rather than by participant id.
+    wait_until(archive, lambda: "Delegate of ITU (ITU)" in grouped.inner_text(), "the editor's name")
     assert len(pages) <= 3, pages
     shot(archive, "archive-grouped", full_page=True)
 

@@ -55,6 +55,7 @@ export class ArchivePage {
     this.draft = draft
     this.container = container
     this.window = []
+    this.people = new Map() // participant id → "Name (Delegation)"
     this.index = 0
     this.destroyed = false
   }
@@ -238,8 +239,34 @@ export class ArchivePage {
         h('section', { class: 'replay-main', 'aria-label': 'The text at this point' }, this.legendEl, this.textEl),
         h('section', { class: 'replay-events', 'aria-labelledby': 'events-title' }, h('h3', { id: 'events-title' }, 'Events'), this.eventsEl)))
     this.load = debounce(() => this.loadText(), 120)
+    this.learnPeople()
     this.goSoon = debounce((seq) => this.go(seq, { fromSlider: true }), 80)
     this.go(this.head)
+  }
+
+  /** Names and delegations instead of participant ids, from the roll, the comments and the blame. */
+  async learnPeople () {
+    try {
+      const state = await this.api.get(draftPath(this.draft, '/deliberation'))
+      for (const [key, person] of Object.entries(state.roll || {})) {
+        if (key.startsWith('person/') && person?.id) this.learn(person.id, person.name, person.delegation)
+      }
+      for (const note of Object.values(state.annotations || {})) {
+        const c = note.creator || {}
+        this.learn(c.participant, c.name, c.delegation)
+      }
+      if (this.window?.length) this.renderEvents()
+    } catch {}
+  }
+
+  learn (participant, name, delegation) {
+    if (!participant || !name || this.people.has(participant)) return
+    this.people.set(participant, delegation && delegation !== name ? `${name} (${delegation})` : name)
+  }
+
+  who (event) {
+    if (!event.participant) return 'the server'
+    return this.people.get(event.participant) || event.participant
   }
 
   /** The events around entry `seq`: WINDOW before and after it, one request. */
@@ -276,7 +303,7 @@ export class ArchivePage {
     this.slider.setAttribute('aria-valuetext', `Entry ${event.seq}, ${formatTime(event.time)}`)
     fill(this.position,
       h('strong', {}, `Entry ${event.seq}`), ` of ${this.head} · `, timeEl(event.time), ' · ',
-      `${event.participant || 'system'}${event.role ? ' (' + (ROLES[event.role] || event.role) + ')' : ''} · ${event.summary || event.kind}`)
+      `${this.who(event)}${event.role ? ' · ' + (ROLES[event.role] || event.role) : ''} · ${event.summary || event.kind}`)
     this.renderEvents()
     this.load()
   }
@@ -308,7 +335,7 @@ export class ArchivePage {
           h('span', { class: 'event-seq' }, current ? h('span', { 'aria-hidden': 'true' }, '▶ ') : null,
             count > 1 ? `#${events[group.from].seq}–${events[group.to].seq}` : `#${e.seq}`),
           h('span', { class: 'event-time' }, formatClock(e.time)),
-          h('span', { class: 'event-who' }, `${e.participant || 'system'}${e.role ? ' (' + e.role + ')' : ''}`)),
+          h('span', { class: 'event-who', title: e.participant || '' }, this.who(e))),
         h('span', { class: 'event-line' },
           h('code', { class: `event-kind kind-${String(e.kind).replace(/[^a-z]/gi, '-')}` }, e.kind),
           h('span', { class: 'event-summary' }, summary))))
@@ -348,6 +375,7 @@ export class ArchivePage {
   }
 
   renderText (text, blame, seq) {
+    const known = this.people.size
     const spansById = new Map((blame?.paragraphs || []).map((p) => [p.id, p.spans || []]))
     const statuses = text.deliberation?.statuses || {}
     const amendments = text.deliberation?.amendments || {}
@@ -362,6 +390,7 @@ export class ArchivePage {
           const who = sponsor || s.delegation || s.name || s.participant || 'unknown'
           authors.set(who, (authors.get(who) || 0) + s.text.length)
           const colour = colourFor(who)
+          this.learn(s.participant, s.name, s.delegation)
           const writer = `${s.name || s.participant}${s.delegation ? ' (' + s.delegation + ')' : ''}`
           const how = s.amendment ? `amendment ${s.amendment} by ${sponsor || '?'}, adopted by ${writer}` : `written by ${writer}`
           const detail = `${who}: ${how}, entry ${s.seq}${s.time ? ', ' + formatTime(s.time) : ''}`
@@ -383,6 +412,7 @@ export class ArchivePage {
     })
     this.textEl.dataset.seq = String(seq)
     fill(this.textEl, paragraphs.length ? paragraphs : h('p', { class: 'muted' }, 'No text yet at this point.'))
+    if (this.people.size !== known) this.renderEvents()
     const total = [...authors.values()].reduce((a, b) => a + b, 0) || 1
     fill(this.legendEl, [...authors.entries()].sort((a, b) => b[1] - a[1]).map(([who, n]) =>
       h('li', {},

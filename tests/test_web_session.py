@@ -392,6 +392,16 @@ def test_the_archive_pages_through_the_log_and_groups_keystrokes(app: App) -> No
     # Who, by name and delegation rather than by participant id.
     wait_until(archive, lambda: "Delegate of ITU (ITU)" in grouped.inner_text(), "the editor's name")
     assert len(pages) <= 3, pages
+    # Who wrote a passage, with the keyboard; each delegation its own colour.
+    archive.locator(".blame[data-delegation=ITU]").first.focus()
+    detail = archive.locator("[data-test=blame-detail]")
+    wait_until(
+        archive, lambda: detail.inner_text().startswith("ITU: written by Delegate of ITU"), "the blame detail"
+    )
+    swatches = archive.locator(".blame-legend .swatch").evaluate_all(
+        "els => els.map(e => getComputedStyle(e).backgroundColor)"
+    )
+    assert len(swatches) >= 2 and len(set(swatches)) == len(swatches)
     shot(archive, "archive-grouped", full_page=True)
 
     # The slider reaches anywhere: halfway through the typing, the text is halfway typed.

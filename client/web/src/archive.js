@@ -1,7 +1,7 @@
 // The archive: the chain's verification, the signed head, exports, and a replay of the log:
 // a slider over the entries showing the text at any point, coloured by delegation (blame).
 import { ApiError, draftPath } from './api.js'
-import { announce, colourFor, debounce, errorBox, fill, formatClock, formatTime, h, saveBlob, timeEl } from './dom.js'
+import { announce, debounce, errorBox, fill, formatClock, formatTime, h, saveBlob, timeEl } from './dom.js'
 import { ROLES, numberLabel, statusBadge } from './labels.js'
 
 const EXPORTS = [
@@ -56,6 +56,7 @@ export class ArchivePage {
     this.container = container
     this.window = []
     this.people = new Map() // participant id → "Name (Delegation)"
+    this.palette = new Map() // delegation → its colours in the replay
     this.index = 0
     this.destroyed = false
   }
@@ -219,6 +220,13 @@ export class ArchivePage {
     })
     this.position = h('p', { id: 'timeline-position', class: 'timeline-position', 'aria-live': 'polite' })
     this.textEl = h('div', { class: 'replay-text', 'aria-live': 'off', dataset: { test: 'replay-text' } })
+    this.detailEl = h('p', { class: 'blame-detail', 'aria-live': 'polite', dataset: { test: 'blame-detail' } })
+    const showDetail = (event) => {
+      const span = event.target.closest?.('.blame')
+      if (span) this.detailEl.textContent = span.dataset.detail
+    }
+    this.textEl.addEventListener('focusin', showDetail)
+    this.textEl.addEventListener('mouseover', showDetail)
     this.legendEl = h('ul', { class: 'blame-legend', 'aria-label': 'Authors in this version' })
     this.eventsEl = h('ol', { class: 'events' })
     this.slider.addEventListener('input', () => {
@@ -236,7 +244,7 @@ export class ArchivePage {
           h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.go(this.head) }, 'Latest ▶|'))),
       this.position,
       h('div', { class: 'replay' },
-        h('section', { class: 'replay-main', 'aria-label': 'The text at this point' }, this.legendEl, this.textEl),
+        h('section', { class: 'replay-main', 'aria-label': 'The text at this point' }, this.legendEl, this.detailEl, this.textEl),
         h('section', { class: 'replay-events', 'aria-labelledby': 'events-title' }, h('h3', { id: 'events-title' }, 'Events'), this.eventsEl)))
     this.load = debounce(() => this.loadText(), 120)
     this.learnPeople()
@@ -389,16 +397,19 @@ export class ArchivePage {
           const sponsor = s.amendment ? amendments[s.amendment]?.sponsor : null
           const who = sponsor || s.delegation || s.name || s.participant || 'unknown'
           authors.set(who, (authors.get(who) || 0) + s.text.length)
-          const colour = colourFor(who)
+          const colour = this.colourOf(who)
           this.learn(s.participant, s.name, s.delegation)
           const writer = `${s.name || s.participant}${s.delegation ? ' (' + s.delegation + ')' : ''}`
           const how = s.amendment ? `amendment ${s.amendment} by ${sponsor || '?'}, adopted by ${writer}` : `written by ${writer}`
           const detail = `${who}: ${how}, entry ${s.seq}${s.time ? ', ' + formatTime(s.time) : ''}`
+          // Reachable with the keyboard: focusing a passage says who wrote it (blame-detail).
           return h('span', {
             class: 'blame',
-            style: `background:${colour.light}; border-bottom-color:${colour.solid}`,
+            tabindex: '0',
+            style: `background:${colour.light}; border-bottom-color:${colour.solid}; border-bottom-style:${colour.line}`,
             title: detail,
-            dataset: { delegation: who, seq: String(s.seq) }
+            'aria-label': `${s.text} — ${detail}`,
+            dataset: { delegation: who, seq: String(s.seq), detail }
           }, s.text)
         })
       } else {
@@ -416,11 +427,30 @@ export class ArchivePage {
     const total = [...authors.values()].reduce((a, b) => a + b, 0) || 1
     fill(this.legendEl, [...authors.entries()].sort((a, b) => b[1] - a[1]).map(([who, n]) =>
       h('li', {},
-        h('span', { class: 'swatch', style: `background:${colourFor(who).light}; border-color:${colourFor(who).solid}`, 'aria-hidden': 'true' }),
+        h('span', { class: 'swatch', style: `background:${this.colourOf(who).light}; border-color:${this.colourOf(who).solid}; border-style:${this.colourOf(who).line}`, 'aria-hidden': 'true' }),
         ` ${who}: ${Math.round((100 * n) / total)}% of the text`)))
     if (!authors.size && this.hasBlame) this.legendEl.append(h('li', { class: 'muted' }, 'No authorship information at this point.'))
     // A list holds list items only: the hint is an item of its own.
     this.legendEl.prepend(h('li', { class: 'sr-only' }, 'Hover or focus a passage to see who wrote it.'))
+  }
+
+  /**
+   * A delegation's colour in the replay: the n-th delegation seen gets the n-th hue by the golden
+   * angle (distinct neighbours for any number), at two lightnesses, and from the 13th on a dotted
+   * or dashed underline too, so that 30 delegations stay apart even where two hues are close.
+   */
+  colourOf (who) {
+    if (!this.palette.has(who)) {
+      const n = this.palette.size
+      const hue = Math.round((n * 137.508) % 360)
+      const dark = n % 2 === 1
+      this.palette.set(who, {
+        solid: `hsl(${hue} 75% ${dark ? 28 : 38}%)`,
+        light: `hsl(${hue} 85% ${dark ? 45 : 60}% / 0.24)`,
+        line: ['solid', 'dashed', 'dotted'][Math.floor(n / 12) % 3]
+      })
+    }
+    return this.palette.get(who)
   }
 
   destroy () {

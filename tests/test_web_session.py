@@ -412,3 +412,25 @@ def test_the_archive_pages_through_the_log_and_groups_keystrokes(app: App) -> No
     archive.locator(f"[data-test=replay-text][data-seq='{middle}']").wait_for()
     shown = replay.locator(".replay-para[data-paragraph='p5']").inner_text()
     assert "Typed" in shown and not shown.endswith(typed.strip())
+
+
+def test_the_chair_creates_a_draft_from_pasted_text(app: App) -> None:  # noqa: F811
+    home = app.open("chair")
+    home.wait_for_selector(".draft-item[data-draft='tunis']")
+    home.get_by_text("Create a draft").click()
+    form = home.get_by_role("form", name="New draft")
+    form.get_by_label("Title").fill("Geneva Plan of Action")
+    assert form.get_by_label("Short id (in the address)").input_value() == "geneva-plan-of-action"
+    form.get_by_label("Text (blank lines between paragraphs; # heading, - item)").fill(
+        "# Objectives\n\nThe objectives of the Plan are to build an inclusive\nInformation Society.\n\n- access;\n\n- capacity."
+    )
+    form.get_by_role("button", name="Create the draft").click()
+    home.wait_for_url("**#/drafts/geneva-plan-of-action")
+    home.locator(
+        ".para[data-paragraph='p2'] .cm-content", has_text="inclusive Information Society."
+    ).wait_for()
+    created = app.table.ok("chair", "GET", "/api/drafts/geneva-plan-of-action")
+    assert [p["kind"] for p in created["paragraphs"]] == ["heading", "operative", "item", "item"]
+    delegate = app.open("switzerland")
+    delegate.wait_for_selector(".draft-item[data-draft='tunis']")
+    assert delegate.locator(".new-draft-panel").count() == 0  # delegates may not create drafts

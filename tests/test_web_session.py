@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from tests.test_web import (  # noqa: F401 - fixtures
+    PARAGRAPHS,
     App,
     app,
     browser,
@@ -434,3 +435,27 @@ def test_the_chair_creates_a_draft_from_pasted_text(app: App) -> None:  # noqa: 
     delegate = app.open("switzerland")
     delegate.wait_for_selector(".draft-item[data-draft='tunis']")
     assert delegate.locator(".new-draft-panel").count() == 0  # delegates may not create drafts
+
+
+def test_the_secretariat_adds_and_removes_paragraphs_from_the_text_page(app: App) -> None:  # noqa: F811
+    secretariat = app.draft("secretariat")
+    delegate = app.draft("csc")
+    assert paragraph(delegate, "p4").get_by_role("button", name="Add paragraph after").count() == 0
+    para = paragraph(secretariat, "p4")
+    para.get_by_label("Kind of the new paragraph").select_option("item")
+    para.get_by_role("button", name="Add paragraph after").click()
+    secretariat.locator(".para[data-paragraph^='p-'] .cm-content:focus").wait_for()
+    secretariat.keyboard.type("a review of the mechanism;")
+
+    def ids() -> list[str]:
+        return [p["id"] for p in app.table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"]]
+
+    wait_until(secretariat, lambda: len(ids()) == len(PARAGRAPHS) + 1, "the new paragraph on the server")
+    added = ids()[ids().index("p4") + 1]
+    wait_until(secretariat, lambda: server_text(app.table, added) == "a review of the mechanism;", "its text")
+    paragraph(delegate, added).locator(".cm-content", has_text="a review of the mechanism;").wait_for()
+
+    paragraph(secretariat, "p5").get_by_role("button", name="Remove…").click()
+    secretariat.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    wait_until(secretariat, lambda: "p5" not in ids(), "the paragraph removed")
+    paragraph(delegate, "p5").wait_for(state="detached")

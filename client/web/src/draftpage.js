@@ -5,6 +5,7 @@ import { draftPath } from './api.js'
 import { periodOpenFor } from './connection.js'
 import { paragraphEditor } from './editor.js'
 import { RefusedNotice } from './refused.js'
+import { structureTools } from './structure.js'
 import {
   announce, colourFor, debounce, duration, errorBox, everySecond, field, fill, h, nextId, select, srOnly, timeEl
 } from './dom.js'
@@ -157,6 +158,8 @@ export class DraftPage {
     }
     for (const view of ordered) view.renderDeliberation()
     if (this.since) for (const view of ordered) view.showSince()
+    const added = this.focusParagraph && this.viewFor(this.focusParagraph)
+    if (added?.editor) { this.focusParagraph = null; added.editor.view.focus() }
     this.revealTarget()
   }
 
@@ -169,8 +172,7 @@ export class DraftPage {
     this.cleanups.push(() => { window.removeEventListener('pagehide', leave); leave() })
     if (!since) return
     const changes = await changesSince(this.api, this.draft, since)
-    if (!changes || !changes.size) return
-    this.since = { at: since, changes }
+    if (changes?.size) this.since = { at: since, changes }
     for (const view of this.views.values()) view.showSince()
   }
 
@@ -178,9 +180,7 @@ export class DraftPage {
   revealTarget () {
     if (!this.target) return
     const element = targetElement(this.list, this.target)
-    if (!element) return
-    this.target = null
-    reveal(element)
+    if (element) { this.target = null; reveal(element) }
   }
 
   viewFor (paragraphId) {
@@ -559,8 +559,9 @@ class ParagraphView {
     this.amendButton = may(role, 'propose')
       ? h('button', { type: 'button', class: 'btn', onclick: () => this.openAmendmentForm() }, h('span', { 'aria-hidden': 'true' }, '✎ '), 'Propose amendment')
       : null
-    fill(this.tools, this.commentButton, this.amendButton)
-    this.tools.hidden = !this.commentButton && !this.amendButton
+    const structure = may(role, 'manage') ? structureTools(this.page, this) : null
+    fill(this.tools, this.commentButton, this.amendButton, structure)
+    this.tools.hidden = !this.commentButton && !this.amendButton && !structure
     if (may(role, 'position') && this.kind !== 'heading') {
       this.positionForm = new PositionForm(this.page, this.id, 'Your delegation’s position on this paragraph')
     }

@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket
 
 from crdt.wire.protocol import KEEPALIVE_FRAME, encode_permission_denied
 from server.api import audit as audit_api
+from server.api import changes as changes_api
 from server.api import deliberation as deliberation_api
 from server.api import documents as documents_api
 from server.api import drafts as drafts_api
@@ -317,6 +318,7 @@ def create_app(settings: Settings) -> Starlette:
         *roll_api.ENDPOINTS,
         *audit_api.ENDPOINTS,
         *history_api.ENDPOINTS,
+        *changes_api.ENDPOINTS,
         *exports_api.ENDPOINTS,
         *revisions_api.ENDPOINTS,
         *languages_api.ENDPOINTS,

@@ -70,6 +70,8 @@ class Settings:
     max_attachment_bytes: int = 10 * 1024 * 1024
     #: Files one draft may keep (uploads beyond it get 409).
     max_attachments_per_draft: int = 1_000
+    #: Files one person may add to one draft (uploads beyond it get 409): no one fills the draft's quota.
+    max_attachments_per_person: int = 100
 
     # Timing.
     #: Seconds a room stays loaded after its last connection leaves.

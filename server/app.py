@@ -49,6 +49,7 @@ from server.procedure.summaries import room_editable
 from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.signin import SignIn, signin_routes
+from server.stalls import StallWatch
 from server.storage.database import Database
 from server.storage.log import LogWriter
 from server.sync.closecodes import CloseCode
@@ -71,10 +72,15 @@ class Plenary:
             raise ValueError("no secret: set PLENARY_SECRET (or run `plenary serve --dev`)")
         self.settings = settings
         self.tokens = TokenIssuer(settings.secret)
-        self.database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.database = Database(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            slow_ms=settings.stall_log_ms,
+        )
         self.broker = self._broker(settings)
         self.broker.receiver = self
-        self.writer = LogWriter(self.database)
+        self.writer = LogWriter(self.database, slow_commit_ms=settings.stall_log_ms)
+        self.stalls = StallWatch(settings.stall_log_ms)
         self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
@@ -114,10 +120,12 @@ class Plenary:
         self.rooms.start()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
+        self.stalls.start()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        await self.stalls.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
         await self.deliberations.stop()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ from sqlmodel import SQLModel
 from crdt.record.chain import GENESIS, link
 from server.storage.schema import LOG, SNAPSHOTS, SchemaVersion
 
+log = logging.getLogger("plenary.database")
+
 SCHEMA_VERSION = 1
 
 #: How many snapshots to keep per room. Older ones are never needed to load;
@@ -35,6 +38,12 @@ DRAFT_LOCK_TIMEOUT_SECONDS = 30
 
 #: Rows fetched per round trip when a room replays its log.
 REPLAY_BATCH = 5_000
+
+#: SQLite: WAL pages (4 KiB) written by the log writer between two checkpoints. SQLite's own
+#: automatic checkpoint (every 1,000 pages) runs inside the commit that crosses the mark, on the
+#: commit thread, fsyncs included: every broadcast waiting for that commit waited for the disk.
+#: The log writer turns it off and has a checkpointer thread of its own do the same work beside it.
+CHECKPOINT_PAGES = 1_000
 
 
 def normalise_url(url: str) -> str:
@@ -59,7 +68,7 @@ class LogHead:
 class Database:
     """One connection pool and the statements Plenary runs on it."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", slow_ms: float = 0.0) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -92,7 +101,7 @@ class Database:
 
             path = make_url(self.url).database
             if path and path != ":memory:":
-                self._sqlite_writer = SqliteLogWriter(path, synchronous)
+                self._sqlite_writer = SqliteLogWriter(path, synchronous, slow_ms=slow_ms)
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -113,6 +122,7 @@ class Database:
                 self._sqlite_writer.executor, self._sqlite_writer.close
             )
             self._sqlite_writer.executor.shutdown(wait=True)
+            self._sqlite_writer.checkpointer.shutdown(wait=True)
         if self._lock_engine is not None:
             await self._lock_engine.dispose()
         await self.engine.dispose()
@@ -316,13 +326,22 @@ class Database:
 
 
 class SqliteLogWriter:
-    """The hot write path on SQLite: one plain ``sqlite3`` connection on one thread."""
+    """The hot write path on SQLite: one plain ``sqlite3`` connection on one thread, and
+    the WAL checkpoints on another (see :data:`CHECKPOINT_PAGES`)."""
 
-    def __init__(self, path: str, synchronous: str) -> None:
+    def __init__(self, path: str, synchronous: str, *, slow_ms: float = 0.0) -> None:
         self.path = path
         self.synchronous = synchronous
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="plenary-sqlite-writer")
+        self.checkpointer = ThreadPoolExecutor(1, thread_name_prefix="plenary-sqlite-checkpoint")
         self._conn: sqlite3.Connection | None = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        #: WAL pages written since the last checkpoint was started, and whether one is running
+        #: (both touched on the writer thread only).
+        self._pages_since_checkpoint = 0
+        self._checkpointing: Future[None] | None = None
+        self.checkpoints = 0
+        self._slow = slow_ms / 1000
         columns = [column.name for column in LOG.columns]
         self._insert_entry = (
             f"INSERT INTO {LOG.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
@@ -344,8 +363,43 @@ class SqliteLogWriter:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
             self._conn = conn
         return self._conn
+
+    def _after_commit(self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> None:
+        """Estimate the WAL pages the commit wrote; past :data:`CHECKPOINT_PAGES`, start a checkpoint.
+
+        An estimate (a few b-tree pages per commit, plus the bytes written twice: table and index
+        pages), since Python's sqlite3 has no WAL hook and the WAL file keeps its size when rewound.
+        """
+        written = sum(len(entry["payload"]) for entry in entries) + sum(len(s["state"]) for s in snapshots)
+        self._pages_since_checkpoint += 4 + written // 2048
+        if self._pages_since_checkpoint < CHECKPOINT_PAGES:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._pages_since_checkpoint = 0
+        self._checkpointing = self.checkpointer.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file (PASSIVE: never waits for, nor blocks, the writer)."""
+        started = time.perf_counter()
+        try:
+            if self._checkpoint_conn is None:
+                self._checkpoint_conn = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False
+                )
+                self._checkpoint_conn.execute("PRAGMA busy_timeout=10000")
+            # RESTART would wait for the writer; PASSIVE does what it can now, and the next
+            # writer rewinds the WAL once every frame is in the database.
+            self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
+        took = time.perf_counter() - started
+        if self._slow and took >= self._slow:
+            log.warning("stall? WAL checkpoint took %.1f ms (off the commit path)", took * 1000)
 
     def write(
         self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]], inflight: set[tuple[str, int]]
@@ -378,10 +432,17 @@ class SqliteLogWriter:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._after_commit(entries, snapshots)
 
     def close(self) -> None:
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):
+                self._checkpointing.result()
+        if self._checkpoint_conn is not None:
+            self._checkpoint_conn.close()
+            self._checkpoint_conn = None
         if self._conn is not None:
-            self._conn.close()
+            self._conn.close()  # the last connection to close checkpoints what is left
             self._conn = None
 
 

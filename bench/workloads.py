@@ -99,7 +99,9 @@ class Server:
                 PLENARY_MAX_CONNECTIONS_PER_ROOM="100000",
             )
             env.setdefault("PLENARY_MAX_SEND_QUEUE_BYTES", str(256 * 1024 * 1024))
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+            # PLENARY_BENCH_SERVER_ROOT: serve another tree (`git archive REV server crdt | tar -x -C DIR`).
+            root = os.environ.get("PLENARY_BENCH_SERVER_ROOT") or str(ROOT)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
             command = [sys.executable, "-m", "server.cli", "serve", "--log-level", "warning"]
         elif self.kind == "pycrdt-websocket":
             python = PEERS_DIR / "pycrdt-venv/bin/python"
@@ -388,9 +390,10 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         b = await join(room, "b")
         pairs.append((a, b))
 
-    joins_started = time.perf_counter()
+    joins_started, server_cpu0 = time.perf_counter(), cpu_seconds(server.pid)
     await asyncio.wait_for(asyncio.gather(*(room_pair(r) for r in range(n_rooms))), args.phase_timeout)
     joins_s = time.perf_counter() - joins_started
+    join_cpu_s = cpu_seconds(server.pid) - server_cpu0
 
     edit_gate = asyncio.Semaphore(args.edit_concurrency)
 
@@ -427,6 +430,8 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         "join_p50_ms": ms(joins, 50),
         "join_p99_ms": ms(joins, 99),
         "joins_per_s": len(joins) / joins_s,
+        # What a join costs the server, whatever else the machine runs meanwhile.
+        "server_cpu_ms_per_join": 1000 * join_cpu_s / len(joins),
         "rss_baseline_mib": baseline / 1024,
         "rss_loaded_mib": loaded / 1024,
         "kib_per_room": (loaded - baseline) / n_rooms,
@@ -717,6 +722,7 @@ SHOWN = {
         "join_p50_ms",
         "join_p99_ms",
         "joins_per_s",
+        "server_cpu_ms_per_join",
         "kib_per_room",
         "rss_loaded_mib",
         "rss_after_unload_mib",

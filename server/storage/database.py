@@ -23,7 +23,8 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from crdt.record.chain import GENESIS, link
-from server.storage.schema import LOG, SNAPSHOTS, SchemaVersion
+from server.storage.reads import RoomRows, SnapshotRow, SqliteReader, UpdateRow
+from server.storage.schema import DRAFTS, LOG, SNAPSHOTS, SchemaVersion
 
 log = logging.getLogger("plenary.database")
 
@@ -76,6 +77,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._sqlite_writer: SqliteLogWriter | None = None
+        self._sqlite_reader: SqliteReader | None = None
         self._lock_engine: AsyncEngine | None = None
         #: ``(room, seq)`` of entries this process committed whose callbacks have not run
         #: yet: a catch-up that reads them back from the database must leave them alone.
@@ -102,6 +104,7 @@ class Database:
             path = make_url(self.url).database
             if path and path != ":memory:":
                 self._sqlite_writer = SqliteLogWriter(path, synchronous, slow_ms=slow_ms)
+                self._sqlite_reader = SqliteReader(path)
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -123,6 +126,8 @@ class Database:
             )
             self._sqlite_writer.executor.shutdown(wait=True)
             self._sqlite_writer.checkpointer.shutdown(wait=True)
+        if self._sqlite_reader is not None:
+            self._sqlite_reader.close()
         if self._lock_engine is not None:
             await self._lock_engine.dispose()
         await self.engine.dispose()
@@ -143,6 +148,26 @@ class Database:
         async with self.engine.connect() as conn:
             row = (await conn.execute(query.order_by(SNAPSHOTS.c.seq.desc()).limit(1))).first()
         return row
+
+    async def room_rows(self, room: str) -> RoomRows:
+        """What loading a room reads: its head, the latest snapshot up to it, the updates after that."""
+        if self._sqlite_reader is not None:
+            return await self._sqlite_reader.room(room)
+        head = (await self.head(room)).seq
+        found = await self.latest_snapshot(room, upto=head)
+        snapshot = None if found is None else SnapshotRow(found.seq, bytes(found.state), found.owners or "{}")
+        updates = [
+            UpdateRow(row.seq, bytes(row.payload), row.connection, row.participant, bytes(row.clients))
+            async for row in self.updates_after(room, 0 if snapshot is None else snapshot.seq, upto=head)
+        ]
+        return RoomRows(head, snapshot, updates)
+
+    async def draft_row(self, draft_id: str) -> Any | None:
+        """A draft's row (id, title, symbol, created_us, created_by), or None."""
+        if self._sqlite_reader is not None:
+            return await self._sqlite_reader.draft(draft_id)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(DRAFTS).where(DRAFTS.c.id == draft_id))).first()
 
     async def updates_after(self, room: str, seq: int, upto: int | None = None) -> AsyncIterator[Any]:
         """A room's Yjs update entries after ``seq`` (up to ``upto``), in order."""

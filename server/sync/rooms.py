@@ -54,6 +54,7 @@ class Member(Protocol):
 def _delete_set_of(state: bytes) -> dict[int, list[tuple[int, int]]]:
     return decode_update(state, values=False).delete_set
 
+
 #: Presence changes are sent at most this often per room (seconds).
 AWARENESS_BATCH_SECONDS = 0.03
 
@@ -63,6 +64,9 @@ SERVER = "plenary-server"
 #: How long a room waits for a missing entry (relayed out of order by another
 #: process) before reading it from the database (seconds).
 GAP_WAIT_SECONDS = 0.05
+
+#: Documents up to this size are indexed on the loop when a room loads; larger ones in a thread.
+SMALL_STATE_BYTES = 4096
 
 #: Freed memory goes back to the OS this long after the last room unloaded (seconds).
 TRIM_AFTER_SECONDS = 1.0
@@ -731,18 +735,18 @@ class Rooms:
             return await self._read_past(name)
         # The head first: the snapshot and the entries read are the ones up to it, and
         # whatever another process appends after it arrives through the broker.
-        head = await self.database.head(name)
+        rows = await self.database.room_rows(name)  # head, snapshot, updates: one read
         replica = Replica()
         snapshot_seq = 0
         size = 0
         owners: dict[int, str] = {}
-        snapshot = await self.database.latest_snapshot(name, upto=head.seq)
+        snapshot = rows.snapshot
         if snapshot is not None:
             snapshot_seq = snapshot.seq
             replica.load(snapshot.state)
             size = len(snapshot.state)
             owners = {int(client): who for client, who in json.loads(snapshot.owners or "{}").items()}
-        async for row in self.database.updates_after(name, snapshot_seq, upto=head.seq):
+        for row in rows.updates:
             replica.load(row.payload)
             size += len(row.payload)
             owner = row.participant if is_session_id(row.connection) else SERVER
@@ -753,13 +757,18 @@ class Rooms:
             # A draft's text: where each client update writes is checked before it applies
             # (server/sync/scopes.py). Indexing the whole document is work for a thread, not the loop.
             try:
-                parts = await asyncio.to_thread(PartIndex.of_state, replica.full_state())
+                state = replica.full_state()
+                # A new room's empty document is indexed in less time than a thread hop takes.
+                if len(state) <= SMALL_STATE_BYTES:
+                    parts = PartIndex.of_state(state)
+                else:
+                    parts = await asyncio.to_thread(PartIndex.of_state, state)
             except Exception:
                 log.exception("room %r: indexing the document failed (it is retried when needed)", name)
         room = Room(
             name,
             replica,
-            seq=head.seq,
+            seq=rows.head,
             snapshot_seq=snapshot_seq,
             size_estimate=size,
             owners=owners,

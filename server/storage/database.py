@@ -165,7 +165,7 @@ class Database:
     async def draft_row(self, draft_id: str) -> Any | None:
         """A draft's row (id, title, symbol, created_us, created_by), or None."""
         if self._sqlite_reader is not None:
-            return await self._sqlite_reader.draft(draft_id)
+            return self._sqlite_reader.draft(draft_id)
         async with self.engine.connect() as conn:
             return (await conn.execute(select(DRAFTS).where(DRAFTS.c.id == draft_id))).first()
 

@@ -5,7 +5,9 @@ every join asks whether the room is a draft. Through SQLAlchemy's async engine a
 those statements costs several hops between the event loop and aiosqlite's thread, and Python work on
 the loop around every one: at 1,000 rooms × 2 clients that was most of a join's cost. Here each read is
 one call on a small pool of reader threads, each with its own connection (WAL: readers never wait for
-the writer), and the rows come back as tuples.
+the writer), and the rows come back as tuples. The two lookups every join makes (is this room a draft,
+is its log empty) are primary-key reads of a few microseconds, less than a thread hop costs: they run
+on the event loop's own connection (WAL readers never wait for the writer or a checkpoint).
 """
 
 from __future__ import annotations
@@ -63,6 +65,15 @@ class SqliteReader:
             "WHERE room = ? AND seq > ? AND seq <= ? AND kind = 'update' ORDER BY seq"
         )
         self._draft = f"SELECT id, title, symbol, created_us, created_by FROM {DRAFTS.name} WHERE id = ?"
+        self._inline: sqlite3.Connection | None = None
+
+    def _loop_connection(self) -> sqlite3.Connection:
+        """The event loop thread's connection, for reads of a few microseconds."""
+        if self._inline is None:
+            self._inline = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._inline.execute("PRAGMA busy_timeout=10000")
+            self._inline.execute("PRAGMA query_only=ON")
+        return self._inline
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -79,6 +90,8 @@ class SqliteReader:
         return await asyncio.get_running_loop().run_in_executor(self.executor, function, *args)
 
     async def room(self, room: str) -> RoomRows:
+        if self._loop_connection().execute(self._head, (room,)).fetchone() is None:
+            return RoomRows(0, None, [])  # a new room: nothing to read, no hop
         return await self._run(self._room, room)
 
     def _room(self, room: str) -> RoomRows:
@@ -102,11 +115,8 @@ class SqliteReader:
         finally:
             conn.execute("COMMIT")
 
-    async def draft(self, draft_id: str) -> tuple[Any, ...] | None:
-        return await self._run(self._draft_row, draft_id)
-
-    def _draft_row(self, draft_id: str) -> tuple[Any, ...] | None:
-        return self._connection().execute(self._draft, (draft_id,)).fetchone()
+    def draft(self, draft_id: str) -> tuple[Any, ...] | None:
+        return self._loop_connection().execute(self._draft, (draft_id,)).fetchone()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -114,3 +124,6 @@ class SqliteReader:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None

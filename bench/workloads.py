@@ -116,8 +116,8 @@ class Server:
             command = ["taskset", "-c", str(self.cpu), *command]
         return command, env
 
-    def start(self) -> None:
-        self.port = free_port()
+    def start(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         command, env = self.command()
         self._log = open(self.workdir / f"{self.kind}.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -143,9 +143,10 @@ class Server:
                 return True
         return False
 
-    def restart(self) -> None:
+    def restart(self, same_port: bool = False) -> None:
+        port = self.port if same_port else None
         self.stop()
-        self.start()
+        self.start(port)
 
     @property
     def pid(self) -> int:

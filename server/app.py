@@ -303,10 +303,12 @@ def create_app(settings: Settings) -> Starlette:
         *meetings_api.ENDPOINTS,
         *documents_api.ENDPOINTS,
     ]
-    openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
+    # Built on first request, not at start-up: it costs a third of a second, and every second of a
+    # restart is a second every open tab spends reconnecting (bench/storm.py).
+    openapi = functools.cache(lambda: openapi_document(endpoints, title="Plenary", version="0.1.0"))
 
     async def openapi_json(_request: Request) -> JSONResponse:
-        return JSONResponse(openapi)
+        return JSONResponse(openapi())
 
     app = Starlette(
         routes=[

@@ -191,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--join-concurrency", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--reps", type=int, default=1)
-    parser.add_argument("--peers", action="store_true")
+    parser.add_argument(
+        "--peers", nargs="*", default=None, help="also the installed peers (all, or the ones named)"
+    )
     parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--client-cpu", type=int, default=1)
@@ -201,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_pin:
         with contextlib.suppress(OSError, AttributeError):
             os.sched_setaffinity(0, {args.client_cpu})
-    kinds = ["plenary", *(peers_installed() if args.peers else [])]
+    peers = [] if args.peers is None else [p for p in peers_installed() if not args.peers or p in args.peers]
+    kinds = ["plenary", *peers]
     runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     for rep in range(args.reps):
         for kind in kinds:
@@ -211,9 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(runs, indent=1, default=str))
         return 0
-    print(
-        f"reconnect storm: {args.clients} clients, {args.rooms} rooms, {args.reps} repetition(s), each shown"
-    )
+    print(f"reconnect storm: {args.clients} clients, {args.rooms} rooms, {args.reps} repetition(s)")
     for kind, results in runs.items():
         for rep, result in enumerate(results, 1):
             if "error" in result:

@@ -637,6 +637,8 @@ class Rooms:
         self._catching_up: dict[str, asyncio.Task[None]] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Large documents being indexed in a thread after their room opened (see _index).
+        self._indexing: set[asyncio.Task[None]] = set()
         self._trim: asyncio.TimerHandle | None = None
         #: Called with every room just loaded (the deliberation hooks in here).
         self.on_load: list[Callable[[Room], None]] = []
@@ -752,19 +754,6 @@ class Rooms:
             owner = row.participant if is_session_id(row.connection) else SERVER
             for client in decode_clients(row.clients):
                 owners.setdefault(client, owner)
-        parts = None
-        if "/" not in name:
-            # A draft's text: where each client update writes is checked before it applies
-            # (server/sync/scopes.py). Indexing the whole document is work for a thread, not the loop.
-            try:
-                state = replica.full_state()
-                # A new room's empty document is indexed in less time than a thread hop takes.
-                if len(state) <= SMALL_STATE_BYTES:
-                    parts = PartIndex.of_state(state)
-                else:
-                    parts = await asyncio.to_thread(PartIndex.of_state, state)
-            except Exception:
-                log.exception("room %r: indexing the document failed (it is retried when needed)", name)
         room = Room(
             name,
             replica,
@@ -776,8 +765,38 @@ class Rooms:
             settings=self.settings,
             registry=self,
         )
-        room.parts = parts
+        if "/" not in name:
+            # A draft's text: where each client update writes is checked before it applies
+            # (server/sync/scopes.py). A large document is indexed in a thread once the room is
+            # open: a first sync does not wait for it (a cold load of a long draft: ~190 ms).
+            self._index(room)
         return room
+
+    def _index(self, room: Room) -> None:
+        try:
+            state = room.replica.full_state()
+            if len(state) <= SMALL_STATE_BYTES:  # a new room's: less time than a thread hop takes
+                room.parts = PartIndex.of_state(state)
+                return
+        except Exception:
+            log.exception("room %r: indexing the document failed (it is retried when needed)", room.name)
+            return
+        version = (room.seq, room.log_mark())
+
+        async def build() -> None:
+            try:
+                parts = await asyncio.to_thread(PartIndex.of_state, state)
+            except Exception:
+                log.exception("room %r: indexing the document failed (it is retried when needed)", room.name)
+                return
+            # Only if nothing changed meanwhile (a change indexes itself only into an index that exists)
+            # and nobody built one on demand (server/sync/inspection.py).
+            if room.parts is None and not room.closed and (room.seq, room.log_mark()) == version:
+                room.parts = parts
+
+        task = asyncio.get_running_loop().create_task(build(), name=f"plenary-index-{room.name}")
+        self._indexing.add(task)
+        task.add_done_callback(self._indexing.discard)
 
     async def _read_past(self, name: str) -> Room:
         """A past version ``{draft}@{seq}``: the draft's text just after entry seq, rebuilt from
@@ -849,6 +868,8 @@ class Rooms:
         """Snapshot and close every room (server shutdown)."""
         if self._reconciler is not None:
             self._reconciler.cancel()
+        for task in list(self._indexing):
+            task.cancel()
         await self.writer.flush()
         for room in list(self._rooms.values()):
             room.save_snapshot()

@@ -275,7 +275,7 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
         except OSError:
             lines = []
         # The server's stall watch (PLENARY_STALL_LOG_MS): what held the loop or a commit, if anything.
-        result["stalls"] = [line.split("stall", 1)[1][:160] for line in lines if "stall" in line]
+        result["stalls"] = [line[line.index("stall: ") :][:160] for line in lines if "stall: " in line]
     return result
 
 
@@ -348,7 +348,7 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
         if not result.get("server_alive", True):
             notes.append("server died")
         for stall in result.get("stalls", [])[:5]:
-            notes.append(f"server logged: stall{stall}")
+            notes.append(f"server logged: {stall}")
         if notes:
             print(f"  N={result['subscribers']} rep {result['rep']}: " + "; ".join(notes))
 

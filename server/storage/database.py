@@ -424,7 +424,7 @@ class SqliteLogWriter:
             log.warning("WAL checkpoint failed: %s", exc)
         took = time.perf_counter() - started
         if self._slow and took >= self._slow:
-            log.warning("stall? WAL checkpoint took %.1f ms (off the commit path)", took * 1000)
+            log.warning("stall: WAL checkpoint took %.1f ms (off the commit path)", took * 1000)
 
     def write(
         self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]], inflight: set[tuple[str, int]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -53,6 +54,7 @@ from server.procedure.summaries import room_editable
 from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.signin import SignIn, signin_routes
+from server.stalls import StallWatch
 from server.storage.database import Database
 from server.storage.log import LogWriter
 from server.sync.closecodes import CloseCode
@@ -75,10 +77,15 @@ class Plenary:
             raise ValueError("no secret: set PLENARY_SECRET (or run `plenary serve --dev`)")
         self.settings = settings
         self.tokens = TokenIssuer(settings.secret)
-        self.database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.database = Database(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            slow_ms=settings.stall_log_ms,
+        )
         self.broker = self._broker(settings)
         self.broker.receiver = self
-        self.writer = LogWriter(self.database)
+        self.writer = LogWriter(self.database, slow_commit_ms=settings.stall_log_ms)
+        self.stalls = StallWatch(settings.stall_log_ms)
         self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
@@ -128,10 +135,15 @@ class Plenary:
         self.rooms.start()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
+        self.stalls.start()
+        # What start-up loaded (modules, routes, every draft's state) lives as long as the process:
+        # out of the collector's sight, a full collection (a pause for every room) has less to walk.
+        gc.freeze()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        await self.stalls.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
         await self.deliberations.stop()
@@ -325,10 +337,12 @@ def create_app(settings: Settings) -> Starlette:
         *meetings_api.ENDPOINTS,
         *documents_api.ENDPOINTS,
     ]
-    openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
+    # Built on first request, not at start-up: it costs a third of a second, and every second of a
+    # restart is a second every open tab spends reconnecting (bench/storm.py).
+    openapi = functools.cache(lambda: openapi_document(endpoints, title="Plenary", version="0.1.0"))
 
     async def openapi_json(_request: Request) -> JSONResponse:
-        return JSONResponse(openapi)
+        return JSONResponse(openapi())
 
     app = Starlette(
         routes=[

@@ -80,6 +80,9 @@ class Settings:
     keepalive_seconds: float = 15.0
     #: A snapshot is written after this many log entries in a room.
     snapshot_every: int = 1_000
+    #: Log (warning) event-loop lag, garbage-collection pauses, commits and WAL checkpoints longer than
+    #: this many milliseconds: what stalls every broadcast (server/stalls.py). 0 turns it off.
+    stall_log_ms: float = 100.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -46,9 +46,12 @@ from crdt.record.history import (
     CommandEntry,
     CommandTimeline,
     Entry,
+    HistoryError,
     Person,
     TextTimeline,
+    Writers,
     amendment_story,
+    blame_doc,
     describe,
     doc_from,
     fold_people,
@@ -180,6 +183,8 @@ class DraftHistory:
         self.translations: TranslationTimeline | None = None
         #: time_us of entry n at index n - 1 (sequence numbers are dense).
         self.times = array("q")
+        #: Which entry wrote each Yjs clock: blame reads authorship off the items' ids.
+        self.writers = Writers()
         self.folds: list[BlameFold] = []
         self.blamed: tuple[int, list[dict[str, Any]]] | None = None
 
@@ -189,6 +194,7 @@ class DraftHistory:
                 raise NotInHistory(f"the log of {self.draft!r} jumps from entry {self.seq} to {entry.seq}")
             self.timeline.feed(entry)
             self.commands.feed(entry)
+            self.writers.feed(entry)
             if self.translations is not None:
                 self.translations.feed(entry.seq, entry.kind, entry.payload)
             self.times.append(entry.time_us)
@@ -411,9 +417,12 @@ class History:
             if history.blamed is not None and history.blamed[0] == seq:
                 plain = history.blamed[1]
             else:
-                fold = self._fold_for(history, seq)
-                await self._advance(history, fold, seq, progress)
-                plain = await asyncio.to_thread(fold.blame)
+                found = await self._blame_by_ids(history, seq)
+                if found is None:
+                    fold = self._fold_for(history, seq)
+                    await self._advance(history, fold, seq, progress)
+                    found = await asyncio.to_thread(fold.blame)
+                plain = found
                 history.blamed = (seq, plain)
             known = self._people(history, people)
         paragraphs = [
@@ -428,6 +437,29 @@ class History:
             "unit": "utf16",
             "paragraphs": paragraphs,
         }
+
+    async def _blame_by_ids(self, history: DraftHistory, seq: int) -> list[dict[str, Any]] | None:
+        """Blame read off the items' ids in the state at ``seq`` (the caller holds the draft's lock);
+        None when the state or the log cannot be read that way, and the fold must replay."""
+        if history.writers.irregular is not None:
+            return None
+        if seq == history.seq:
+            doc = history.timeline.doc
+        else:
+            base, state = history.timeline.nearest(seq)
+            query = (
+                select(LOG.c.payload)
+                .where(LOG.c.room == history.draft, LOG.c.seq > base, LOG.c.seq <= seq, LOG.c.kind == UPDATE)
+                .order_by(LOG.c.seq)
+            )
+            async with self.database.engine.connect() as conn:
+                payloads = (await conn.execute(query)).scalars().all()
+            doc = await asyncio.to_thread(doc_from, state, payloads, skip_gc=True)
+        try:
+            return await asyncio.to_thread(blame_doc, doc, history.writers)
+        except HistoryError as exc:
+            log.info("blame of %s at %d replays the log: %s", history.draft, seq, exc)
+            return None
 
     async def diff(
         self,

@@ -29,6 +29,7 @@ does), so attribution costs O(length of the paragraph) per entry. On the automer
 paragraphs, each its own ``Y.Text``. The server keeps blame folds and continues them.
 """
 
+from crdt.record.history.authorship import blame_doc, blame_state
 from crdt.record.history.blame import BlameFold, EntryChange
 from crdt.record.history.entries import (
     AMENDMENT_CONNECTION,
@@ -44,6 +45,7 @@ from crdt.record.history.entries import (
 )
 from crdt.record.history.events import amendment_story, describe, text_change
 from crdt.record.history.timeline import CommandEntry, CommandTimeline, TextTimeline
+from crdt.record.history.writers import Writers
 from crdt.times import iso_us
 
 __all__ = [
@@ -60,7 +62,10 @@ __all__ = [
     "Origin",
     "Person",
     "TextTimeline",
+    "Writers",
     "amendment_story",
+    "blame_doc",
+    "blame_state",
     "describe",
     "doc_from",
     "fold_people",

@@ -42,6 +42,7 @@ class Piece:
         "parent",
         "parent_id",
         "parent_name",
+        "previous",
         "right",
         "right_origin",
         "sub",
@@ -65,6 +66,8 @@ class Piece:
         self.left: Piece | None = None
         self.right: Piece | None = None
         self.parent: SharedType | None = None
+        #: The piece just before in this client's clocks: Yjs integrates a client's items in order.
+        self.previous: Piece | None = None
         #: The shared type this item holds (content kind "type"), once something is put in it.
         self.type: SharedType | None = None
 
@@ -161,6 +164,7 @@ class ItemStore:
         pieces: list[Piece] = []
         for group in update.structs:
             marks = sorted(cuts.get(group.client, ()))
+            previous: Piece | None = None
             for struct in group.structs:
                 if struct.kind == "skip":
                     continue
@@ -172,6 +176,7 @@ class ItemStore:
                 origin = struct.origin
                 for content, clock, stop in zip(contents, bounds, bounds[1:], strict=False):
                     piece = Piece(struct, clock, stop - clock, content, origin)
+                    piece.previous, previous = previous, piece
                     self._by_start[(piece.client, clock)] = piece
                     self._by_end[(piece.client, stop - 1)] = piece
                     pieces.append(piece)
@@ -200,7 +205,7 @@ class ItemStore:
         return piece
 
     def _dependencies(self, piece: Piece) -> list[Piece]:
-        deps = []
+        deps = [] if piece.previous is None else [piece.previous]
         if piece.origin is not None:
             deps.append(self._find(self._by_end, piece.origin))
         if piece.right_origin is not None:

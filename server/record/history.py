@@ -425,8 +425,21 @@ class History:
                 plain = found
                 history.blamed = (seq, plain)
             known = self._people(history, people)
+        persons: dict[str, dict[str, str | None]] = {}  # one look-up per participant, not per span
         paragraphs = [
-            {**p, "spans": [{**span, **_person(known, span["participant"])} for span in p["spans"]]}
+            {
+                **p,
+                "spans": [
+                    {
+                        **span,
+                        **(
+                            persons.get(span["participant"])
+                            or persons.setdefault(span["participant"], _person(known, span["participant"]))
+                        ),
+                    }
+                    for span in p["spans"]
+                ],
+            }
             for p in plain
         ]
         time_us = history.time_of(seq)

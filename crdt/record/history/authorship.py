@@ -17,9 +17,10 @@ from pycrdt import Array, Doc, Map, Text
 
 from crdt.offsets import utf16_length
 from crdt.procedure.draft import PARAGRAPHS
-from crdt.record.history.entries import EMBED, HistoryError, Origin, Person
+from crdt.record.history.entries import EMBED, HistoryError, Person
 from crdt.record.history.items import ItemStore, Piece, SharedType, utf16_cut
 from crdt.record.history.writers import Writers
+from crdt.times import iso_us
 from crdt.wire.updates import TypeContent
 
 _VISIBLE = frozenset({"string", "embed", "type", "binary", "doc", "any", "json"})
@@ -35,21 +36,48 @@ def _value(holder: SharedType, key: str) -> Any:
     return content
 
 
-def _pieces(piece: Piece, writers: Writers) -> list[tuple[str, Origin]]:
+def _pieces(piece: Piece, writers: Writers) -> list[tuple[str, int]]:
     """The piece's visible text (EMBED for each non-text element), cut by the entries that wrote it."""
     cuts = writers.cuts(piece.client, piece.clock, piece.clock + piece.length)
     if piece.kind == "string":
         text = piece.content
         if len(cuts) == 1:
-            return [(text, writers.origin(cuts[0][1]))]
+            return [(text, cuts[0][1])]
         parts = utf16_cut(text, [clock - piece.clock for clock, _ in cuts[1:]])
-        return [(part, writers.origin(seq)) for part, (_, seq) in zip(parts, cuts, strict=True)]
+        return [(part, seq) for part, (_, seq) in zip(parts, cuts, strict=True)]
     # Non-text content: one embed per clock, each clock possibly from its own entry.
-    out: list[tuple[str, Origin]] = []
+    out: list[tuple[str, int]] = []
     for index, (clock, seq) in enumerate(cuts):
         stop = cuts[index + 1][0] if index + 1 < len(cuts) else piece.clock + piece.length
-        out.append((EMBED * (stop - clock), writers.origin(seq)))
+        out.append((EMBED * (stop - clock), seq))
     return out
+
+
+class _Persons:
+    def __init__(self, people: Mapping[str, Person] | None) -> None:
+        self.people = people or {}
+        self.known: dict[str, tuple[str | None, str | None, str | None]] = {}
+
+    def of(self, participant: str) -> tuple[str | None, str | None, str | None]:
+        found = self.known.get(participant)
+        if found is None:
+            person = self.people.get(participant) or Person()
+            found = self.known[participant] = (person.name, person.delegation, person.group)
+        return found
+
+
+class _Stamps:
+    """``iso_us``, formatting each second once: ``2026-11-29T22:19:45`` + ``.123456Z``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[int, str] = {}
+
+    def of(self, time_us: int) -> str:
+        second, micro = divmod(time_us, 1_000_000)
+        prefix = self.seconds.get(second)
+        if prefix is None:
+            prefix = self.seconds[second] = iso_us(second * 1_000_000)[:-8]
+        return f"{prefix}.{micro:06d}Z"
 
 
 def blame_state(
@@ -59,6 +87,7 @@ def blame_state(
     code units, merged by entry (as :meth:`BlameFold.blame`). Raises ``HistoryError`` when the state
     or the log cannot be read this way (the caller replays instead)."""
     store = ItemStore(state)
+    persons, stamps = _Persons(people), _Stamps()
     root = store.roots.get(PARAGRAPHS)
     out: list[dict[str, Any]] = []
     if root is None:
@@ -74,28 +103,45 @@ def blame_state(
         if not isinstance(pid, str):
             continue
         kind = _value(fields, "kind")
-        runs: list[tuple[Origin, list[str]]] = []
+        runs: list[tuple[int, list[str]]] = []  # (seq of the entry, its text pieces)
         holder = fields.value("text")
         is_text = holder is not None and getattr(holder.content, "type_name", None) == "text"
         if holder is not None and holder.kind == "type" and is_text:
             for piece in (holder.type or SharedType()).sequence():
                 if not piece.live or piece.kind not in _VISIBLE:
                     continue
-                for text, origin in _pieces(piece, writers):
-                    if runs and runs[-1][0] is origin:
+                for text, seq in _pieces(piece, writers):
+                    if runs and runs[-1][0] == seq:
                         runs[-1][1].append(text)
                     else:
-                        runs.append((origin, [text]))
+                        runs.append((seq, [text]))
         spans = []
         position = 0
         texts = []
-        for origin, parts in runs:
-            text = "".join(parts)
+        for seq, parts in runs:
+            text = parts[0] if len(parts) == 1 else "".join(parts)
             texts.append(text)
-            length = utf16_length(text)
-            span = {"start": position, "end": position + length, "text": text}
-            spans.append({**span, **origin.to_json(people)})
-            position += length
+            end = position + (len(text) if text.isascii() else utf16_length(text))
+            # Origin.to_json, with who and the time's seconds formatted once each (a long text has
+            # one span per keystroke entry: formatting dominated the whole blame).
+            participant, role, amendment = writers.who(seq)
+            name, delegation, group = persons.of(participant)
+            spans.append(
+                {
+                    "start": position,
+                    "end": end,
+                    "text": text,
+                    "participant": participant,
+                    "name": name,
+                    "delegation": delegation,
+                    "group": group,
+                    "role": role,
+                    "seq": seq,
+                    "time": stamps.of(writers.time_of(seq)),
+                    "amendment": amendment,
+                }
+            )
+            position = end
         shown_kind = kind if isinstance(kind, str) else None
         out.append({"id": pid, "kind": shown_kind, "text": "".join(texts), "spans": spans})
     return out

@@ -67,7 +67,6 @@ class Writers:
         self._times = array("q")
         self._who: list[tuple[str, str, str | None]] = []
         self._who_index: dict[tuple[str, str, str | None], int] = {}
-        self._origins: dict[int, Origin] = {}
         self.seq = 0
         self.irregular: str | None = None
 
@@ -107,13 +106,17 @@ class Writers:
         ranges = sum(len(s) for s in self._starts.values())
         return 16 * ranges + 12 * len(self._times)
 
+    def who(self, seq: int) -> tuple[str, str, str | None]:
+        """(participant, role, amendment) of update entry ``seq``."""
+        return self._who[self._who_of[seq - 1]]
+
+    def time_of(self, seq: int) -> int:
+        return self._times[seq - 1]
+
     def origin(self, seq: int) -> Origin:
-        """The origin every span written by entry ``seq`` shares (one object per entry)."""
-        found = self._origins.get(seq)
-        if found is None:
-            participant, role, amendment = self._who[self._who_of[seq - 1]]
-            found = self._origins[seq] = Origin(seq, self._times[seq - 1], participant, role, amendment)
-        return found
+        """Entry ``seq`` as the origin of the text it wrote."""
+        participant, role, amendment = self.who(seq)
+        return Origin(seq, self._times[seq - 1], participant, role, amendment)
 
     def cuts(self, client: int, clock: int, end: int) -> list[tuple[int, int]]:
         """The entries that wrote clocks ``clock`` to ``end`` (excluded) of ``client``: (first clock

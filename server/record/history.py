@@ -9,10 +9,11 @@ seconds. Per draft (:class:`DraftHistory`), built on first use and extended as t
 (keyed by the head it was folded to): the text timeline's checkpoints (every 5,000 entries, a
 full-state update; a past version is one checkpoint plus at most that many updates), the parsed
 commands with periodic copies of the deliberation state, the entries' times (for ISO moments),
-and up to two blame folds that later questions continue. Memory is bounded: drafts are evicted
-least recently used past a checkpoint budget, and each draft's checkpoints thin themselves out.
-One :class:`History` per :class:`Database` (``History.of(database)``), shared by the API and by
-the rooms that serve past versions.
+which entry wrote which Yjs clocks (blame reads authorship off the items' ids with it, ~23 bytes
+per entry), and up to two replaying blame folds (diffs, and blame when the ids cannot be
+trusted). Memory is bounded: drafts are evicted least recently used past a checkpoint budget,
+and each draft's checkpoints thin themselves out. One :class:`History` per :class:`Database`
+(``History.of(database)``), shared by the API and by the rooms that serve past versions.
 """
 
 from __future__ import annotations

@@ -392,7 +392,7 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     drafts = [f"bench-room-{r}" for r in range(n_rooms)]
     server.create_drafts(*drafts)
     if server.kind == "plenary":
-        await asyncio.sleep(2)  # creating a draft loads its room: let them unload (1 s grace) first
+        await asyncio.sleep(args.unload_wait)  # creating a draft loads its room: let it unload (1 s grace)
     baseline = server.rss_kib()
     joins: list[float] = []
     pairs: list[tuple[Conn, Conn]] = []
@@ -440,9 +440,9 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         a.close()
         b.close()
     # Rooms unload PLENARY_UNLOAD_GRACE_SECONDS (1 s here) after their last client leaves.
-    await asyncio.sleep(2)
+    await asyncio.sleep(args.unload_wait)
     after = server.rss_kib()
-    for _ in range(8):
+    for _ in range(8 if args.unload_wait else 0):
         await asyncio.sleep(0.5)
         now = server.rss_kib()
         if abs(now - after) < 256:
@@ -868,12 +868,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=64, help="throughput: updates in flight (default 64)")
     parser.add_argument("--join-concurrency", type=int, default=4, help="rooms: joins in flight")
     parser.add_argument("--edit-concurrency", type=int, default=100)
+    parser.add_argument(
+        "--rooms",
+        type=int,
+        default=None,
+        help="rooms: how many (default 1,000; 200 with --quick; $BENCH_ROOMS)",
+    )
+    parser.add_argument(
+        "--unload-wait",
+        type=float,
+        default=2.0,
+        help="rooms: seconds to let rooms unload before RSS is read (0: no RSS figures worth reading)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.reps = args.reps or (1 if quick else 3)
     args.tp_updates = 10_000 if quick else 50_000
     args.tp_timeout = 30.0
-    args.rooms = int(os.environ.get("BENCH_ROOMS", 200 if quick else 1000))
+    args.rooms = args.rooms or int(os.environ.get("BENCH_ROOMS", 200 if quick else 1000))
     args.cold_updates = 30_000 if quick else None
     args.cold_samples = 5
     args.cold_restarts = 1 if quick else 3

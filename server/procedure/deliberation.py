@@ -389,8 +389,12 @@ class Deliberations:
         elif kind == "silence.conclude":
             amendment = state.amendments.get(command["target"])
             if amendment is not None and amendment["state"] == "proposed":
-                # Nobody objected: the server adopts it, whatever happened to the span meanwhile.
-                command.update(self._adoption(state, doc, amendment, {"confirm": True}))
+                # Nobody objected: the server adopts it, the span as it stands now; with nothing of the span
+                # left the silence concludes adopting nothing, and says why (never at stale offsets).
+                try:
+                    command.update(self._adoption(state, doc, amendment, {"confirm": True}))
+                except CommandRefused as exc:
+                    command["not_adopted"] = exc.detail
         return stamp_reference(command, list(paragraphs.values()), state.numbering)
 
     def _adoption(

@@ -8,8 +8,10 @@ for a delegation is refused, and an entry logged before that rule folds as skipp
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 
 from pycrdt import Array, Map, Text
 
@@ -203,3 +205,9 @@ async def test_adopting_over_an_objection_names_who_and_is_recorded(server, toke
     for fmt in ("summary", "markdown"):
         export = table("archivist", "GET", f"{D}/export?format={fmt}").text
         assert "over the objection of ITU" in export, fmt
+    archive = table("archivist", "GET", f"{D}/export?format=akn").content
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        assert (
+            'showAs="adopted over the objection of ITU"'
+            in zipped.read(f"amendments/{amendment}.xml").decode()
+        )

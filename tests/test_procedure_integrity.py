@@ -184,6 +184,11 @@ async def test_a_conflicting_claim_is_refused_and_a_logged_one_is_skipped_never_
     audit = plenary_command("audit", "verify", "--draft", "s14", "--database-url", server.database_url)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert f"s14: entry {seq} (position.state) skipped when folded" in audit.stdout
+    events = table.ok("chair", "GET", f"{D}/events?limit=100")["events"]
+    shown = next(e for e in events if e["seq"] == seq)
+    assert shown["summary"].startswith(
+        "skipped (it cannot apply: the delegation of Brazil speaks in this draft"
+    )
 
 
 # 11. Adopting over an objection.

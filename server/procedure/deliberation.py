@@ -415,8 +415,13 @@ class Deliberations:
         if span is None:
             # Every character of the span was deleted: its old offsets now point at other words, and
             # replacing those would garble the text. Nothing to adopt, even with confirm.
+            what = (
+                "the insertion point"
+                if amendment["kind"] == "insertion"
+                else f"the span {amendment['original']!r}"
+            )
             raise refuse(
-                f"nothing is left of the span {amendment['original']!r} that {amendment['id']} amends; "
+                f"nothing is left of {what} that {amendment['id']} amends; "
                 f"the paragraph now reads {current!r}: propose the amendment again",
                 409,
             )

@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pycrdt only where documents are made: the subscriber workers import none
     from pycrdt import Doc, Text
 
-#: The Yjs client id of the seed (below pycrdt's random ids' range only by chance: any fixed id works).
+#: The seed's Yjs client id: fixed, so that the seed (and every update naming p1's text) is the same bytes.
 SEED_CLIENT = 424_242_424
 PARAGRAPH = "p1"
-PARAGRAPHS = "paragraphs"
+PARAGRAPHS = "paragraphs"  # crdt.procedure.draft.PARAGRAPHS (not imported: it would import pycrdt)
 STEP1_EMPTY = b"\x00\x00\x01\x00"  # sync step 1 with an empty state vector
 STEP2_EMPTY = b"\x00\x01\x02\x00\x00"  # sync step 2 carrying an empty update
-
 
 _SEED: bytes | None = None
 
@@ -58,7 +57,7 @@ def paragraph_text(client_id: int | None = None) -> tuple[Doc, Text]:
 
     doc = Doc() if client_id is None else Doc(client_id=client_id)
     if doc.client_id == SEED_CLIENT:
-        raise ValueError("the seed's client id is the seed's")
+        raise ValueError(f"client id {SEED_CLIENT} is the seed's: its updates would clash with it")
     doc.apply_update(seed_update())
     paragraph = doc.get(PARAGRAPHS, type=Array)[0]
     assert isinstance(paragraph, Map)

@@ -29,13 +29,13 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from draft import create_draft, paragraph_text, seed, token
 from fanout import Server
 from loadgen import STEP2_EMPTY_FRAME, LoadConfig, run, sync_update_payload
 
@@ -46,13 +46,9 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 ROOM = "bench-cluster"
 
 
-def token(secret: str, user: str) -> str:
-    from server.identity import Participant, TokenIssuer
-
-    participant = Participant(
-        id=user, name=user, delegation="Benchmark", group="technical_academic", roles={"*": "delegate"}
-    )
-    return TokenIssuer(secret).issue(participant, timedelta(hours=2))
+def create_room(server: Server, secret: str) -> None:
+    """Only drafts may be opened: create :data:`ROOM` as a chair would (its paragraph is seeded later)."""
+    create_draft(f"http://127.0.0.1:{server.port}", ROOM, token(secret, "bench-chair", "chair"))
 
 
 @contextlib.asynccontextmanager
@@ -88,6 +84,7 @@ async def servers(
         try:
             for _ in range(count):
                 running.append(Server(workdir, secret, None, None, env=env))
+            create_room(running[0], secret)
             yield running
         finally:
             for server in running:
@@ -144,11 +141,9 @@ async def fanout(args: argparse.Namespace, secret: str, workdir: Path) -> list[d
 
 
 def keystrokes(count: int, client_id: int) -> list[bytes]:
-    """``count`` one-character insertions by one Yjs client, as the updates it would send."""
-    from pycrdt import Doc, Text
-
-    doc = Doc(client_id=client_id)
-    text = doc.get("text", type=Text)
+    """``count`` one-character insertions by one Yjs client into the draft's paragraph p1 (after the
+    seed), as the updates it would send."""
+    doc, text = paragraph_text(client_id)
     updates: list[bytes] = []
     subscription = doc.observe(lambda event: updates.append(event.update))
     for n in range(count):
@@ -200,6 +195,7 @@ async def throughput_run(urls: list[str], args: argparse.Namespace, secret: str)
                 await ws.send(frame)
             await done.wait()
 
+    await seed(f"{urls[0]}?token={token(secret, 'bench-seed')}")  # before the observers: not counted
     readies = [asyncio.Event() for _ in range(processes)]
     observers = [asyncio.create_task(observe(i, readies[i])) for i in range(processes)]
     for ready in readies:
@@ -239,7 +235,7 @@ async def lockcost(args: argparse.Namespace) -> list[dict[str, Any]]:
         try:
             for locked in (False, True, False, True):
                 database.lock_appends = locked
-                room = f"lock-{locked}-{secrets.token_hex(2)}"
+                room = f"lock-{'on' if locked else 'off'}-{secrets.token_hex(2)}"  # a draft id's form
                 start = time.perf_counter()
                 for n in range(args.commits):
                     entry = {

@@ -23,12 +23,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from draft import create_draft, token
 from loadgen import LoadConfig, machine_busy_seconds, run, status_kib
 from traces import DEFAULT_TRACE, load_updates
 
@@ -196,17 +196,7 @@ def _function(frame: str) -> str:
 
 
 def tokens(secret: str) -> tuple[str, str]:
-    from server.identity import Participant, TokenIssuer
-
-    issuer = TokenIssuer(secret)
-
-    def issue(user: str) -> str:
-        participant = Participant(
-            id=user, name=user, delegation="Benchmark", group="technical_academic", roles={"*": "delegate"}
-        )
-        return issuer.issue(participant, timedelta(hours=2))
-
-    return issue("bench-subscriber"), issue("bench-writer")
+    return token(secret, "bench-subscriber"), token(secret, "bench-writer")
 
 
 def wait_quiet(limit: float, threshold: float = 0.15) -> float | None:
@@ -232,6 +222,8 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
         server = Server(workdir, secret, args.server_cpu, profile, args.server_root)
         try:
             sub_token, writer_token = tokens(secret)
+            # Only drafts may be opened: create it as a chair would; the writer seeds its paragraph.
+            create_draft(f"http://127.0.0.1:{server.port}", ROOM, token(secret, "bench-chair", "chair"))
             spy = None
             if args.profile == "py-spy" and n == max(args.subscribers):
                 window = args.updates / args.rate + args.drain_timeout

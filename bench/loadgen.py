@@ -50,6 +50,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from draft import seed
 from traces import DEFAULT_TRACE, load_updates
 
 from crdt.wire.protocol import EMPTY_UPDATE, encode_sync_step2, encode_sync_update
@@ -482,6 +483,9 @@ class LoadConfig:
     workdir: Path = field(default_factory=lambda: Path("/tmp"))
     #: Subscribers spread over these servers (one worker process each) instead of ``url``'s.
     subscriber_urls: list[str] | None = None
+    #: Write the benchmark draft's paragraph (``draft.seed``) before anyone connects: the trace's updates
+    #: type into it. False when the room has it already.
+    seed: bool = True
 
 
 class LoadError(RuntimeError):
@@ -551,6 +555,8 @@ async def run(config: LoadConfig) -> dict[str, Any]:
     ]
     workers: list[Worker] = []
     result: dict[str, Any] = {"subscribers": config.subscribers, "rate": config.rate, "client": config.client}
+    if config.seed:
+        await seed(f"{config.url}?token={config.writer_token}")
     env = {**os.environ, TOKEN_ENV: config.subscriber_token}
     try:
         for i, count in enumerate(shares):

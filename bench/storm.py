@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python bench/storm.py [--clients 5000] [--rooms 50] [--peers] [--reps 1] [--json]``.
 
-1. A fresh server (pinned to core 0, as in ``workloads.py``); ``--rooms`` rooms get real documents: one
+1. A fresh server (pinned to core 0, as in ``workloads.py``); ``--rooms`` drafts (created over REST, their
+   paragraph seeded as in ``draft.py``) get real documents: one
    writer per room sends the automerge-paper trace's keystroke updates, ``--large`` of them into every
    tenth room (large documents) and 300 into the others, then asks for the whole document (its size is
    what every client must get back after the restart).
@@ -36,7 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loadgen import cpu_seconds, status_kib
 from traces import DEFAULT_TRACE, load_updates
-from workloads import STEP1_EMPTY, Conn, Server, ms, open_conn, peers_installed, sync_update
+from workloads import (
+    STEP1_EMPTY,
+    Conn,
+    Server,
+    ms,
+    open_conn,
+    peers_installed,
+    sync_update,
+    write_seed,
+)
 
 SMALL_UPDATES = 300
 
@@ -79,10 +89,12 @@ async def fill(server: Server, rooms: int, large: int, trace: Path, timeout: flo
     """Write each room's document; return the size of each room's whole document (step 2 bytes)."""
     updates = load_updates(trace, large)
     sizes = []
+    server.create_drafts(*(f"bench-storm-{r}" for r in range(rooms)))
     for r in range(rooms):
         frames = [sync_update(u) for u in (updates if r % 10 == 0 else updates[:SMALL_UPDATES])]
         writer = Conn()
         await open_conn(server.url(f"bench-storm-{r}", f"writer{r}"), writer, timeout=timeout)
+        await write_seed(writer, timeout)  # the draft's paragraph p1, which the trace types into
         for frame in frames:
             writer.send(frame)
         # Messages on one connection are handled in order: this step 2 carries every update above.

@@ -1,15 +1,16 @@
 """Realistic update streams: replay a sequential editing trace into pycrdt, one v1 update per txn.
 
 The trace (josephg/editing-traces format, see /work/shared/data/traces/README.md) is replayed
-into a ``Doc`` with a ``Text`` named ``"text"``; each trace transaction is one pycrdt
+into the text of the benchmark draft's paragraph ``p1`` (``draft.py``: a document holding the draft's
+schema, seeded with the same bytes on every server); each trace transaction is one pycrdt
 transaction, and ``Doc.observe`` captures the v1 update it produced, exactly what a
-y-websocket client would send for that keystroke.
+y-websocket client typing into that paragraph would send for that keystroke.
 
 Replaying is slow compared with reading bytes back, so the updates are cached under
 ``~/.cache/plenary-bench/`` (``$PLENARY_BENCH_CACHE`` overrides it), keyed by the trace's
 content hash, the pycrdt version and the number of txns. A cache holding more txns than asked
-for serves any shorter prefix. The cached stream keeps the client id of the replay, which is
-fine for a fresh server; it is also what makes two runs send identical bytes.
+for serves any shorter prefix. The replay writes as one fixed Yjs client id (:data:`TRACE_CLIENT`, 53
+bits like pycrdt's random ones, so the updates keep their size): two runs send identical bytes.
 
 Run: ``.venv/bin/python bench/traces.py [--txns N] [--trace FILE]`` prints a summary.
 """
@@ -27,6 +28,10 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+#: The replay's Yjs client id (not the seed's, ``draft.SEED_CLIENT``).
+TRACE_CLIENT = 4_503_599_627_370_497
+#: Which document the updates type into: part of the cache key (``p1`` of the benchmark draft).
+SCHEMA = "draft-p1"
 DEFAULT_TRACE = Path("/work/shared/data/traces/sequential/automerge-paper.json.gz")
 CACHE_MAGIC = b"PLBUPD1\n"
 
@@ -41,7 +46,7 @@ def cache_dir() -> Path:
 
 def _trace_key(path: Path) -> str:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    return f"{path.name.split('.')[0]}-{digest}-pycrdt{version('pycrdt')}"
+    return f"{path.name.split('.')[0]}-{digest}-{SCHEMA}-pycrdt{version('pycrdt')}"
 
 
 def _write_cache(path: Path, updates: list[bytes]) -> None:
@@ -77,13 +82,12 @@ def _read_cache(path: Path, limit: int | None) -> list[bytes]:
 
 def replay(trace_path: Path, limit: int | None = None) -> tuple[list[bytes], bool]:
     """Replay the first ``limit`` txns (all when None): one v1 update per txn, and whether that was all."""
-    from pycrdt import Doc, Text
+    from draft import paragraph_text
 
     with gzip.open(trace_path) as raw:
         trace = json.load(raw)
     txns = trace["txns"] if limit is None else trace["txns"][:limit]
-    doc = Doc()
-    text = doc.get("text", type=Text)
+    doc, text = paragraph_text(TRACE_CLIENT)
     updates: list[bytes] = []
     subscription = doc.observe(lambda event: updates.append(event.update))
     for txn in txns:

@@ -26,12 +26,12 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from draft import create_draft, paragraph_text, seed_update, token
 from loadgen import RawClient, cpu_seconds, percentile, status_kib, upgrade_request
 from traces import DEFAULT_TRACE, load_updates
 
@@ -174,13 +174,16 @@ class Server:
     def url(self, room: str, user: str = "bench") -> str:
         if self.kind != "plenary":
             return f"ws://127.0.0.1:{self.port}/{room}"
-        from server.identity import Participant, TokenIssuer
+        return f"ws://127.0.0.1:{self.port}/ws/{room}?token={token(self.secret, user)}"
 
-        participant = Participant(
-            id=user, name=user, delegation="Benchmark", group="technical_academic", roles={"*": "delegate"}
-        )
-        token = TokenIssuer(self.secret).issue(participant, timedelta(hours=2))
-        return f"ws://127.0.0.1:{self.port}/ws/{room}?token={token}"
+    def create_drafts(self, *drafts: str) -> None:
+        """Plenary opens only drafts: create each as a chair would (empty; :func:`write_seed` adds its
+        paragraph). The peers open any room."""
+        if self.kind != "plenary":
+            return
+        chair = token(self.secret, "bench-chair", "chair")
+        for draft in drafts:
+            create_draft(f"http://127.0.0.1:{self.port}", draft, chair)
 
 
 # Clients: loadgen.RawClient drives any object with on_message/send_frame/closed.
@@ -291,6 +294,18 @@ async def open_conn(
     return (conn.step2_at or math.nan) - start
 
 
+async def write_seed(conn: Conn, timeout: float = 30) -> None:
+    """Write the benchmark draft's paragraph (``draft.seed_update``) on ``conn``, the room's first client,
+    and wait until the server has it (the answer to a step 1 sent after it). The same bytes on every
+    server, before anything is measured; the peers keep a room only while someone is in it, so the seed
+    goes on a connection the workload keeps."""
+    conn.step2_at = None
+    conn.got_step2 = asyncio.get_running_loop().create_future()
+    conn.send(sync_update(seed_update()))
+    conn.send(STEP1_EMPTY)
+    await asyncio.wait_for(asyncio.shield(conn.got_step2), timeout)
+
+
 async def until(predicate: Callable[[], bool], timeout: float, step: float = 0.002) -> bool:
     deadline = time.perf_counter() + timeout
     while not predicate():
@@ -335,11 +350,13 @@ async def throughput(server: Server, args: argparse.Namespace) -> dict[str, Any]
             state["waiter"] = None
         return True
 
+    server.create_drafts("bench-throughput")
+    writer = Conn()  # first, to seed the draft: the subscribers get the seed in their step 2
+    await open_conn(server.url("bench-throughput", "writer"), writer)
+    await write_seed(writer)
     subs = [Conn(on_update) for _ in range(subs_n)]
     for k, sub in enumerate(subs):
         await open_conn(server.url("bench-throughput", f"sub{k}"), sub)
-    writer = Conn()
-    await open_conn(server.url("bench-throughput", "writer"), writer)
     cpu0 = cpu_seconds()
     server_cpu0 = cpu_seconds(server.pid)
     start = time.perf_counter()
@@ -372,13 +389,17 @@ async def throughput(server: Server, args: argparse.Namespace) -> dict[str, Any]
 async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     n_rooms, edits = args.rooms, 50
     updates = [sync_update(u) for u in two_writers(edits)]
+    drafts = [f"bench-room-{r}" for r in range(n_rooms)]
+    server.create_drafts(*drafts)
+    if server.kind == "plenary":
+        await asyncio.sleep(args.unload_wait)  # creating a draft loads its room: let it unload (1 s grace)
     baseline = server.rss_kib()
     joins: list[float] = []
     pairs: list[tuple[Conn, Conn]] = []
     gate = asyncio.Semaphore(args.join_concurrency)
 
     # Tokens are issued up front: signing them inside the loop would delay the other joins.
-    urls = {(r, who): server.url(f"bench-room-{r}", f"{who}{r}") for r in range(n_rooms) for who in "ab"}
+    urls = {(r, who): server.url(drafts[r], f"{who}{r}") for r in range(n_rooms) for who in "ab"}
 
     async def join(room: int, who: str) -> Conn:
         conn = Conn()
@@ -388,6 +409,8 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
 
     async def room_pair(room: int) -> None:
         a = await join(room, "a")
+        await write_seed(a)  # outside the join's timing; b gets it in its step 2
+        a.updates = 0  # the peers echo the seed back to a: count from the edits on
         b = await join(room, "b")
         pairs.append((a, b))
 
@@ -418,9 +441,9 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         a.close()
         b.close()
     # Rooms unload PLENARY_UNLOAD_GRACE_SECONDS (1 s here) after their last client leaves.
-    await asyncio.sleep(2)
+    await asyncio.sleep(args.unload_wait)
     after = server.rss_kib()
-    for _ in range(8):
+    for _ in range(8 if args.unload_wait else 0):
         await asyncio.sleep(0.5)
         now = server.rss_kib()
         if abs(now - after) < 256:
@@ -447,10 +470,12 @@ async def coldload(server: Server, args: argparse.Namespace) -> dict[str, Any]:
     updates = load_updates(args.trace, args.cold_updates)
     n, window = len(updates), 512
     room = "bench-cold"
-    sub = Conn()
-    await open_conn(server.url(room, "sub"), sub)
+    server.create_drafts(room)
     writer = Conn()
     await open_conn(server.url(room, "writer"), writer)
+    await write_seed(writer)
+    sub = Conn()
+    await open_conn(server.url(room, "sub"), sub)
     t0 = time.perf_counter()
     deadline = t0 + args.phase_timeout
     for i, update in enumerate(updates):
@@ -508,6 +533,10 @@ async def presence(server: Server, args: argparse.Namespace) -> dict[str, Any]:
             latencies.append(now - send_at[i])
 
     room = "bench-presence"
+    server.create_drafts(room)
+    writer = Conn()
+    await open_conn(server.url(room, "writer"), writer)
+    await write_seed(writer)
     clients = [Conn(on_update) for _ in range(n_clients)]
     gate = asyncio.Semaphore(32)
 
@@ -516,8 +545,6 @@ async def presence(server: Server, args: argparse.Namespace) -> dict[str, Any]:
             await open_conn(server.url(room, f"p{k}"), clients[k])
 
     await asyncio.wait_for(asyncio.gather(*(join(k) for k in range(n_clients))), args.phase_timeout)
-    writer = Conn()
-    await open_conn(server.url(room, "writer"), writer)
     stop = asyncio.Event()
 
     async def beat(k: int) -> None:
@@ -573,13 +600,11 @@ async def presence(server: Server, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def two_writers(edits: int) -> list[bytes]:
-    """Keystrokes of two clients (own Yjs client ids) in one text: A's ``edits``, then B's after them."""
-    from pycrdt import Doc, Text
-
+    """Keystrokes of two clients (own Yjs client ids) in paragraph p1's text (after the seed): A's
+    ``edits``, then B's after them."""
     words = "the delegation proposes to amend paragraph four of the draft resolution "
     out: list[bytes] = []
-    docs = [Doc(client_id=1_000_001), Doc(client_id=1_000_002)]
-    texts = [doc.get("text", type=Text) for doc in docs]
+    docs, texts = zip(*(paragraph_text(client) for client in (1_000_001, 1_000_002)), strict=True)
     for who in (0, 1):
         doc, text = docs[who], texts[who]
         sub = doc.observe(lambda event: out.append(event.update))
@@ -592,11 +617,8 @@ def two_writers(edits: int) -> list[bytes]:
 
 
 def big_updates(count: int, size: int) -> list[bytes]:
-    """``count`` updates each appending ``size`` characters to a text (pastes: few structs, many bytes)."""
-    from pycrdt import Doc, Text
-
-    doc = Doc()
-    text = doc.get("text", type=Text)
+    """``count`` updates each appending ``size`` characters to p1's text (pastes: few structs, many bytes)."""
+    doc, text = paragraph_text()
     out: list[bytes] = []
     sub = doc.observe(lambda event: out.append(event.update))
     for k in range(count):
@@ -641,6 +663,10 @@ async def slowreader(server: Server, args: argparse.Namespace) -> dict[str, Any]
             (after if closed_at else before).append(now - send_at[i])
 
     room = "bench-slow"
+    server.create_drafts(room)
+    writer = Conn()
+    await open_conn(server.url(room, "writer"), writer)
+    await write_seed(writer)
     subs = [Conn(on_update) for _ in range(subs_n)]
     for k, sub in enumerate(subs):
         await open_conn(server.url(room, f"s{k}"), sub)
@@ -649,8 +675,6 @@ async def slowreader(server: Server, args: argparse.Namespace) -> dict[str, Any]
     assert slow.protocol is not None and slow.protocol.transport is not None
     slow_port = slow.local_port
     slow.protocol.transport.pause_reading()
-    writer = Conn()
-    await open_conn(server.url(room, "writer"), writer)
     cpu0 = cpu_seconds()
     server_cpu0 = cpu_seconds(server.pid)
     start = time.perf_counter()
@@ -845,12 +869,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=64, help="throughput: updates in flight (default 64)")
     parser.add_argument("--join-concurrency", type=int, default=4, help="rooms: joins in flight")
     parser.add_argument("--edit-concurrency", type=int, default=100)
+    parser.add_argument(
+        "--rooms",
+        type=int,
+        default=None,
+        help="rooms: how many (default 1,000; 200 with --quick; $BENCH_ROOMS)",
+    )
+    parser.add_argument(
+        "--unload-wait",
+        type=float,
+        default=2.0,
+        help="rooms: seconds to let rooms unload before RSS is read (0: no RSS figures worth reading)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.reps = args.reps or (1 if quick else 3)
     args.tp_updates = 10_000 if quick else 50_000
     args.tp_timeout = 30.0
-    args.rooms = int(os.environ.get("BENCH_ROOMS", 200 if quick else 1000))
+    args.rooms = args.rooms or int(os.environ.get("BENCH_ROOMS", 200 if quick else 1000))
     args.cold_updates = 30_000 if quick else None
     args.cold_samples = 5
     args.cold_restarts = 1 if quick else 3

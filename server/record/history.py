@@ -187,7 +187,8 @@ class DraftHistory:
         #: Which entry wrote each Yjs clock: blame reads authorship off the items' ids.
         self.writers = Writers()
         self.folds: list[BlameFold] = []
-        self.blamed: tuple[int, list[dict[str, Any]]] | None = None
+        #: The last blame: ((seq, the people it named), its paragraphs).
+        self.blamed: tuple[tuple[int, Any], list[dict[str, Any]]] | None = None
 
     def feed(self, entries: list[Entry]) -> None:
         for entry in entries:
@@ -415,34 +416,19 @@ class History:
         history = await self.sync(draft, progress)
         async with history.lock:
             seq = await self.resolve(history, at)
-            if history.blamed is not None and history.blamed[0] == seq:
-                plain = history.blamed[1]
+            known = self._people(history, people)
+            # Spans carry who each participant is: the cache is good for this moment and these people.
+            key = (seq, tuple(sorted(known.items())))
+            if history.blamed is not None and history.blamed[0] == key:
+                paragraphs = history.blamed[1]
             else:
-                found = await self._blame_by_ids(history, seq)
+                found = await self._blame_by_ids(history, seq, known)
                 if found is None:
                     fold = self._fold_for(history, seq)
                     await self._advance(history, fold, seq, progress)
-                    found = await asyncio.to_thread(fold.blame)
-                plain = found
-                history.blamed = (seq, plain)
-            known = self._people(history, people)
-        persons: dict[str, dict[str, str | None]] = {}  # one look-up per participant, not per span
-        paragraphs = [
-            {
-                **p,
-                "spans": [
-                    {
-                        **span,
-                        **(
-                            persons.get(span["participant"])
-                            or persons.setdefault(span["participant"], _person(known, span["participant"]))
-                        ),
-                    }
-                    for span in p["spans"]
-                ],
-            }
-            for p in plain
-        ]
+                    found = await asyncio.to_thread(fold.blame, known)
+                paragraphs = found
+                history.blamed = (key, paragraphs)
         time_us = history.time_of(seq)
         return {
             "draft": draft,
@@ -452,7 +438,9 @@ class History:
             "paragraphs": paragraphs,
         }
 
-    async def _blame_by_ids(self, history: DraftHistory, seq: int) -> list[dict[str, Any]] | None:
+    async def _blame_by_ids(
+        self, history: DraftHistory, seq: int, people: Mapping[str, Person]
+    ) -> list[dict[str, Any]] | None:
         """Blame read off the items' ids in the state at ``seq`` (the caller holds the draft's lock);
         None when the state or the log cannot be read that way, and the fold must replay."""
         if history.writers.irregular is not None:
@@ -470,7 +458,7 @@ class History:
                 payloads = (await conn.execute(query)).scalars().all()
             doc = await asyncio.to_thread(doc_from, state, payloads, skip_gc=True)
         try:
-            return await asyncio.to_thread(blame_doc, doc, history.writers)
+            return await asyncio.to_thread(blame_doc, doc, history.writers, people)
         except HistoryError as exc:
             log.info("blame of %s at %d replays the log: %s", history.draft, seq, exc)
             return None
@@ -631,11 +619,6 @@ def _command(entry: Entry) -> CommandEntry | None:
         return CommandEntry(entry.seq, entry.time_us, dict(record["command"]), Actor(**record["actor"]))
     except (ValueError, KeyError, TypeError):
         return None
-
-
-def _person(people: Mapping[str, Person], participant: str) -> dict[str, str | None]:
-    person = people.get(participant) or Person()
-    return {"name": person.name, "delegation": person.delegation, "group": person.group}
 
 
 def _paragraph_text(doc: Doc, paragraph: Any) -> str | None:

@@ -291,3 +291,11 @@ async def test_history_replays_a_log_that_rewrites_clocks(tmp_path: Path) -> Non
         assert (await history.sync("d")).folds, "the ids path was taken: this log does not test the fallback"
     finally:
         await database.close()
+
+
+@pytest.mark.parametrize("state", [b"\x01", b"\xff\xff\xff", b"\x01\x01\x05\x00\x84\x05\x00\x01a"])
+def test_an_unreadable_state_is_a_history_error(state: bytes) -> None:
+    from crdt.record.history import blame_state
+
+    with pytest.raises(HistoryError):
+        blame_state(state, Writers())

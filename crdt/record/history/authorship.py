@@ -171,7 +171,12 @@ def blame_doc(doc: Doc, writers: Writers, people: Mapping[str, Person] | None = 
     sent collected structs) gives other paragraphs or texts: that raises ``HistoryError``, and the
     caller replays instead. Keep the doc with ``skip_gc=True`` to stay on this path.
     """
-    blamed = blame_state(doc.get_update(), writers, people)
+    try:
+        blamed = blame_state(doc.get_update(), writers, people)
+    except HistoryError:
+        raise
+    except Exception as exc:  # a fold is total: anything unforeseen in a state means "replay instead"
+        raise HistoryError(f"the state's items could not be read: {type(exc).__name__}: {exc}") from exc
     if [(p["id"], p["kind"], p["text"]) for p in blamed] != _texts(doc):
         raise HistoryError("the state's items do not give the document's text")
     return blamed

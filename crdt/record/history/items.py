@@ -182,6 +182,8 @@ class ItemStore:
                     pieces.append(piece)
                     origin = (piece.client, stop - 1)
         self._mark_deleted(update.delete_set)
+        # A piece is pushed once to start and once per piece waiting on it (each waits on at most 4).
+        self._stack_limit = 5 * len(pieces) + 4
         for piece in pieces:
             if not piece.done:
                 self._integrate_with_dependencies(piece)
@@ -223,7 +225,7 @@ class ItemStore:
                 continue
             waiting = [dep for dep in self._dependencies(piece) if not dep.done]
             if waiting:
-                if len(stack) > 10_000_000:
+                if len(stack) > self._stack_limit:
                     raise HistoryError("the state's items depend on each other in a cycle")
                 stack.extend(waiting)
                 continue

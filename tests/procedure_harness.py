@@ -47,6 +47,7 @@ PENDING: dict[str, str] = {
     "anchor": "defect 1: a confirmed adoption replaces the recorded offsets when nothing of the span is left",
     "kinds": "defect 4: a deletion with text, an insertion over a span",
     "silence": "defect 3: a silence on a paragraph whose comment period closed cannot be broken",
+    "structure": "defect 2: adding or removing a paragraph restarts the silence on the last paragraph",
 }
 
 #: Everyone at the table: the chair, the secretariat, delegates of four stakeholder groups (two
@@ -588,3 +589,328 @@ class Seen:
 
     def note(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
+
+
+# The same table, played against a real server over HTTP and websockets.
+
+
+class ServerError(AssertionError):
+    """The server answered 5xx."""
+
+
+class ServerTable:
+    """One draft on a running server: REST commands, websocket edits by the delegates' own clients, and
+    the server's answers read back to check the same invariants (``run`` executes a coroutine on the
+    table's event loop, where every pycrdt document lives)."""
+
+    def __init__(
+        self,
+        http: str,
+        ws: str,
+        tokens: Mapping[str, str],
+        draft: str,
+        run: Callable[[Any], Any],
+    ) -> None:
+        import httpx
+
+        self.ws = ws
+        self.tokens = tokens
+        self.draft = draft
+        self.run = run
+        self.http = httpx.Client(base_url=http, timeout=30)
+        self.clients: dict[str, Any] = {}
+        self.adoptions: list[Adoption] = []
+        self.checked = 0
+        self.references: dict[str, str] = {}
+        self.frozen: dict[str, str] | None = None
+        self.head: dict[str, Any] | None = None
+        paragraphs = [{"id": p.id, "kind": str(p.kind), "text": p.text} for p in OPENING]
+        body = {
+            "id": draft,
+            "title": "Tunis follow-up",
+            "symbol": "WSIS-II/PC-3/DT/5",
+            "paragraphs": paragraphs,
+        }
+        created = self.request("chair", "POST", "/api/drafts", body)
+        assert created.status_code == 201, created.text
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            self.run(client.close())
+        self.http.close()
+
+    # Requests.
+
+    def request(self, who: str, method: str, path: str, body: Any = None) -> Any:
+        response = self.http.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {self.tokens[who]}"}
+        )
+        if response.status_code >= 500:
+            raise ServerError(f"{method} {path} by {who}: {response.status_code} {response.text}")
+        return response
+
+    def get(self, path: str, who: str = "chair") -> Any:
+        response = self.request(who, "GET", path)
+        assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
+        return response
+
+    def path(self, tail: str) -> str:
+        return f"/api/drafts/{self.draft}{tail}"
+
+    def at_head(self) -> dict[str, Any]:
+        """The text and state folded from the log (the history's answer)."""
+        return self.get(self.path("/text")).json()
+
+    def live(self) -> dict[str, Any]:
+        return self.get(self.path("/deliberation")).json()
+
+    def texts(self) -> dict[str, str]:
+        return {p["id"]: p["text"] for p in self.get(self.path("")).json()["paragraphs"]}
+
+    def settle(self) -> dict[str, Any]:
+        """Wait until the log stops growing (the server's own commands after an edit), then read it."""
+        import time
+
+        last = self.at_head()
+        for _ in range(100):
+            time.sleep(0.03)
+            now = self.at_head()
+            if now["head"] == last["head"]:
+                return now
+            last = now
+        return last
+
+    def command(self, who: str, method: str, tail: str, body: Any = None) -> Outcome:
+        # What the last check read, if nothing happened since (the server's clock fires nothing here:
+        # deadlines are an hour away).
+        before, self.head = self.head or self.at_head(), None
+        response = self.request(who, method, self.path(tail), body)
+        if response.status_code >= 400:
+            after = self.at_head()
+            assert after["head"] == before["head"], f"refused {method} {tail} ({response.text}) was logged"
+            assert after["deliberation"] == before["deliberation"], (
+                f"refused {method} {tail} changed the state"
+            )
+            assert after["paragraphs"] == before["paragraphs"], f"refused {method} {tail} changed the text"
+            return Outcome(response.status_code, response.text)
+        return Outcome(response.status_code, response.json())
+
+    # Websocket editing.
+
+    def client(self, who: str) -> Any:
+        if who not in self.clients:
+            from client.session import RoomClient
+
+            async def connect() -> Any:
+                client = RoomClient(self.ws, self.draft, token=self.tokens[who])
+                await client.start()
+                await client.wait_synced()
+                return client
+
+            self.clients[who] = self.run(connect())
+        return self.clients[who]
+
+    def client_texts(self, who: str) -> dict[str, str]:
+        client = self.client(who)
+
+        async def read() -> dict[str, str]:
+            return texts(client.doc)
+
+        return self.run(read())
+
+    def synced(self, who: str) -> Any:
+        """``who``'s client, once its document reads as the server's text."""
+        import time
+
+        client = self.client(who)
+        server = self.texts()
+        for _ in range(200):
+            if self.client_texts(who) == server:
+                return client
+            time.sleep(0.02)
+            server = self.texts()
+        raise AssertionError(f"{who}'s client never caught up with the server's text")
+
+    def anchored(self, paragraph: str, anchor: str) -> tuple[int, int] | None:
+        client = self.synced("observer")
+
+        async def read() -> tuple[int, int] | None:
+            return anchored_span(client.doc, paragraph, anchor)
+
+        return self.run(read())
+
+    def may_type(self, who: str, paragraph: str | None) -> bool:
+        if PEOPLE[who].role_for(DRAFT) not in ("chair", "secretariat", "delegate"):
+            return False
+        me = self.get(self.path("/me"), who).json()
+        if paragraph is None:
+            return me["draft"] is None
+        return me["paragraphs"].get(paragraph, "gone") is None
+
+    def change(self, who: str, write: Callable[[Doc], None]) -> dict[str, str]:
+        """Make a change in ``who``'s document; wait until the server holds it; the texts then."""
+        import time
+
+        client = self.synced(who)
+        self.head = None
+
+        async def apply() -> dict[str, str]:
+            with client.doc.transaction():
+                write(client.doc)
+            return texts(client.doc)
+
+        expected = self.run(apply())
+        for _ in range(250):
+            if client.close_code is not None and client.close_code >= 4400:
+                raise AssertionError(
+                    f"the server refused {who}'s edit: {client.close_code} {client.close_reason}"
+                )
+            if self.texts() == expected:
+                self.settle()
+                return expected
+            time.sleep(0.02)
+        raise AssertionError(f"the server never took {who}'s edit")
+
+    def edit(self, who: str, paragraph: str, place: str, width: int, insert: str, anchor: str | None) -> bool:
+        if not self.may_type(who, paragraph):
+            return False
+        current = self.texts().get(paragraph)
+        if current is None:
+            return False
+        length = utf16_length(current)
+        span = self.anchored(paragraph, anchor) if anchor else (length // 3, 2 * length // 3)
+        if span is None:
+            return False
+        start, end = edit_near(span, length, place, width)
+        start, end = _codepoint_boundary(current, start), _codepoint_boundary(current, end)
+        if start == end and not insert:
+            return False
+
+        def write(doc: Doc) -> None:
+            text = find_text(doc, paragraph)
+            assert text is not None
+            now = str(text)
+            a, b = utf16_to_utf8(now, start), utf16_to_utf8(now, end)
+            if b > a:
+                del text[a:b]
+            if insert:
+                text.insert(a, insert)
+
+        self.change(who, write)
+        return True
+
+    def insert_paragraph(self, who: str, index: int, pid: str) -> bool:
+        if not self.may_type(who, None):
+            return False
+
+        def write(doc: Doc) -> None:
+            array = paragraphs_array(doc)
+            array.insert(
+                min(index, len(array)), Map({"id": pid, "kind": "operative", "text": Text("A new one.")})
+            )
+
+        self.change(who, write)
+        return True
+
+    def delete_paragraph(self, who: str, paragraph: str) -> bool:
+        if not (self.may_type(who, None) and self.may_type(who, paragraph)):
+            return False
+
+        def write(doc: Doc) -> None:
+            array = paragraphs_array(doc)
+            for index, element in enumerate(array):
+                if isinstance(element, Map) and element.get("id") == paragraph:
+                    del array[index]
+                    return
+
+        self.change(who, write)
+        return True
+
+    # Decisions, with what they did to the text.
+
+    def adopt(self, amendment_id: str, body: Mapping[str, Any], who: str = "chair") -> Outcome:
+        record = self.live()["amendments"].get(amendment_id)
+        anchored = self.anchored(record["paragraph"], amendment_id) if record else None
+        before = self.texts()
+        outcome = self.command(who, "POST", f"/amendments/{amendment_id}/adopt", dict(body))
+        if outcome.ok and record is not None:
+            after_state = self.live()["amendments"][amendment_id]
+            story = self.get(self.path(f"/amendments/{amendment_id}/history")).json()
+            change = story["text_change"]
+            assert change is not None, f"{amendment_id} was adopted, but the log holds no text change for it"
+            paragraph = record["paragraph"]
+            after = {**self.texts(), paragraph: change["after"]}
+            assert change["before"] == before[paragraph], (
+                f"{amendment_id}: the text changed before the adoption"
+            )
+            span = anchored if anchored is not None else (record["start"], record["end"])
+            self.adoptions.append(
+                Adoption(
+                    amendment_id,
+                    paragraph,
+                    before,
+                    after,
+                    span,
+                    anchored,
+                    after_state.get("adopted_text") or "",
+                    after_state,
+                )
+            )
+        return outcome
+
+
+def check_server(table: ServerTable, *, exports: bool) -> None:
+    """The server's answers keep the invariants: the live state is the fold of the log, the live text
+    is the history's text, numbers agree everywhere; every adoption did exactly what it records."""
+    for adoption in table.adoptions[table.checked :]:
+        check_adoption(adoption)
+    table.checked = len(table.adoptions)
+    head = table.at_head()
+    live = table.live()
+    table.head = head
+    assert head["deliberation"] == live, (
+        f"the state folded from the log differs from the live state: {differences(head['deliberation'], live)}"
+    )
+    current = table.get(table.path("")).json()["paragraphs"]
+    assert [(p["id"], p["number"], p["text"]) for p in current] == [
+        (p["id"], p["number"], p["text"]) for p in head["paragraphs"]
+    ], "the live text and its numbers differ from the history's at the head"
+    numbers = {p["id"]: p["number"] for p in current}
+    if table.frozen is not None:
+        for pid, number in table.frozen.items():
+            if pid in numbers and number:
+                assert numbers[pid] == number, f"{pid} was frozen as {number!r}, now shows {numbers[pid]!r}"
+    for amendment_id, reference in table.references.items():
+        assert live["amendments"][amendment_id].get("reference", "") == reference
+    if exports:
+        check_server_exports(table, numbers)
+
+
+def differences(a: Any, b: Any, where: str = "") -> list[str]:
+    """Where two JSON values differ (the first few places)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        found = []
+        for key in sorted(set(a) | set(b), key=str):
+            found += differences(a.get(key, "<absent>"), b.get(key, "<absent>"), f"{where}/{key}")
+        return found[:5]
+    return [] if a == b else [f"{where}: {a!r} != {b!r}"]
+
+
+def check_server_exports(table: ServerTable, numbers: Mapping[str, str]) -> None:
+    import io
+    import zipfile
+
+    for fmt, view in (
+        ("markdown", "compilation"),
+        ("markdown", "clean"),
+        ("html", "compilation"),
+        ("html", "clean"),
+    ):
+        rendered = table.get(table.path(f"/export?format={fmt}&view={view}")).text
+        if (fmt, view) == ("markdown", "compilation"):
+            for pid, number in numbers.items():
+                assert not number or number in rendered, f"{pid} ({number}) missing from the compilation"
+    table.get(table.path("/export?format=summary"))
+    json.loads(table.get(table.path("/export?format=annotations")).text)
+    archive = zipfile.ZipFile(io.BytesIO(table.get(table.path("/export?format=akn")).content))
+    check_akn({name: archive.read(name) for name in archive.namelist() if name.endswith(".xml")})

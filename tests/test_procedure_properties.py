@@ -12,28 +12,46 @@ end of each example and after each decision, to stay within its time budget). Se
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from crdt.offsets import utf16_length
 from tests.procedure_harness import (
     DELEGATES,
+    DRAFT,
+    PENDING,
+    PEOPLE,
     PLACES,
     ROLES,
     SECOND,
     PureTable,
+    ServerTable,
     anchored_span,
     check_all,
     check_exports,
+    check_server,
     edit_near,
 )
 
 #: Examples run in CI (stated in the README's testing section).
 PURE_EXAMPLES = 200
 PURE_STEPS = 30
+#: The explain phase traces every line of a failing example again: minutes on Python 3.11, for a hint.
+NO_EXPLAIN = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
 roles = st.sampled_from(ROLES)
 delegates = st.sampled_from(DELEGATES)
@@ -335,4 +353,246 @@ TestPureDeliberation.settings = settings(
     stateful_step_count=PURE_STEPS,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    phases=NO_EXPLAIN,
 )
+
+
+# The same, against a real server: REST commands, websocket edits from the delegates' own clients.
+
+#: Examples run in CI against the server (stated in the README's testing section).
+SERVER_EXAMPLES = 20
+SERVER_STEPS = 10
+
+
+class ServerMachine(RuleBasedStateMachine):
+    #: Set by the test below: the server's addresses, everyone's tokens, the event loop's runner.
+    context: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        context = ServerMachine.context
+        context["drafts"] += 1
+        self.table = ServerTable(
+            context["http"], context["ws"], context["tokens"], f"prop-{context['drafts']}", context["run"]
+        )
+        self.made = 0
+
+    def paragraphs(self) -> list[str]:
+        return list(self.table.texts())
+
+    def amendments(self, open_only: bool = False) -> list[str]:
+        found = self.table.live()["amendments"]
+        return [a for a, am in found.items() if not open_only or am["state"] == "proposed"]
+
+    @rule(
+        data=st.data(),
+        who=st.sampled_from((*DELEGATES, *DELEGATES, "observer")),
+        kind=st.sampled_from(("insertion", "deletion", "substitution")),
+        text=words,
+        honest=st.booleans(),
+    )
+    def propose(self, data: st.DataObject, who: str, kind: str, text: str, honest: bool) -> None:
+        paragraph = data.draw(st.sampled_from(self.paragraphs()))
+        length = utf16_length(self.table.texts()[paragraph])
+        start = data.draw(st.integers(0, length))
+        end = data.draw(st.integers(start, length))
+        if honest:
+            end = start if kind == "insertion" else end
+            text = "" if kind == "deletion" else text
+        body = {"paragraph": paragraph, "kind": kind, "start": start, "end": end, "text": text}
+        outcome = self.table.command(who, "POST", "/amendments", {**body, "justification": "clearer"})
+        if outcome.ok:
+            result = outcome.body["result"]
+            self.table.references[result["id"]] = result.get("reference") or ""
+
+    @precondition(lambda self: self.amendments())
+    @rule(
+        data=st.data(),
+        who=delegates,
+        stance=stances,
+        what=st.sampled_from(("position", "cosponsor", "withdraw")),
+    )
+    def on_amendment(self, data: st.DataObject, who: str, stance: str, what: str) -> None:
+        target = data.draw(st.sampled_from(self.amendments()))
+        if what == "position":
+            self.table.command(who, "PUT", f"/positions/{target}", {"stance": stance, "explanation": "e"})
+        else:
+            self.table.command(who, "POST", f"/amendments/{target}/{what}")
+
+    @rule(data=st.data(), who=delegates, stance=stances)
+    def position(self, data: st.DataObject, who: str, stance: str) -> None:
+        target = data.draw(st.sampled_from(self.paragraphs()))
+        self.table.command(who, "PUT", f"/positions/{target}", {"stance": stance})
+
+    @precondition(lambda self: self.amendments(True))
+    @rule(data=st.data(), modified=st.one_of(st.none(), words), flags=st.tuples(st.booleans(), st.booleans()))
+    def adopt(self, data: st.DataObject, modified: str | None, flags: tuple[bool, bool]) -> None:
+        target = data.draw(st.sampled_from(self.amendments(True)))
+        body: dict[str, Any] = {"confirm": flags[0], "over_objection": flags[1]}
+        if modified is not None:
+            body["modified_text"] = modified
+        if self.table.adopt(target, body).ok:
+            check_server(self.table, exports=True)
+
+    @precondition(lambda self: self.amendments(True))
+    @rule(data=st.data())
+    def reject(self, data: st.DataObject) -> None:
+        target = data.draw(st.sampled_from(self.amendments(True)))
+        self.table.command("chair", "POST", f"/amendments/{target}/reject", {"reason": "no consensus"})
+
+    @rule(data=st.data(), who=managers, status=statuses)
+    def status(self, data: st.DataObject, who: str, status: str) -> None:
+        paragraph = data.draw(st.sampled_from(self.paragraphs()))
+        if status == "pending" and data.draw(st.booleans()):
+            self.table.command(who, "POST", f"/paragraphs/{paragraph}/reopen", {"reason": "capitals"})
+        else:
+            self.table.command(who, "PUT", f"/paragraphs/{paragraph}/status", {"status": status})
+
+    @rule(
+        data=st.data(),
+        who=managers,
+        what=st.sampled_from(
+            ("lock", "unlock", "unlock", "freeze", "unfreeze", "rule", "profile", "period", "close")
+        ),
+    )
+    def process(self, data: st.DataObject, who: str, what: str) -> None:
+        deadline = iso_in(3600)
+        if what in ("lock", "unlock"):
+            self.table.command(who, "POST", f"/{what}")
+        elif what in ("freeze", "unfreeze"):
+            if self.table.command(who, "POST", f"/numbering/{what}").ok:
+                self.table.frozen = (
+                    {p["id"]: p["number"] for p in self.table.get(self.table.path("")).json()["paragraphs"]}
+                    if what == "freeze"
+                    else None
+                )
+        elif what == "rule":
+            self.table.command(
+                who, "PUT", "/rule", {"rule": data.draw(st.sampled_from(("consensus", "majority")))}
+            )
+        elif what == "profile":
+            profile = data.draw(st.sampled_from(("intergovernmental", "multistakeholder")))
+            self.table.command(who, "PUT", "/profile", {"profile": profile})
+        elif what == "period":
+            paragraphs = data.draw(
+                st.lists(st.sampled_from(self.paragraphs()), min_size=1, max_size=2, unique=True)
+            )
+            self.table.command(who, "POST", "/periods", {"paragraphs": paragraphs, "deadline": deadline})
+        else:
+            periods = list(self.table.live()["periods"])
+            if periods:
+                self.table.command(who, "POST", f"/periods/{data.draw(st.sampled_from(periods))}/close")
+
+    @rule(data=st.data(), who=managers)
+    def silence(self, data: st.DataObject, who: str) -> None:
+        target = data.draw(st.sampled_from(self.paragraphs() + self.amendments(True)))
+        self.table.command(who, "POST", "/silence", {"target": target, "deadline": iso_in(3600)})
+
+    @rule(
+        data=st.data(),
+        who=st.sampled_from((*DELEGATES, "chair", "secretariat")),
+        place=st.sampled_from(PLACES),
+        width=st.integers(1, 5),
+        insert=st.sampled_from(("", "new ", "🌍")),
+        near=st.booleans(),
+    )
+    def edit(self, data: st.DataObject, who: str, place: str, width: int, insert: str, near: bool) -> None:
+        amendments = self.table.live()["amendments"]
+        anchored = [(am["paragraph"], a) for a, am in amendments.items() if am["state"] == "proposed"]
+        if near and anchored:
+            paragraph, anchor = data.draw(st.sampled_from(anchored))
+        else:
+            paragraph, anchor = data.draw(st.sampled_from(self.paragraphs())), None
+        self.table.edit(who, paragraph, place, width, insert, anchor)
+
+    @rule(data=st.data(), who=st.sampled_from(("switzerland", "chair", "secretariat")), insert=st.booleans())
+    def structure(self, data: st.DataObject, who: str, insert: bool) -> None:
+        silences = self.table.live()["silences"]
+        if insert:
+            self.made += 1
+            index = data.draw(st.integers(0, len(self.paragraphs())))
+            changed = self.table.insert_paragraph(who, index, f"n{self.made}")
+            untouched = set(silences)
+        elif len(self.paragraphs()) > 2:
+            paragraph = data.draw(st.sampled_from(self.paragraphs()))
+            changed = self.table.delete_paragraph(who, paragraph)
+            live = self.table.live()["amendments"]
+            untouched = {t for t in silences if live.get(t, {}).get("paragraph", t) != paragraph}
+        else:
+            return
+        if changed and "structure" not in PENDING:
+            after = self.table.settle()["deliberation"]["silences"]
+            for target in untouched:
+                assert after[target].get("restarts") == silences[target].get("restarts"), (
+                    f"a paragraph added or removed elsewhere restarted the silence on {target}"
+                )
+
+    @rule()
+    def break_silence(self) -> None:
+        """Some delegation can always break a running silence (and one does, here)."""
+        running = [t for t, s in self.table.live()["silences"].items() if s["state"] == "running"]
+        if running:
+            self._break(running[0])
+
+    def _break(self, target: str) -> None:
+        for who in DELEGATES:
+            outcome = self.table.command(who, "PUT", f"/positions/{target}", {"stance": "objection"})
+            if outcome.ok and self.table.live()["silences"][target]["state"] == "broken":
+                return
+        assert "silence" in PENDING, f"nobody could break the silence on {target}"
+
+    @invariant()
+    def server_holds(self) -> None:
+        check_server(self.table, exports=False)
+
+    def teardown(self) -> None:
+        try:
+            check_server(self.table, exports=True)
+            for target, silence in self.table.live()["silences"].items():
+                if silence["state"] == "running":
+                    self._break(target)
+        finally:
+            self.table.close()
+
+
+def iso_in(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.fixture
+def event_loop_thread() -> Iterator[Callable[[Any], Any]]:
+    """An event loop in its own thread: the machine's steps are synchronous, the clients are not."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def run(coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=30)
+
+    yield run
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
+
+
+def test_procedure_against_the_server(
+    server: Any, tokens: Any, event_loop_thread: Callable[[Any], Any]
+) -> None:
+    everyone = {
+        who: tokens(
+            str(p.role_for(DRAFT)), user=p.id, name=p.name, delegation=p.delegation, group=str(p.group or "")
+        )
+        for who, p in PEOPLE.items()
+    }
+    ServerMachine.context.update(
+        http=server.http, ws=server.ws, tokens=everyone, run=event_loop_thread, drafts=0
+    )
+    run_state_machine_as_test(
+        ServerMachine,
+        settings=settings(
+            max_examples=SERVER_EXAMPLES,
+            stateful_step_count=SERVER_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=NO_EXPLAIN,
+        ),
+    )

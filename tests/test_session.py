@@ -21,12 +21,10 @@ import json
 import re
 import zipfile
 
-import pytest
 from lxml import etree
 from pycrdt import Array, Map, Text
 
 from client.session import RoomClient
-from crdt.procedure.deliberation import COMMANDS
 from tests.conftest import eventually, plenary_command
 from tests.test_deliberation import Table, create, iso_in
 
@@ -34,7 +32,6 @@ AKN = "{http://docs.oasis-open.org/legaldocml/ns/akn/3.0}"
 D = "/api/drafts/tunis"
 P3 = "Implementation must be carried out at the national, regional and international levels."
 MODIFIED = "national level, as well as at the regional and international"
-EXPLANATIONS = "explanation.give" in COMMANDS  # from the rules side of #14; see the report if absent
 
 
 def _numbers_in_markdown(text: str) -> list[str]:
@@ -103,13 +100,12 @@ async def test_a_seed_style_session_leaves_text_record_and_exports_in_agreement(
     )
     period = next(iter(table.ok("chair", "GET", f"{D}/deliberation")["periods"]))
     table.ok("chair", "POST", f"{D}/periods/{period}/close")
-    if EXPLANATIONS:
-        table.ok(
-            "csc",
-            "POST",
-            f"{D}/explanations/{swiss['id']}",
-            {"text": "We joined the consensus; local dialogues must not be forgotten."},
-        )
+    table.ok(
+        "csc",
+        "POST",
+        f"{D}/explanations/{swiss['id']}",
+        {"text": "We joined the consensus; local dialogues must not be forgotten."},
+    )
 
     # The text.
     live = table.ok("archivist", "GET", D)["paragraphs"]
@@ -170,11 +166,8 @@ async def test_a_seed_style_session_leaves_text_record_and_exports_in_agreement(
         in exports["summary-compilation"]
     )
     assert f"replace “{P3[start:end]}” by “{MODIFIED}”" in exports["summary-compilation"]
-    if EXPLANATIONS:
-        for key in ("markdown-compilation", "markdown-clean", "summary-compilation"):
-            assert (
-                "The delegation of Civil Society Caucus explained its position on amendment" in exports[key]
-            )
+    for key in ("markdown-compilation", "markdown-clean", "summary-compilation"):
+        assert "The delegation of Civil Society Caucus explained its position on amendment" in exports[key]
     annotations = json.loads(exports["annotations-compilation"])
     assert annotations["total"] == 1
 
@@ -192,7 +185,6 @@ async def test_a_seed_style_session_leaves_text_record_and_exports_in_agreement(
     assert {(r.get("seq"), r.get("time")) for r in records} == {(str(head), at_head["time"])}
 
 
-@pytest.mark.skipif(not EXPLANATIONS, reason="explanations of position come with the rules side of #14")
 async def test_an_explanation_given_through_the_endpoint_is_footnoted(server, tokens):
     table = Table(server, tokens)
     create(table)

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from crdt.procedure import conference, languages, revisions, rights
-from crdt.procedure.commands import MAX_BODY, Actor, need, refuse
+from crdt.procedure import conference, explanations, languages, revisions, rights
+from crdt.procedure.commands import MAX_BODY, Actor, CommandRefused, need, refuse
 from crdt.procedure.consensus import (
+    OBJECTING,
     DecisionRule,
     Indicator,
     Position,
+    PositionError,
     Stance,
     compute_indicator,
-    latest_positions,
 )
 from crdt.procedure.editing import EDITING_COMMANDS, Editing
 from crdt.procedure.proceedings import Proceedings
 from crdt.procedure.roll import ROLL_COMMANDS, Roll, roll_snapshot
+from crdt.times import iso_seconds
 
 
 class ParagraphStatus(StrEnum):
@@ -94,6 +96,13 @@ class Deliberation:
     languages: dict[str, Any] = field(default_factory=languages.default_languages)
     #: Meetings, the floor, statements, documents, Friends of the Chair (crdt/procedure/conference.py).
     proceedings: Proceedings = field(default_factory=Proceedings)
+    #: target → explanations of position given after its decision (crdt/procedure/explanations.py).
+    explanations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: paragraph → when its words last changed by a decision or an edit the log records (µs): positions
+    #: stated before are stale.
+    changed_us: dict[str, int] = field(default_factory=dict)
+    #: Logged entries that could not apply when folded (seq → what and why): see :func:`fold_entry`.
+    skipped: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # Queries.
 
@@ -124,10 +133,85 @@ class Deliberation:
             f"the comment period for this paragraph closed ({last['id']}, deadline {last['deadline']})",
         )
 
+    def sponsors_of(self, target: str) -> list[tuple[str, str]]:
+        """The sponsor and co-sponsors of an amendment (delegation, group); none for a paragraph."""
+        amendment = self.amendments.get(target)
+        if amendment is None or not amendment.get("sponsor"):
+            return []
+        sponsor = amendment["sponsor"]
+        out = [(sponsor, self.delegations.get(sponsor) or amendment["proposed_by"].get("group", ""))]
+        return out + [(d, self.delegations.get(d, "")) for d in amendment["cosponsors"]]
+
+    def counted(self, target: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The latest position of each delegation on ``target`` that counts, and the stale ones.
+
+        Sponsors and co-sponsors support their amendment unless they said otherwise; a position stated
+        before the paragraph's words last changed is stale: about a text that is no longer there.
+        """
+        latest: dict[str, dict[str, Any]] = {}
+        for delegation, group in self.sponsors_of(target):
+            latest[delegation] = {
+                "delegation": delegation,
+                "group": group,
+                "stance": "support",
+                "sponsor": True,
+            }
+        for record in self.positions.get(target, []):
+            latest[record["delegation"]] = record
+        changed = None if target in self.amendments else self.changed_us.get(target)
+        counted, stale = [], []
+        for record in latest.values():
+            if changed is not None and not record.get("sponsor") and record.get("at_us", changed) < changed:
+                stale.append(record)
+            else:
+                counted.append(record)
+        return counted, stale
+
     def indicator(self, target: str) -> Indicator:
-        history = [Position(p["delegation"], p["group"], p["stance"]) for p in self.positions.get(target, [])]
+        """Total: whatever the log holds, an indicator comes out (groups as the roll, or the first act of
+        each delegation, registered them; positions that cannot be counted are left out)."""
         expected = rights.expected_delegations(self.roll, self.delegations)
-        return compute_indicator(latest_positions(history).values(), expected, self.rule)
+        positions = []
+        for record in self.counted(target)[0]:
+            delegation = record["delegation"]
+            group = expected.get(delegation) or self.delegations.get(delegation) or record.get("group")
+            try:
+                positions.append(Position(delegation, group, record["stance"]))  # type: ignore[arg-type]
+            except PositionError:
+                continue
+        try:
+            return compute_indicator(positions, expected, self.rule)
+        except PositionError:
+            return compute_indicator(positions, {}, self.rule)
+
+    def objections(self, target: str) -> list[dict[str, str]]:
+        """Objections and formal objections standing on ``target`` (latest, counted positions)."""
+        return [
+            {"delegation": r["delegation"], "stance": r["stance"]}
+            for r in self.counted(target)[0]
+            if r["stance"] in OBJECTING
+        ]
+
+    def seated(self, actor: Actor) -> Actor:
+        """The actor with the stakeholder group its delegation holds in this draft.
+
+        The roll decides where the draft has one that lists the delegation; otherwise the first group seen
+        for the delegation stands, and a conflicting claim is refused (nothing is logged).
+        """
+        if actor.role != "delegate" or not actor.delegation:
+            return actor
+        on_roll = self.roll.delegations.get(actor.delegation)
+        if on_roll is not None:
+            group = str(on_roll.group)
+            return actor if group == actor.group else replace(actor, group=group)
+        known = self.delegations.get(actor.delegation)
+        if known is not None and known != actor.group:
+            raise refuse(
+                f"the delegation of {actor.delegation} speaks in this draft as {known}, not as "
+                f"{actor.group or 'no stakeholder group'}",
+                409,
+            )
+        return actor
 
     def next_id(self, prefix: str) -> str:
         self.counter += 1
@@ -144,6 +228,7 @@ class Deliberation:
         if problem is not None:
             raise problem
         conference.admit(self, command, actor)
+        actor = self.seated(actor)
         view = kind == "position.state" and rights.is_view(self.roll, actor)
         result = (_view if view else handler)(self, command, actor, now_us, now_iso)
         revisions.mark_made_against(self, kind, result)
@@ -222,6 +307,7 @@ def _propose(
         raise refuse("invalid proposed text")
     if kind != AmendmentKind.DELETION and not text:
         raise refuse(f"an {kind} needs the proposed text")
+    _check_kind(kind, text, c.get("start"), c.get("end"))
     _check_open(state, paragraph, now_us)
     amendment_id = need(c, "id")
     amendment = {
@@ -244,6 +330,22 @@ def _propose(
     }
     state.amendments[amendment_id] = amendment
     return amendment
+
+
+def _check_kind(kind: str, text: str, start: Any, end: Any) -> None:
+    """A kind means what it says: a deletion proposes no words, an insertion replaces none, and a
+    substitution replaces some."""
+    if kind == AmendmentKind.DELETION and text:
+        raise refuse("a deletion proposes no text: to replace the words, propose a substitution")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return  # entries logged before offsets were required
+    if kind == AmendmentKind.INSERTION and start != end:
+        raise refuse(
+            "an insertion has start equal to end (the insertion point); "
+            "to replace words, propose a substitution"
+        )
+    if kind != AmendmentKind.INSERTION and start >= end:
+        raise refuse(f"a {kind} needs a span (start < end); to add words at a point, propose an insertion")
 
 
 def _amendment(state: Deliberation, c: Mapping[str, Any]) -> dict[str, Any]:
@@ -279,7 +381,7 @@ def _withdraw(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, 
     return amendment
 
 
-def _decide(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, now: str) -> dict[str, Any]:
+def _decide(state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
     amendment = _amendment(state, c)
     if amendment["state"] != AmendmentState.PROPOSED:
         raise refuse(f"cannot decide an amendment that is {amendment['state']}", 409)
@@ -289,11 +391,38 @@ def _decide(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, no
         amendment["decision"] = {"reason": reason, "by": actor.to_json(), "at": now}
         amendment["history"].append({"event": "rejected", "at": now, "by": actor.name, "reason": reason})
     else:
-        _adopt(
-            state, amendment, actor, now, c.get("modified_text"), c.get("superseded", []), c.get("text_seq")
-        )
+        modified = c.get("modified_text")
+        if modified is not None and (not isinstance(modified, str) or len(modified) > MAX_BODY):
+            raise refuse("invalid modified_text")
+        if modified == "" and amendment["kind"] == AmendmentKind.INSERTION:
+            raise refuse("an insertion adopted as modified needs the words to insert")
+        objections = state.objections(amendment["id"])
+        if objections and actor.role != "system" and c.get("over_objection") is not True:
+            raise refuse(
+                f"{objectors(objections)} {'objects' if len(objections) == 1 else 'object'} to "
+                f"{amendment['id']}: adopt with over_objection=true to adopt it over the objection",
+                409,
+            )
+        _adopt(state, amendment, actor, now, now_us, c)
     state.silences.pop(amendment["id"], None)
     return amendment
+
+
+def objectors(objections: list[dict[str, str]]) -> str:
+    """``Kenya (formal objection) and ITU``: who objects, for a sentence."""
+    names = [
+        o["delegation"] + (" (formal objection)" if o["stance"] == Stance.FORMAL_OBJECTION else "")
+        for o in objections
+    ]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def adopted_kind(kind: str, modified: str | None) -> str:
+    """What an adoption does to the text, on the record: a deletion adopted as modified with words
+    replaces the span (a substitution); a substitution adopted as modified with none deletes it."""
+    if modified is None or kind == AmendmentKind.INSERTION:
+        return kind
+    return AmendmentKind.SUBSTITUTION.value if modified else AmendmentKind.DELETION.value
 
 
 def _adopt(
@@ -301,16 +430,32 @@ def _adopt(
     amendment: dict[str, Any],
     actor: Actor,
     now: str,
-    modified: str | None,
-    superseded: list[str],
-    text_seq: int | None,
+    now_us: int,
+    c: Mapping[str, Any],
 ) -> None:
+    modified = c.get("modified_text")
+    kind = amendment["kind"]
     amendment["state"] = (
         AmendmentState.ADOPTED_MODIFIED if modified is not None else AmendmentState.ADOPTED
     ).value
-    amendment["adopted_text"] = modified if modified is not None else amendment["text"]
-    amendment["decision"] = {"by": actor.to_json(), "at": now, "text_seq": text_seq}
-    amendment["history"].append({"event": amendment["state"], "at": now, "by": actor.name})
+    if modified is not None:
+        amendment["adopted_text"] = modified
+    else:
+        amendment["adopted_text"] = "" if kind == AmendmentKind.DELETION else amendment["text"]
+    amendment["adopted_kind"] = adopted_kind(kind, modified)
+    decision: dict[str, Any] = {"by": actor.to_json(), "at": now, "text_seq": c.get("text_seq")}
+    if isinstance(c.get("replaced"), str):
+        decision["replaced"] = c["replaced"]  # the span's words as they stood when adopted
+    event: dict[str, Any] = {"event": amendment["state"], "at": now, "by": actor.name}
+    if amendment["adopted_kind"] != kind:
+        decision["recorded_as"] = event["recorded_as"] = amendment["adopted_kind"]
+    objections = state.objections(amendment["id"])
+    if objections:
+        decision["over_objection_of"] = event["over_objection_of"] = objections
+    amendment["decision"] = decision
+    amendment["history"].append(event)
+    state.changed_us[amendment["paragraph"]] = now_us
+    superseded = c.get("superseded") or []
     for other_id in superseded:
         other = state.amendments.get(other_id)
         if other is not None and other["state"] == AmendmentState.PROPOSED:
@@ -329,12 +474,16 @@ def _position(
     stance = c.get("stance")
     if stance not in Stance.__members__.values():
         raise refuse(f"stance must be one of {', '.join(Stance)}")
-    amendment = state.amendments.get(target)
-    if amendment is not None and amendment["state"] != AmendmentState.PROPOSED:
-        raise refuse(f"the amendment is {amendment['state']}", 409)
-    _check_open(state, state.paragraph_of(target), now_us)
+    silence = state.silences.get(target)
+    breaking = silence is not None and silence["state"] == "running" and stance in OBJECTING
+    # Breaking a running silence is always possible: no period, lock or status stands in its way.
+    if not breaking:
+        amendment = state.amendments.get(target)
+        if amendment is not None and amendment["state"] != AmendmentState.PROPOSED:
+            raise refuse(f"the amendment is {amendment['state']}", 409)
+        _check_open(state, state.paragraph_of(target), now_us)
     explanation = c.get("explanation") or ""
-    if len(explanation) > MAX_BODY:
+    if not isinstance(explanation, str) or len(explanation) > MAX_BODY:
         raise refuse("explanation too long")
     record = {
         "delegation": actor.delegation,
@@ -343,14 +492,11 @@ def _position(
         "explanation": explanation,
         "by": actor.participant,
         "at": now,
+        "at_us": now_us,
     }
     state.positions.setdefault(target, []).append(record)
-    silence = state.silences.get(target)
-    if (
-        silence is not None
-        and silence["state"] == "running"
-        and stance in (Stance.OBJECTION, Stance.FORMAL_OBJECTION)
-    ):
+    if breaking:
+        assert silence is not None
         silence["state"] = "broken"
         silence["broken_by"] = {"delegation": actor.delegation, "stance": stance, "at": now}
     return record
@@ -399,7 +545,7 @@ def _status(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, no
     return record
 
 
-def _reopen(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, now: str) -> dict[str, Any]:
+def _reopen(state: Deliberation, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
     """The chair reopens an agreed or ad-ref paragraph, with a reason (agreed text is protected: nobody
     types into it until then). Logs written before text was protected hold system reopenings: no reason."""
     paragraph = need(c, "paragraph")
@@ -408,6 +554,8 @@ def _reopen(state: Deliberation, c: Mapping[str, Any], actor: Actor, _n: int, no
         if before not in PROTECTED:
             raise refuse(f"{paragraph} is {before}, not agreed: there is nothing to reopen", 409)
         need(c, "reason")
+    else:
+        state.changed_us[paragraph] = now_us  # reopened because its words changed
     record = {
         "status": ParagraphStatus.PENDING.value,
         "reason": c.get("reason") or f"reopened: the text changed after it was {before}",
@@ -516,6 +664,7 @@ def _silence(
         silence["deadline_us"] = now_us + silence["duration_us"]
         silence["deadline"] = c.get("deadline", "")
         silence["restarts"] += 1
+        state.changed_us[state.paragraph_of(target)] = now_us  # restarted because the words changed
     elif kind == "silence.conclude":
         # Silence unbroken at the deadline: the text is agreed (a paragraph) or adopted (an amendment).
         silence["state"] = "concluded"
@@ -523,7 +672,7 @@ def _silence(
         amendment = state.amendments.get(target)
         if amendment is not None:
             if amendment["state"] == AmendmentState.PROPOSED:
-                _adopt(state, amendment, actor, now, None, c.get("superseded", []), None)
+                _adopt(state, amendment, actor, now, now_us, {**c, "modified_text": None, "text_seq": None})
         else:
             state.statuses[target] = {
                 "status": ParagraphStatus.AGREED.value,
@@ -558,6 +707,7 @@ _HANDLERS: dict[str, Any] = {
     "silence.restart": _silence,
     "silence.conclude": _silence,
     **revisions.HANDLERS,
+    **explanations.HANDLERS,
     **languages.HANDLERS,
     **conference.HANDLERS,
 }
@@ -575,6 +725,31 @@ _HANDLERS.update({kind: _on_roll(handler) for kind, handler in ROLL_COMMANDS.ite
 _HANDLERS.update({kind: _on_editing(handler) for kind, handler in EDITING_COMMANDS.items()})
 
 COMMANDS = frozenset(_HANDLERS)
+
+
+def fold_entry(state: Deliberation, seq: int, payload: bytes, time_us: int) -> dict[str, Any] | None:
+    """Fold one logged command into ``state``; never raises.
+
+    A fold is total: an entry that cannot apply (refused by today's rules, unreadable, or failing in a
+    way nobody foresaw) is skipped, recorded in ``state.skipped`` and returned, so that reading a draft
+    shows it and ``plenary audit verify`` lists it, and the rest of the log still folds.
+    """
+    try:
+        replay_command(state, payload, time_us, iso_seconds(time_us))
+        return None
+    except CommandRefused as exc:
+        reason = exc.detail
+    except ValueError as exc:
+        reason = str(exc)
+    except Exception as exc:  # the log is the truth: one entry must not make the draft unreadable
+        reason = f"{type(exc).__name__}: {exc}"
+    try:
+        kind = str(json.loads(payload)["command"]["type"])
+    except (ValueError, KeyError, TypeError):
+        kind = "unreadable"
+    skipped = {"seq": seq, "type": kind, "reason": reason, "at": iso_seconds(time_us)}
+    state.skipped[str(seq)] = skipped
+    return skipped
 
 
 def replay_command(state: Deliberation, payload: bytes, time_us: int, now_iso: str) -> None:
@@ -634,6 +809,8 @@ def snapshot(state: Deliberation, paragraphs: Iterable[str]) -> dict[str, Any]:
         "views": {t: _latest_json(h) for t, h in state.views.items()},
         "revisions": state.revisions,
         "languages": state.languages,
+        "explanations": state.explanations,
+        "skipped": state.skipped,
         **conference.publish(state),
     }
 
@@ -647,11 +824,15 @@ def _indicator_json(state: Deliberation, target: str) -> dict[str, Any]:
     if unrepresented is not None:
         data["unrepresented_groups"] = unrepresented
     data["views"] = rights.views_by_group(state.views.get(target, []))
+    stale = state.counted(target)[1]
+    # Positions stated before the words last changed: not counted, shown to the chair apart.
+    data["stale"] = {"count": len(stale), "delegations": sorted(r["delegation"] for r in stale)}
     return data
 
 
 def _latest_json(history: list[dict[str, Any]]) -> dict[str, Any]:
     latest: dict[str, Any] = {}
     for record in history:
-        latest[record["delegation"]] = record
+        # The µs a position was folded at is for staleness only: live and replayed folds differ in it.
+        latest[record["delegation"]] = {k: v for k, v in record.items() if k != "at_us"}
     return latest

@@ -41,7 +41,10 @@ class AmendmentIn(Span):
 
 class AdoptIn(BaseModel):
     modified_text: str | None = Field(default=None, max_length=MAX_TEXT, description="adopt as modified")
-    confirm: bool = Field(default=False, description="apply even though the span's text changed")
+    confirm: bool = Field(default=False, description="replace the span as it stands now, changed since")
+    over_objection: bool = Field(
+        default=False, description="adopt although objections stand (the decision records whose)"
+    )
 
 
 class RejectIn(BaseModel):
@@ -51,6 +54,10 @@ class RejectIn(BaseModel):
 class PositionIn(BaseModel):
     stance: Stance
     explanation: str = Field(default="", max_length=MAX_TEXT)
+
+
+class ExplanationIn(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class StatusIn(BaseModel):
@@ -218,6 +225,16 @@ ENDPOINTS = [
         "State your delegation's position on a paragraph or an amendment",
         PositionIn,
         Result,
+        tags=["positions"],
+    ),
+    E(
+        "POST",
+        "/api/drafts/{draft}/explanations/{target}",
+        command(lambda c: {"type": "explanation.give", "target": c.path("target"), **_body(c)}),
+        "Explain your delegation's position on a decided amendment or agreed paragraph (not counted)",
+        ExplanationIn,
+        Result,
+        status=201,
         tags=["positions"],
     ),
     E(

@@ -22,7 +22,7 @@ from crdt.offsets import utf16_to_utf8
 from crdt.procedure import conference
 from crdt.procedure.anchors import anchor_key, place_anchor, place_point, remove_anchor, resolve_all
 from crdt.procedure.commands import Actor, CommandRefused, refuse
-from crdt.procedure.deliberation import Deliberation, replay_command, snapshot
+from crdt.procedure.deliberation import Deliberation, fold_entry, snapshot
 from crdt.procedure.documents import is_proposal
 from crdt.procedure.draft import find_text, read_paragraphs
 from crdt.procedure.numbering import numbering, stamp_reference
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("plenary.deliberation")
 
 COMMAND_PREFIX = "cmd."
-#: Marks a change to the list of paragraphs itself (not to one paragraph's text).
+#: Marks a change to the list of paragraphs itself (not to one paragraph's text): never an index.
 STRUCTURE = -1
 SYSTEM = Actor("plenary", "Plenary (server)", "", "", "system")
 #: With several processes, how often each lists the drafts (to watch the deadlines of new ones).
@@ -57,6 +57,7 @@ REQUIRED: Mapping[str, Action] = {
     "amendment.withdraw": Action.PROPOSE_AMENDMENT,
     "amendment.cosponsor": Action.PROPOSE_AMENDMENT,
     "position.state": Action.STATE_POSITION,
+    "explanation.give": Action.STATE_POSITION,
     "amendment.adopt": Action.DECIDE_AMENDMENT,
     "amendment.reject": Action.DECIDE_AMENDMENT,
     "paragraph.status": Action.MANAGE_PROCESS,
@@ -94,6 +95,8 @@ DELIBERATION_MAPS = (
     "views",
     "revisions",
     "languages",
+    "explanations",
+    "skipped",
     *conference.MAPS,
 )
 
@@ -188,12 +191,9 @@ class Deliberations:
             ):
                 continue
             deliberation.seq = row.seq
-            try:
-                replay_command(state, row.payload, row.time_us, iso_seconds(row.time_us))
-            except CommandRefused as exc:  # the log is the truth: keep going, but say so
-                log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
-            except ValueError as exc:
-                log.error("draft %r: entry %d: %s", draft, row.seq, exc)
+            skipped = fold_entry(state, row.seq, row.payload, row.time_us)
+            if skipped is not None:  # the log is the truth: keep going, but say so
+                log.error("draft %r: entry %d skipped: %s", draft, row.seq, skipped["reason"])
         deliberation.seq = max(deliberation.seq, upto)
         # In place: a command's on_logged callback holds this very set.
         deliberation.executed_here.difference_update(
@@ -216,10 +216,9 @@ class Deliberations:
         deliberation.seq = seq
         deliberation.executed_here.discard(seq)
         if is_command and not local:
-            try:
-                replay_command(deliberation.state, payload, time_us, iso_seconds(time_us))
-            except (CommandRefused, ValueError) as exc:
-                log.error("draft %r: relayed entry %d: %s", room.name, seq, exc)
+            skipped = fold_entry(deliberation.state, seq, payload, time_us)
+            if skipped is not None:
+                log.error("draft %r: relayed entry %d skipped: %s", room.name, seq, skipped["reason"])
             room.locked = deliberation.state.locked
             if kind.startswith(COMMAND_PREFIX + "roll."):
                 reseat(self.rooms, room.name, deliberation.state.roll)
@@ -375,15 +374,20 @@ class Deliberations:
             kind == "editing.mode" and command.get("paragraph") is not None
         ):
             paragraph(command.get("paragraph"))
-        elif kind in ("position.state", "silence.start"):
+        elif kind in ("position.state", "silence.start", "explanation.give"):
             target = command.get("target")
             proposal = kind == "position.state" and is_proposal(state, target)
-            if target not in state.amendments and not proposal:
+            # A silence on a paragraph since removed can still be broken.
+            silenced = kind == "position.state" and isinstance(target, str) and target in state.silences
+            if target not in state.amendments and not proposal and not silenced:
                 paragraph(target)
         elif kind == "amendment.adopt":
             amendment = state.amendments.get(command.get("id", ""))
             if amendment is not None and amendment["state"] == "proposed":
                 command.update(self._adoption(state, doc, amendment, command))
+                objections = state.objections(amendment["id"])
+                if objections and command.get("over_objection") is True:
+                    command["over_objection_of"] = objections  # for the record's events
         elif kind == "silence.conclude":
             amendment = state.amendments.get(command["target"])
             if amendment is not None and amendment["state"] == "proposed":
@@ -407,29 +411,26 @@ class Deliberations:
         span = spans.get(amendment["id"])
         current = str(text)
         if span is None:
-            # Every character of the span was deleted: fall back to the offsets
-            # recorded at proposal, if they still fit (the chair must confirm).
-            where: tuple[int, int] | None = None
-            now_original: str | None = None
-            try:
-                now_original = _span_text(current, amendment["start"], amendment["end"], required=True)
-                where = (amendment["start"], amendment["end"])
-            except CommandRefused:
-                pass
-        elif span.point is not None:
+            # Every character of the span was deleted: its old offsets now point at other words, and
+            # replacing those would garble the text. Nothing to adopt, even with confirm.
+            raise refuse(
+                f"nothing is left of the span {amendment['original']!r} that {amendment['id']} amends; "
+                f"the paragraph now reads {current!r}: propose the amendment again",
+                409,
+            )
+        if span.point is not None:
             where = (span.position or 0, span.position or 0)
             now_original = ""
         else:
+            # The span as it stands now, wherever concurrent edits moved it (the anchor followed them).
             where = (span.start, span.end)
             now_original = span.text
         if now_original != amendment["original"] and not command.get("confirm"):
             raise CommandRefused(
                 409,
                 f"the span's text changed since the amendment was proposed (was {amendment['original']!r}, "
-                f"now {now_original!r}); adopt with confirm=true to apply anyway",
+                f"now {now_original!r}); adopt with confirm=true to replace {now_original!r}",
             )
-        if where is None:
-            raise refuse("the amended span was deleted from the text; propose the amendment again", 409)
         replacement = command.get("modified_text")
         if replacement is None:
             replacement = "" if amendment["kind"] == "deletion" else amendment["text"]
@@ -461,6 +462,7 @@ class Deliberations:
             "_text_edit": (edit, f"amendment/{amendment_id}"),
             "superseded": superseded,
             "span": list(where),
+            "replaced": now_original,
         }
 
     # Publishing into the read-only deliberation document.
@@ -511,7 +513,7 @@ class Deliberations:
             self._loads.add(task)
             task.add_done_callback(self._loads.discard)
         name = room.name
-        room.guard = TextGuard(lambda: (found.state if (found := self._drafts.get(name)) else None))
+        room.guard = TextGuard(lambda: found.state if (found := self._drafts.get(name)) else None)
         array = room.replica.doc.get("paragraphs", type=Array)
 
         def on_change(events: list[Any]) -> None:
@@ -521,7 +523,10 @@ class Deliberations:
                 if path and isinstance(path[0], int) and _changes_words(event):
                     room.touched.add(path[0])
                 elif not path:
-                    room.touched.add(STRUCTURE)  # paragraphs added, removed or moved
+                    # Paragraphs added, removed or moved: those it inserts (a move inserts) are touched,
+                    # and STRUCTURE has the removed ones looked for; no other paragraph is.
+                    room.touched.update(_inserted(event))
+                    room.touched.add(STRUCTURE)
 
         room.subscriptions.append((array, array.observe_deep(on_change)))
         room.on_touched = self._touched
@@ -534,14 +539,15 @@ class Deliberations:
         array = room.replica.doc.get("paragraphs", type=Array)
         touched = []
         for index in indices:
-            if index < len(array):
+            if 0 <= index < len(array):  # STRUCTURE is not an index (array[-1] is the last paragraph)
                 element = array[index]
                 if isinstance(element, Map) and isinstance(element.get("id"), str):
                     touched.append(element.get("id"))
         if STRUCTURE in indices:
             # A removed paragraph counts as touched (a silence on it restarts).
             present = {element.get("id") for element in array if isinstance(element, Map)}
-            touched += [pid for pid in state.statuses if pid not in present]
+            silenced = {state.paragraph_of(target) for target in state.silences}
+            touched += [pid for pid in silenced if pid not in present]
         # Agreed text is protected (server/procedure/protection.py refuses edits to it before they are
         # applied); what still follows an edit here is the restart of a silence procedure on it.
         commands = []
@@ -669,6 +675,23 @@ class Deliberations:
                         deliberation.expired_published |= expired
                     except Exception:
                         log.exception("republishing %r after a deadline failed", deliberation.draft)
+
+
+def _inserted(event: Any) -> list[int]:
+    """The indices of the paragraphs an array event inserted (after the event, as paths count)."""
+    out: list[int] = []
+    index = 0
+    delta = getattr(event, "delta", None)
+    for op in delta if isinstance(delta, list) else []:
+        if not isinstance(op, dict):
+            continue
+        if "retain" in op:
+            index += int(op["retain"])
+        elif "insert" in op:
+            count = len(op["insert"]) if isinstance(op["insert"], list) else 1
+            out.extend(range(index, index + count))
+            index += count
+    return out
 
 
 def _changes_words(event: Any) -> bool:

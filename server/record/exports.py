@@ -21,8 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crdt.procedure.commands import CommandRefused
-from crdt.procedure.deliberation import Deliberation, replay_command
+from crdt.procedure.deliberation import Deliberation, fold_entry
 from crdt.procedure.draft import read_paragraphs
 from crdt.procedure.revisions import revision_number
 from crdt.procedure.translations import TranslationTimeline
@@ -218,15 +217,9 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
         async for row in database.commands(draft, COMMAND_PREFIX):
             if row.seq > limit:
                 break
-            try:
-                replay_command(state, row.payload, row.time_us, iso_seconds(row.time_us))
-            except CommandRefused as exc:  # as on load: the log is the truth, keep going
-                print(
-                    f"plenary: entry {row.seq} of {draft!r} was refused on replay: {exc.detail}",
-                    file=sys.stderr,
-                )
-            except ValueError as exc:
-                print(f"plenary: entry {row.seq} of {draft!r}: {exc}", file=sys.stderr)
+            skipped = fold_entry(state, row.seq, row.payload, row.time_us)
+            if skipped is not None:  # as on load: the log is the truth, keep going
+                print(f"plenary: entry {row.seq} of {draft!r} skipped: {skipped['reason']}", file=sys.stderr)
         statuses = None
         if state.languages["translations"]:
             timeline = TranslationTimeline()

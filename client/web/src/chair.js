@@ -349,11 +349,17 @@ export class ChairPage {
     })
   }
 
-  /** Show the exact change first (original → proposed, in the paragraph), then adopt. */
+  /** Show the exact change first (the span as it stands now → proposed, in the paragraph), and who
+   * objects, then adopt. The server replaces the anchored span as it stands now, as shown here. */
   async adopt (am, paragraph) {
     const span = paragraph.ytext ? anchoredSpan(paragraph.ytext, am.id) : null
     const current = paragraph.ytext ? paragraph.ytext.toString() : paragraph.text
-    const changed = span && am.kind !== 'insertion' && current.slice(span.start, span.end) !== am.original
+    const replaced = span ? current.slice(span.start, span.end) : null
+    const changed = span && am.kind !== 'insertion' && replaced !== am.original
+    const objectors = Object.values(this.state.positions?.[am.id] || {})
+      .filter((p) => p.stance === 'objection' || p.stance === 'formal_objection')
+      .map((p) => p.delegation + (p.stance === 'formal_objection' ? ' (formal objection)' : ''))
+    const objecting = objectors.length > 1 ? `${objectors.slice(0, -1).join(', ')} and ${objectors.at(-1)}` : objectors[0]
     await modal(`Adopt amendment ${am.id}?`, (close) => {
       const modify = h('input', { type: 'checkbox', id: 'adopt-modify' })
       const modified = h('textarea', { rows: 2, disabled: true }, am.text)
@@ -368,7 +374,10 @@ export class ChairPage {
         const proposed = modify.checked ? modified.value : am.text
         fill(result,
           h('h3', {}, 'The change'),
-          changeView({ ...am, adopted_text: proposed, text: proposed }),
+          changeView({ ...am, original: replaced ?? am.original, adopted_text: proposed, text: proposed }),
+          span && am.kind !== 'insertion'
+            ? h('p', { dataset: { test: 'adopt-replaced' } }, 'Replaces exactly: ', h('del', {}, replaced))
+            : null,
           span
             ? [h('h3', {}, `${this.paragraphLabel(paragraph)} after adoption`),
                 h('p', { class: 'paragraph-preview' },
@@ -380,8 +389,14 @@ export class ChairPage {
       }
       preview()
       const error = errorBox()
+      const over = h('input', { type: 'checkbox', id: 'adopt-over', required: true })
       const form = h('form', {},
-        changed ? h('p', { class: 'warning', role: 'alert' }, `The text of the span is now “${current.slice(span.start, span.end)}”, not “${am.original}”.`) : null,
+        changed ? h('p', { class: 'warning', role: 'alert' }, `The text of the span is now “${replaced}”, not “${am.original}”.`) : null,
+        objectors.length
+          ? h('p', { class: 'warning', role: 'alert', dataset: { test: 'adopt-objections' } },
+            `${objecting} ${objectors.length === 1 ? 'objects' : 'object'} to this amendment. `,
+            h('label', { for: 'adopt-over' }, over, ` Adopt over the objection of ${objecting}`))
+          : null,
         result,
         am.kind !== 'deletion' ? h('p', {}, h('label', { for: 'adopt-modify' }, modify, ' Adopt as modified:'), modified) : null,
         confirmRow,
@@ -394,6 +409,7 @@ export class ChairPage {
         const body = {}
         if (modify.checked) body.modified_text = modified.value
         if (confirm.checked) body.confirm = true
+        if (objectors.length && over.checked) body.over_objection = true
         try {
           await this.api.post(draftPath(this.draft, `/amendments/${am.id}/adopt`), body)
           announce(`Amendment ${am.id} adopted.`)

@@ -23,7 +23,7 @@ from pycrdt import Doc, Map, Text
 
 from crdt.offsets import OffsetError, utf16_span_to_codepoint, utf16_to_codepoint
 from crdt.procedure.anchors import resolve_all
-from crdt.procedure.deliberation import Deliberation, snapshot
+from crdt.procedure.deliberation import Deliberation, objectors, snapshot
 from crdt.procedure.draft import ParagraphKind, paragraphs_array, read_paragraphs
 from crdt.procedure.numbering import numbering, reference_phrase
 
@@ -40,6 +40,7 @@ __all__ = [
     "SpanView",
     "change_phrase",
     "day",
+    "decision_notes",
     "draft_view",
     "excerpt",
     "join_names",
@@ -435,11 +436,31 @@ def change_phrase(amendment: Mapping[str, Any], *, adopted: bool = False) -> str
     new = amendment.get("text", "") if new is None else new
     old = amendment.get("original") or ""
     kind = amendment.get("kind")
-    if kind == "deletion" and not (adopted and new):
+    if (kind == "deletion" and not (adopted and new)) or (adopted and old and not new):
         return f"delete “{old}”"
     if kind == "insertion" and not old:
         return f"insert “{new}”"
     return f"replace “{old}” by “{new}”"
+
+
+def decision_notes(amendment: Mapping[str, Any]) -> str:
+    """What an adoption's record says beside the change: " (recorded as a substitution)" when adopting as
+    modified changed its kind, " over the objection of Kenya (formal objection)" when objections stood."""
+    decision = amendment.get("decision")
+    if not isinstance(decision, Mapping):
+        return ""
+    out = ""
+    recorded = decision.get("recorded_as")
+    if isinstance(recorded, str) and recorded:
+        out += f" (recorded as a {recorded})"
+    objections = decision.get("over_objection_of")
+    if (
+        isinstance(objections, list)
+        and objections
+        and all(isinstance(o, Mapping) and isinstance(o.get("delegation"), str) for o in objections)
+    ):
+        out += f" over the objection of {objectors(objections)}"
+    return out
 
 
 def sponsors_phrase(amendment: Mapping[str, Any]) -> str:

@@ -38,6 +38,7 @@ from crdt.record.exports import (
     ParagraphView,
     change_phrase,
     day,
+    decision_notes,
     join_names,
     sponsors_phrase,
 )
@@ -240,7 +241,7 @@ def _decided(view: DraftView) -> list[str]:
         last = (amendment.get("history") or [{}])[-1]
         line = (
             f"{amendment['id']} ({sponsors_phrase(amendment)}) on {view.cited(amendment)}: "
-            f"{str(state).replace('_', ' ')} on {day(last.get('at'))}"
+            f"{str(state).replace('_', ' ')}{decision_notes(amendment)} on {day(last.get('at'))}"
         )
         if state in ("adopted", "adopted_modified"):
             line += f" — {change_phrase(amendment, adopted=True)}"

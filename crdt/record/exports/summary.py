@@ -19,6 +19,7 @@ from crdt.record.exports import (
     DraftView,
     change_phrase,
     day,
+    decision_notes,
     excerpt,
     join_names,
     sponsors_phrase,
@@ -217,7 +218,7 @@ def _decided(view: DraftView, marks: dict[str, str]) -> list[str]:
         who = sponsors_phrase(amendment) + ("," if amendment.get("cosponsors") else "")
         where = view.cited(amendment)
         if state in ("adopted", "adopted_modified"):
-            how = " as modified" if state == "adopted_modified" else ""
+            how = (" as modified" if state == "adopted_modified" else "") + decision_notes(amendment)
             when = day(last.get("at"))
             adopted.append(
                 f"Amendment {amendment['id']} by {who} was adopted{how} on {when}: in {where}, "

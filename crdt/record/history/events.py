@@ -8,6 +8,7 @@ from typing import Any
 
 from crdt.offsets import utf16_length
 from crdt.procedure.commands import Actor
+from crdt.procedure.deliberation import objectors
 from crdt.procedure.numbering import reference_phrase
 from crdt.record.history import proceedings
 from crdt.record.history.blame import EntryChange
@@ -22,6 +23,15 @@ def _who(actor: Actor) -> str:
     if actor.role == "delegate" and actor.delegation:
         return actor.delegation
     return actor.name or actor.participant
+
+
+def _objections(value: Any) -> bool:
+    """Whether a logged ``over_objection_of`` is a list of objections, as the server writes it."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(o, dict) and isinstance(o.get("delegation"), str) for o in value)
+    )
 
 
 def _where(c: Mapping[str, Any], paragraph: Any) -> str:
@@ -62,11 +72,15 @@ def _describe_command(entry: CommandEntry) -> str:
     if kind == "amendment.adopt":
         modified = " as modified" if c.get("modified_text") is not None else ""
         superseded = f", superseding {', '.join(c['superseded'])}" if c.get("superseded") else ""
-        return f"{who} adopted {c.get('id')}{modified}{superseded}"
+        objections = c.get("over_objection_of")
+        over = f", over the objection of {objectors(objections)}" if _objections(objections) else ""
+        return f"{who} adopted {c.get('id')}{modified}{superseded}{over}"
     if kind == "amendment.reject":
         return f"{who} rejected {c.get('id')}: {_short(c.get('reason', ''))}"
     if kind == "position.state":
         return f"{who}: {str(c.get('stance', '')).replace('_', ' ')} on {_where(c, target)}"
+    if kind == "explanation.give":
+        return f"{who} explained its position on {_where(c, target)}: {_short(str(c.get('text', '')))}"
     if kind == "paragraph.status":
         return f"{who} marked {_where(c, target)} {str(c.get('status', '')).replace('_', ' ')}"
     if kind == "paragraph.reopen":

@@ -136,6 +136,9 @@ class CommandTimeline:
         except CommandRefused as exc:  # the log is the truth: keep going, as the server does
             if state is self._state:
                 self.refused.append((entry.seq, exc.detail))
+        except Exception as exc:  # a fold is total (crdt.procedure.deliberation.fold_entry)
+            if state is self._state:
+                self.refused.append((entry.seq, f"{type(exc).__name__}: {exc}"))
 
     def state_at(self, seq: int) -> Deliberation:
         """The deliberation state just after entry ``seq`` (a fresh copy: the caller may keep it)."""

@@ -42,13 +42,7 @@ START_US = 1_115_024_400_000_000
 SECOND = 1_000_000
 
 #: Known defects of issue 14 the ``rules`` branch is fixing; an invariant that waits for one says so.
-PENDING: dict[str, str] = {
-    "groups": "defect 5: a second token of a delegation claiming another group breaks every read",
-    "anchor": "defect 1: a confirmed adoption replaces the recorded offsets when nothing of the span is left",
-    "kinds": "defect 4: a deletion with text, an insertion over a span",
-    "silence": "defect 3: a silence on a paragraph whose comment period closed cannot be broken",
-    "structure": "defect 2: adding or removing a paragraph restarts the silence on the last paragraph",
-}
+PENDING: dict[str, str] = {}
 
 #: Everyone at the table: the chair, the secretariat, delegates of four stakeholder groups (two
 #: governments), an observer; and a second Brazilian token claiming another group (issue 14, defect 5).

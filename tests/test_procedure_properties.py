@@ -117,7 +117,7 @@ class PureDeliberationMachine(RuleBasedStateMachine):
         who=st.sampled_from((*DELEGATES, *DELEGATES, "chair", "observer")),
         kind=st.sampled_from(("insertion", "deletion", "substitution")),
         text=words,
-        honest=st.booleans(),
+        honest=st.sampled_from((True, True, False)),
     )
     def propose(self, data: st.DataObject, who: str, kind: str, text: str, honest: bool) -> None:
         self._propose(data, who, kind, text, honest)
@@ -194,6 +194,12 @@ class PureDeliberationMachine(RuleBasedStateMachine):
         target = pick(data, self.targets())
         command = {"type": "position.state", "target": target, "stance": stance, "explanation": "e"}
         self.table.command(who, command)
+
+    @rule(data=st.data(), who=st.sampled_from((*DELEGATES, "observer")))
+    def explain(self, data: st.DataObject, who: str) -> None:
+        """An explanation of position after a decision (refused before one)."""
+        target = pick(data, self.targets())
+        self.table.command(who, {"type": "explanation.give", "target": target, "text": "we joined, but"})
 
     # The process.
 
@@ -389,7 +395,7 @@ class ServerMachine(RuleBasedStateMachine):
         who=st.sampled_from((*DELEGATES, *DELEGATES, "observer")),
         kind=st.sampled_from(("insertion", "deletion", "substitution")),
         text=words,
-        honest=st.booleans(),
+        honest=st.sampled_from((True, True, False)),
     )
     def propose(self, data: st.DataObject, who: str, kind: str, text: str, honest: bool) -> None:
         paragraph = data.draw(st.sampled_from(self.paragraphs()))
@@ -410,12 +416,14 @@ class ServerMachine(RuleBasedStateMachine):
         data=st.data(),
         who=delegates,
         stance=stances,
-        what=st.sampled_from(("position", "cosponsor", "withdraw")),
+        what=st.sampled_from(("position", "cosponsor", "withdraw", "explain")),
     )
     def on_amendment(self, data: st.DataObject, who: str, stance: str, what: str) -> None:
         target = data.draw(st.sampled_from(self.amendments()))
         if what == "position":
             self.table.command(who, "PUT", f"/positions/{target}", {"stance": stance, "explanation": "e"})
+        elif what == "explain":
+            self.table.command(who, "POST", f"/explanations/{target}", {"text": "we joined, but"})
         else:
             self.table.command(who, "POST", f"/amendments/{target}/{what}")
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.procedure_harness import OPENING
+from tests.procedure_harness import OPENING, SECOND, PureTable, check_refold
 
 
 def _table(server, tokens) -> tuple[httpx.Client, dict[str, str]]:
@@ -39,3 +39,61 @@ def test_the_live_state_is_the_fold_of_the_log_to_the_microsecond(server, tokens
     assert folded["silences"] == live["silences"]
     assert folded["periods"] == live["periods"]
     assert folded == live
+
+
+def test_a_silence_on_an_amendment_whose_paragraph_went_lapses_at_its_deadline():
+    """An amendment's paragraph was deleted while a silence procedure ran on the amendment: at the deadline
+    its adoption was refused, so the silence stayed running past its deadline for good (the server's timer
+    gave up on it). It lapses now, saying why, and the amendment stays before the chair; starting a
+    silence on such an amendment is refused."""
+    table = PureTable()
+    proposed = table.command(
+        "switzerland",
+        {
+            "type": "amendment.propose",
+            "paragraph": "p3",
+            "kind": "substitution",
+            "start": 21,
+            "end": 32,
+            "text": "x",
+        },
+    )
+    assert proposed.ok, proposed.body
+    started = table.command(
+        "chair", {"type": "silence.start", "target": "am-1", "deadline_us": table.now_us + 60 * SECOND}
+    )
+    assert started.ok, started.body
+    assert table.delete_paragraph("switzerland", "p3") is None
+    table.wait(120)
+    silence = table.state.silences["am-1"]
+    assert silence["state"] == "lapsed"
+    assert "no longer exists" in silence["reason"]
+    assert table.state.amendments["am-1"]["state"] == "proposed"
+    check_refold(table)
+    again = table.command(
+        "chair", {"type": "silence.start", "target": "am-1", "deadline_us": table.now_us + 60 * SECOND}
+    )
+    assert again.status == 409, again
+
+
+def test_a_silence_on_an_amendment_whose_span_was_deleted_lapses_at_its_deadline():
+    table = PureTable()
+    table.command(
+        "switzerland",
+        {
+            "type": "amendment.propose",
+            "paragraph": "p3",
+            "kind": "substitution",
+            "start": 21,
+            "end": 32,
+            "text": "x",
+        },
+    )
+    table.command(
+        "chair", {"type": "silence.start", "target": "am-1", "deadline_us": table.now_us + 60 * SECOND}
+    )
+    assert table.edit("brazil", "p3", 20, 32, "") is None  # " press ahead": every word of the span
+    table.wait(120)
+    assert table.state.silences["am-1"]["state"] == "lapsed"
+    assert "nothing is left of the span" in table.state.silences["am-1"]["reason"]
+    assert table.texts()["p3"] == "Member States should with dialogues."

@@ -666,6 +666,13 @@ def _silence(
         silence["restarts"] += 1
         state.changed_us[state.paragraph_of(target)] = now_us  # restarted because the words changed
     elif kind == "silence.conclude":
+        lapsed = c.get("lapsed")
+        if target in state.amendments and isinstance(lapsed, str) and lapsed:
+            # Nothing left to adopt (the server says why): the silence ends, the amendment stays open.
+            silence["state"] = "lapsed"
+            silence["lapsed"] = now
+            silence["reason"] = lapsed
+            return silence
         # Silence unbroken at the deadline: the text is agreed (a paragraph) or adopted (an amendment).
         silence["state"] = "concluded"
         silence["concluded"] = now

@@ -381,6 +381,10 @@ class Deliberations:
             silenced = kind == "position.state" and isinstance(target, str) and target in state.silences
             if target not in state.amendments and not proposal and not silenced:
                 paragraph(target)
+            amendment = state.amendments.get(target) if kind == "silence.start" else None
+            if amendment is not None and amendment["state"] == "proposed":
+                # Unbroken, a silence adopts the amendment: refuse one that could not end so.
+                self._adoption(state, doc, amendment, {"confirm": True})
         elif kind == "amendment.adopt":
             amendment = state.amendments.get(command.get("id", ""))
             if amendment is not None and amendment["state"] == "proposed":
@@ -391,8 +395,14 @@ class Deliberations:
         elif kind == "silence.conclude":
             amendment = state.amendments.get(command["target"])
             if amendment is not None and amendment["state"] == "proposed":
-                # Nobody objected: the server adopts it, whatever happened to the span meanwhile.
-                command.update(self._adoption(state, doc, amendment, {"confirm": True}))
+                # Nobody objected: the server adopts it, wherever concurrent edits moved the span.
+                try:
+                    command.update(self._adoption(state, doc, amendment, {"confirm": True}))
+                except CommandRefused as exc:
+                    # Its paragraph or every word of its span was deleted meanwhile: nothing to adopt. The
+                    # silence lapses (it must end: a running silence past its deadline is a dead end) and
+                    # the amendment stays before the chair.
+                    command["lapsed"] = exc.detail
         return stamp_reference(command, list(paragraphs.values()), state.numbering)
 
     def _adoption(

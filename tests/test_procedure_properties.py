@@ -112,6 +112,20 @@ class PureDeliberationMachine(RuleBasedStateMachine):
             command["start"], command["end"] = self.span(data, paragraph)
         self.table.command(who, command)
 
+    @precondition(lambda self: self.table.state.annotations)
+    @rule(data=st.data(), who=roles, resolve=st.booleans())
+    def resolve(self, data: st.DataObject, who: str, resolve: bool) -> None:
+        annotation = pick(data, list(self.table.state.annotations))
+        kind = "annotation.resolve" if resolve else "annotation.reopen"
+        self.table.command(who, {"type": kind, "id": annotation})
+
+    @rule(who=managers, back=st.integers(0, 3))
+    def revision(self, who: str, back: int) -> None:
+        """Issue the next revision at the head or a little before it (the server fills ``seq`` in)."""
+        seq = max(1, len(self.table.entries) - back)
+        command = {"type": "revision.issue", "seq": seq, "note": "after informals", "draft_symbol": "DT/5"}
+        self.table.command(who, command)
+
     @rule(
         data=st.data(),
         who=st.sampled_from((*DELEGATES, *DELEGATES, "chair", "observer")),

@@ -423,7 +423,7 @@ def propose(aid: str, start: int, end: int, original: str, kind: str = "substitu
         "start": start,
         "end": end,
         "original": original,
-        "text": new,
+        "text": "" if kind == "deletion" else new,  # a deletion proposes no text
     }
 
 

@@ -8,8 +8,10 @@ for a delegation is refused, and an entry logged before that rule folds as skipp
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 
 from pycrdt import Array, Map, Text
 
@@ -182,6 +184,11 @@ async def test_a_conflicting_claim_is_refused_and_a_logged_one_is_skipped_never_
     audit = plenary_command("audit", "verify", "--draft", "s14", "--database-url", server.database_url)
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert f"s14: entry {seq} (position.state) skipped when folded" in audit.stdout
+    events = table.ok("chair", "GET", f"{D}/events?limit=100")["events"]
+    shown = next(e for e in events if e["seq"] == seq)
+    assert shown["summary"].startswith(
+        "skipped (it cannot apply: the delegation of Brazil speaks in this draft"
+    )
 
 
 # 11. Adopting over an objection.
@@ -203,3 +210,9 @@ async def test_adopting_over_an_objection_names_who_and_is_recorded(server, toke
     for fmt in ("summary", "markdown"):
         export = table("archivist", "GET", f"{D}/export?format={fmt}").text
         assert "over the objection of ITU" in export, fmt
+    archive = table("archivist", "GET", f"{D}/export?format=akn").content
+    with zipfile.ZipFile(io.BytesIO(archive)) as zipped:
+        assert (
+            'showAs="adopted over the objection of ITU"'
+            in zipped.read(f"amendments/{amendment}.xml").decode()
+        )

@@ -303,3 +303,23 @@ def test_a_withdrawn_objection_needs_no_confirmation():
     s(KENYA, {"type": "position.state", "target": amendment["id"], "stance": "reservation"})
     s(CHAIR, {"type": "amendment.adopt", "id": amendment["id"]})
     assert "over_objection_of" not in amendment["decision"]
+
+
+def test_a_silence_on_an_amendment_whose_span_is_gone_concludes_without_adopting_it():
+    # The server finds nothing left of the span and says so (``not_adopted``): no text at stale offsets.
+    s = Session()
+    amendment = s.propose(BRAZIL)
+    s(CHAIR, {"type": "silence.start", "target": amendment["id"], "deadline_us": s.now + 5 * SECOND})
+    gone = "nothing is left of the span 'press ahead'"
+    s(SYSTEM, {"type": "silence.conclude", "target": amendment["id"], "not_adopted": gone}, after=10)
+    assert s.state.silences[amendment["id"]]["state"] == "concluded"
+    assert s.state.silences[amendment["id"]]["not_adopted"] == gone
+    assert amendment["state"] == "proposed"
+
+
+def test_a_delegate_without_a_stakeholder_group_states_no_position():
+    s = Session()
+    refused = s.refused(
+        delegate("Nowhere", ""), {"type": "position.state", "target": "p1", "stance": "support"}
+    )
+    assert refused.status == 422 and "stakeholder group" in refused.detail

@@ -332,7 +332,8 @@ def test_amendment_cosponsored_positions_live_dashboard_and_adoption(app):
 
     # The dashboard follows the positions live.
     chair.locator("tr[data-target='am-1']").wait_for()
-    assert chair.locator("[data-indicator='am-1'] .indicator").get_attribute("data-status") == "no_positions"
+    # The sponsor and the co-sponsor count as supporting their amendment.
+    assert chair.locator("[data-indicator='am-1'] .indicator").get_attribute("data-status") == "consensus"
     swiss_card = paragraph(swiss, "p3").locator(".amendment[data-amendment='am-1']")
     swiss_card.get_by_label("Switzerland’s position").select_option("support")
     swiss_card.get_by_role("button", name="State position").click()
@@ -349,6 +350,12 @@ def test_amendment_cosponsored_positions_live_dashboard_and_adoption(app):
     private = chair.locator("td[data-target='am-1'][data-group='private_sector']")
     assert private.get_attribute("data-stances") == "objection:1" and "objection" in private.inner_text()
     shot(chair, "dashboard-divided", full_page=True)
+    # Adopting now would be over CCBI's objection: the dialog says so, and what it replaces, first.
+    chair.get_by_role("button", name="Adopt amendment am-1…").click()
+    assert "CCBI objects" in chair.locator("[data-test=adopt-objections]").inner_text()
+    assert chair.locator("[data-test=adopt-replaced] del").inner_text() == "implementation mechanism"
+    chair.locator("dialog").get_by_role("button", name="Cancel").click()
+    chair.locator("dialog").wait_for(state="detached")
     card.get_by_label("CCBI’s position").select_option("support")
     card.get_by_role("button", name="State position").click()
     chair.wait_for_function(

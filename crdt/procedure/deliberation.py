@@ -23,6 +23,7 @@ from crdt.procedure.consensus import (
     Indicator,
     Position,
     PositionError,
+    StakeholderGroup,
     Stance,
     compute_indicator,
 )
@@ -485,6 +486,8 @@ def _position(
     explanation = c.get("explanation") or ""
     if not isinstance(explanation, str) or len(explanation) > MAX_BODY:
         raise refuse("explanation too long")
+    if actor.group not in StakeholderGroup.__members__.values():
+        raise refuse(f"{actor.delegation or actor.name} has no stakeholder group to count a position in")
     record = {
         "delegation": actor.delegation,
         "group": actor.group,
@@ -666,19 +669,14 @@ def _silence(
         silence["restarts"] += 1
         state.changed_us[state.paragraph_of(target)] = now_us  # restarted because the words changed
     elif kind == "silence.conclude":
-        lapsed = c.get("lapsed")
-        if target in state.amendments and isinstance(lapsed, str) and lapsed:
-            # Nothing left to adopt (the server says why): the silence ends, the amendment stays open.
-            silence["state"] = "lapsed"
-            silence["lapsed"] = now
-            silence["reason"] = lapsed
-            return silence
         # Silence unbroken at the deadline: the text is agreed (a paragraph) or adopted (an amendment).
         silence["state"] = "concluded"
         silence["concluded"] = now
         amendment = state.amendments.get(target)
         if amendment is not None:
-            if amendment["state"] == AmendmentState.PROPOSED:
+            if isinstance(c.get("not_adopted"), str):
+                silence["not_adopted"] = c["not_adopted"]  # the server found nothing of the span left
+            elif amendment["state"] == AmendmentState.PROPOSED:
                 _adopt(state, amendment, actor, now, now_us, {**c, "modified_text": None, "text_seq": None})
         else:
             state.statuses[target] = {

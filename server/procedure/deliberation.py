@@ -381,10 +381,6 @@ class Deliberations:
             silenced = kind == "position.state" and isinstance(target, str) and target in state.silences
             if target not in state.amendments and not proposal and not silenced:
                 paragraph(target)
-            amendment = state.amendments.get(target) if kind == "silence.start" else None
-            if amendment is not None and amendment["state"] == "proposed":
-                # Unbroken, a silence adopts the amendment: refuse one that could not end so.
-                self._adoption(state, doc, amendment, {"confirm": True})
         elif kind == "amendment.adopt":
             amendment = state.amendments.get(command.get("id", ""))
             if amendment is not None and amendment["state"] == "proposed":
@@ -395,14 +391,12 @@ class Deliberations:
         elif kind == "silence.conclude":
             amendment = state.amendments.get(command["target"])
             if amendment is not None and amendment["state"] == "proposed":
-                # Nobody objected: the server adopts it, wherever concurrent edits moved the span.
+                # Nobody objected: the server adopts it, the span as it stands now; with nothing of the span
+                # left the silence concludes adopting nothing, and says why (never at stale offsets).
                 try:
                     command.update(self._adoption(state, doc, amendment, {"confirm": True}))
                 except CommandRefused as exc:
-                    # Its paragraph or every word of its span was deleted meanwhile: nothing to adopt. The
-                    # silence lapses (it must end: a running silence past its deadline is a dead end) and
-                    # the amendment stays before the chair.
-                    command["lapsed"] = exc.detail
+                    command["not_adopted"] = exc.detail
         return stamp_reference(command, list(paragraphs.values()), state.numbering)
 
     def _adoption(
@@ -423,8 +417,13 @@ class Deliberations:
         if span is None:
             # Every character of the span was deleted: its old offsets now point at other words, and
             # replacing those would garble the text. Nothing to adopt, even with confirm.
+            what = (
+                "the insertion point"
+                if amendment["kind"] == "insertion"
+                else f"the span {amendment['original']!r}"
+            )
             raise refuse(
-                f"nothing is left of the span {amendment['original']!r} that {amendment['id']} amends; "
+                f"nothing is left of {what} that {amendment['id']} amends; "
                 f"the paragraph now reads {current!r}: propose the amendment again",
                 409,
             )

@@ -455,6 +455,8 @@ class History:
             page.extend(batch)
         events = []
         async with history.lock:
+            # Logged commands the fold skips (they cannot apply): shown as such, never as decisions.
+            skipped = dict(history.commands.refused)
             fold: BlameFold | None = None
             for entry in page:
                 change = None
@@ -481,6 +483,10 @@ class History:
                 }
                 if entry.amendment:
                     record["amendment"] = entry.amendment
+                why = skipped.get(entry.seq)
+                if why is not None:
+                    record["skipped"] = why
+                    record["summary"] = f"skipped (it cannot apply: {why}): {record['summary']}"
                 events.append(record)
         return {
             "draft": draft,

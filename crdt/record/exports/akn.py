@@ -34,7 +34,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from crdt.procedure.languages import language
-from crdt.record.exports import STANCE_NAMES, STATUS_NAMES, DraftView, ParagraphView, change_phrase, day
+from crdt.record.exports import (
+    STANCE_NAMES,
+    STATUS_NAMES,
+    DraftView,
+    ParagraphView,
+    change_phrase,
+    day,
+    decision_notes,
+)
 
 __all__ = ["AKN_NS", "amendment_document", "archive", "documents", "draft_document"]
 
@@ -454,7 +462,10 @@ def _steps(
         elif name in ("adopted", "adopted_modified", "rejected") and decider.get("role") == "chair":
             by = references.person(str(decider.get("participant")), str(decider.get("name")))
             role = references.role("chair")
-        steps.append((at, by, role, name, _OUTCOMES.get(name, name.replace("_", " "))))
+        shown = _OUTCOMES.get(name, name.replace("_", " "))
+        if name in ("adopted", "adopted_modified"):
+            shown += decision_notes(amendment)  # "… over the objection of ITU"
+        steps.append((at, by, role, name, shown))
     for position in view.positions(amendment["id"]):
         stance = str(position.get("stance"))
         steps.append(

@@ -102,6 +102,10 @@ def _describe_command(entry: CommandEntry) -> str:
         return f"{who} put {_where(c, target)} under silence procedure until {c.get('deadline')}"
     if kind == "silence.restart":
         return f"silence procedure on {target} restarted: its text changed"
+    if kind == "silence.conclude" and isinstance(c.get("not_adopted"), str):
+        return (
+            f"silence procedure on {target} concluded without objection, adopting nothing: {c['not_adopted']}"
+        )
     if kind == "silence.conclude":
         return f"silence procedure on {target} concluded without objection"
     if kind.startswith(("roll.", "profile.", "editing.")):

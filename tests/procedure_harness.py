@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -581,20 +581,6 @@ def edit_near(span: tuple[int, int], length: int, place: str, width: int) -> tup
     }
     a, b = choices[place]
     return max(0, min(a, length)), max(0, min(b, length))
-
-
-def collect(tables: Iterable[PureTable], of: Callable[[PureTable], Iterable[Any]]) -> list[Any]:
-    return [item for table in tables for item in of(table)]
-
-
-@dataclass
-class Seen:
-    """What a run exercised (to show that the strategies reach the interesting states)."""
-
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def note(self, what: str) -> None:
-        self.counts[what] = self.counts.get(what, 0) + 1
 
 
 # The same table, played against a real server over HTTP and websockets.

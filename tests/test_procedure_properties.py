@@ -30,6 +30,7 @@ from hypothesis.stateful import (
 )
 
 from crdt.offsets import utf16_length
+from tests import procedure_harness
 from tests.procedure_harness import (
     DELEGATES,
     DRAFT,
@@ -38,12 +39,16 @@ from tests.procedure_harness import (
     PLACES,
     ROLES,
     SECOND,
+    Adoption,
     PureTable,
     ServerTable,
     anchored_span,
+    check_adoption,
     check_all,
     check_exports,
+    check_refold,
     check_server,
+    check_silences_breakable,
     edit_near,
 )
 
@@ -621,3 +626,85 @@ def test_procedure_against_the_server(
             phases=NO_EXPLAIN,
         ),
     )
+
+
+# The invariants can fail: each catches the defect it is there for.
+
+
+def test_the_adoption_check_catches_issue_14s_garbled_text() -> None:
+    """Defect 1 of issue 14 as it was: "press ahead" replaced at its old offsets after a delegate retyped it."""
+    sentence = "Member States should press ahead with dialogues."
+    retyped = "Member States should move on with dialogues."
+    record = {"kind": "substitution", "state": "adopted"}
+    garbled = Adoption(
+        "am-1",
+        "p3",
+        {"p3": retyped},
+        {"p3": "Member States should proceed swiftlyh dialogues."},
+        (21, 32),
+        None,
+        "proceed swiftly",
+        record,
+    )
+    with pytest.raises(AssertionError, match="nothing of its anchored span"):
+        check_adoption(garbled)
+    elsewhere = Adoption(
+        "am-1",
+        "p3",
+        {"p3": sentence, "p4": "x"},
+        {"p3": "Member States should proceed swiftly with dialogues.", "p4": ""},
+        (21, 32),
+        (21, 32),
+        "proceed swiftly",
+        record,
+    )
+    with pytest.raises(AssertionError, match="other paragraphs"):
+        check_adoption(elsewhere)
+    smuggled = Adoption(
+        "am-1",
+        "p3",
+        {"p3": sentence},
+        {"p3": "Member States should  with dialogues."},
+        (21, 32),
+        (21, 32),
+        "SMUGGLED TEXT",
+        {"kind": "deletion", "state": "adopted"},
+    )
+    with pytest.raises(AssertionError, match="a deletion adopted"):
+        check_adoption(smuggled)
+    check_adoption(
+        Adoption(
+            "am-1",
+            "p3",
+            {"p3": sentence},
+            {"p3": "Member States should proceed swiftly with dialogues."},
+            (21, 32),
+            (21, 32),
+            "proceed swiftly",
+            record,
+        )
+    )
+
+
+def test_the_fold_check_catches_state_the_log_does_not_hold() -> None:
+    table = PureTable()
+    check_refold(table)
+    table.state.locked = True  # a change that no logged command made
+    with pytest.raises(AssertionError, match="folded from the log differs"):
+        check_refold(table)
+
+
+def test_the_silence_check_catches_a_silence_nobody_can_break(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14's defect 3 in its general form: a running silence that no delegation's objection breaks."""
+    table = PureTable()
+    table.command(
+        "chair", {"type": "period.open", "paragraphs": ["p3"], "deadline_us": table.now_us + 5 * SECOND}
+    )
+    table.wait(10)
+    table.command(
+        "chair", {"type": "silence.start", "target": "p3", "deadline_us": table.now_us + 60 * SECOND}
+    )
+    check_silences_breakable(table)  # the comment period closed, and an objection still breaks it
+    monkeypatch.setattr(procedure_harness, "DELEGATES", ())  # nobody left who could object
+    with pytest.raises(AssertionError, match="nobody can break the silence on p3"):
+        check_silences_breakable(table)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -18,6 +20,7 @@ from starlette.websockets import WebSocket
 
 from crdt.wire.protocol import KEEPALIVE_FRAME, encode_permission_denied
 from server.api import audit as audit_api
+from server.api import changes as changes_api
 from server.api import deliberation as deliberation_api
 from server.api import documents as documents_api
 from server.api import drafts as drafts_api
@@ -29,6 +32,7 @@ from server.api import participants as participants_api
 from server.api import revisions as revisions_api
 from server.api import roll as roll_api
 from server.api.endpoints import openapi_document
+from server.api.hosts import ServedHosts, served_hosts
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.broker import Broker
 from server.broker import messages as relay
@@ -44,16 +48,18 @@ from server.identity import (
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
+from server.procedure.drafts import get_draft
 from server.procedure.roll import resolve
 from server.procedure.summaries import room_editable
 from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.signin import SignIn, signin_routes
+from server.stalls import StallWatch
 from server.storage.database import Database
 from server.storage.log import LogWriter
 from server.sync.closecodes import CloseCode
 from server.sync.inspection import Inspector
-from server.sync.roomnames import draft_of, room_name_problem
+from server.sync.roomnames import RoomKind, parse_room
 from server.sync.rooms import Rooms
 from server.sync.scopes import WriteScope
 from server.sync.sessions import Actor, Session
@@ -71,10 +77,15 @@ class Plenary:
             raise ValueError("no secret: set PLENARY_SECRET (or run `plenary serve --dev`)")
         self.settings = settings
         self.tokens = TokenIssuer(settings.secret)
-        self.database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.database = Database(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            slow_ms=settings.stall_log_ms,
+        )
         self.broker = self._broker(settings)
         self.broker.receiver = self
-        self.writer = LogWriter(self.database)
+        self.writer = LogWriter(self.database, slow_commit_ms=settings.stall_log_ms)
+        self.stalls = StallWatch(settings.stall_log_ms)
         self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
@@ -89,8 +100,18 @@ class Plenary:
             # Only other processes' commands need folding: one process folded each as it ran it.
             self.rooms.on_entry.append(self.deliberations.take_entry)
         self.ready = False
+        self._drafts_seen: set[str] = set()
         self._keepalive: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def draft_exists(self, draft: str) -> bool:
+        """Whether ``draft`` is a draft (drafts are never deleted, so a yes is kept)."""
+        if draft in self._drafts_seen:
+            return True
+        if await get_draft(self.database, draft) is None:
+            return False
+        self._drafts_seen.add(draft)
+        return True
 
     def _broker(self, settings: Settings) -> Broker:
         if not settings.redis_url:
@@ -114,10 +135,15 @@ class Plenary:
         self.rooms.start()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
+        self.stalls.start()
+        # What start-up loaded (modules, routes, every draft's state) lives as long as the process:
+        # out of the collector's sight, a full collection (a pause for every room) has less to walk.
+        gc.freeze()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        await self.stalls.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
         await self.deliberations.stop()
@@ -190,7 +216,12 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     plenary: Plenary = websocket.app.state.plenary
     room = websocket.path_params["room"]
     headers = websocket.headers
-    if not origin_allowed(headers.get("origin"), plenary.settings.allowed_origins, headers.get("host")):
+    if not origin_allowed(
+        headers.get("origin"),
+        plenary.settings.allowed_origins,
+        headers.get("host"),
+        scheme=websocket.url.scheme,
+    ):
         # Refuse before the upgrade: a page from another site gets no socket at all.
         await websocket.close(CloseCode.FORBIDDEN, "origin not allowed")
         return
@@ -199,18 +230,23 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     async def refuse(code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await websocket.send_bytes(encode_permission_denied(reason))
-            await websocket.close(code, reason[:120])
+            # A close reason holds 123 bytes of UTF-8: cut there, not in the middle of a character.
+            await websocket.close(code, reason.encode()[:120].decode(errors="ignore"))
 
-    problem = room_name_problem(room)
-    if problem is not None:
-        await refuse(CloseCode.PROTOCOL, problem)
+    name = parse_room(room)
+    if isinstance(name, str):
+        await refuse(CloseCode.PROTOCOL, name)
         return
     try:
         verified = plenary.tokens.verify_token(websocket.query_params.get("token"))
     except AuthenticationError as exc:
         await refuse(CloseCode.UNAUTHENTICATED, exc.reason)
         return
-    draft = draft_of(room)
+    draft = name.draft
+    if not await plenary.draft_exists(draft):
+        # Only drafts are rooms: nothing is made, or written, for a name that is not one.
+        await refuse(CloseCode.NOT_FOUND, f"no draft {draft!r}: only drafts and their rooms may be opened")
+        return
     try:
         # On a draft with a roll, who someone is comes from the roll, not the token.
         participant = await resolve(plenary.deliberations, draft, verified.participant)
@@ -223,6 +259,11 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         return
     if plenary.access.revoked(draft, participant.id):
         await refuse(CloseCode.FORBIDDEN, "your access to this draft was revoked")
+        return
+    if name.kind is RoomKind.SUMMARY and name.meeting not in (
+        (await plenary.deliberations.get(draft)).state.proceedings.meetings
+    ):
+        await refuse(CloseCode.NOT_FOUND, f"no meeting {name.meeting!r} in draft {draft!r}")
         return
     if "@" in room and (past := await past_room_refusal(plenary.database, room, participant)):
         await refuse(*past)  # past versions ({draft}@{seq}) are the archive's: READ_HISTORY
@@ -289,16 +330,19 @@ def create_app(settings: Settings) -> Starlette:
         *roll_api.ENDPOINTS,
         *audit_api.ENDPOINTS,
         *history_api.ENDPOINTS,
+        *changes_api.ENDPOINTS,
         *exports_api.ENDPOINTS,
         *revisions_api.ENDPOINTS,
         *languages_api.ENDPOINTS,
         *meetings_api.ENDPOINTS,
         *documents_api.ENDPOINTS,
     ]
-    openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
+    # Built on first request, not at start-up: it costs a third of a second, and every second of a
+    # restart is a second every open tab spends reconnecting (bench/storm.py).
+    openapi = functools.cache(lambda: openapi_document(endpoints, title="Plenary", version="0.1.0"))
 
     async def openapi_json(_request: Request) -> JSONResponse:
-        return JSONResponse(openapi)
+        return JSONResponse(openapi())
 
     app = Starlette(
         routes=[
@@ -310,6 +354,9 @@ def create_app(settings: Settings) -> Starlette:
             *web_routes(),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(ServedHosts, allowed_hosts=served_hosts(settings.allowed_hosts, settings.host))
+        ],
         exception_handlers={
             Problem: handle_problem,
             HTTPException: handle_http_exception,

@@ -28,6 +28,9 @@ class Settings:
     demo: bool = False
     #: Browser origins allowed to open websockets; empty means same origin only.
     allowed_origins: tuple[str, ...] = ()
+    #: Host names the server answers to (``plenary.example.org``, ``*.example.org``; ``*``: any);
+    #: empty means 127.0.0.1, localhost, [::1] and the address it is bound to.
+    allowed_hosts: tuple[str, ...] = ()
     #: SQLite's ``synchronous`` pragma (NORMAL survives a process crash in WAL mode).
     sqlite_synchronous: str = "NORMAL"
     #: Per-message deflate costs ~6x CPU on fan-out: off unless asked for.
@@ -67,6 +70,8 @@ class Settings:
     max_attachment_bytes: int = 10 * 1024 * 1024
     #: Files one draft may keep (uploads beyond it get 409).
     max_attachments_per_draft: int = 1_000
+    #: Files one person may add to one draft (uploads beyond it get 409): no one fills the draft's quota.
+    max_attachments_per_person: int = 100
 
     # Timing.
     #: Seconds a room stays loaded after its last connection leaves.
@@ -75,6 +80,9 @@ class Settings:
     keepalive_seconds: float = 15.0
     #: A snapshot is written after this many log entries in a room.
     snapshot_every: int = 1_000
+    #: Log (warning) event-loop lag, garbage-collection pauses, commits and WAL checkpoints longer than
+    #: this many milliseconds: what stalls every broadcast (server/stalls.py). 0 turns it off.
+    stall_log_ms: float = 100.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -133,6 +133,7 @@ def assert_nothing_twice(rows: list) -> None:
 
 async def test_three_processes_co_edit_one_draft(cluster, tokens, js_peers):
     one, two, three = cluster.start(3)
+    one.create_draft("summit")
     alice = await js_peers(one.ws, "summit", tokens(user="alice", name="Alice"))
     bob = await js_peers(three.ws, "summit", tokens(user="bob", name="Bob"))
     await alice.call("synced")
@@ -189,6 +190,7 @@ async def test_three_processes_co_edit_one_draft(cluster, tokens, js_peers):
 
 async def test_a_process_killed_mid_burst_loses_nothing_anyone_saw(cluster, tokens):
     one, two, three = cluster.start(3)
+    three.create_draft("burst")
     async with (
         RoomClient(one.ws, "burst", token=tokens(user="ana")) as ana,
         RoomClient(two.ws, "burst", token=tokens(user="ben")) as ben,
@@ -270,6 +272,7 @@ async def test_redis_restarted_mid_session(pg_url, tmp_path, private_redis, toke
     cluster = Cluster(pg_url, private_redis.url, tmp_path)  # type: ignore[attr-defined]
     try:
         one, two, three = cluster.start(3)
+        two.create_draft("blip")
         clients = [RoomClient(server.ws, "blip", token=tokens()) for server in (one, two, three)]
         for client in clients:
             await client.start()
@@ -432,6 +435,7 @@ async def test_revocation_closes_connections_on_every_process(cluster, tokens):
 
 async def test_a_room_unloaded_on_one_process_comes_back_with_what_others_wrote(cluster, tokens):
     one, two = cluster.start(2, plenary_unload_grace_seconds="0.2", plenary_snapshot_every="5")
+    two.create_draft("idle")
     async with RoomClient(one.ws, "idle", token=tokens(user="eve")) as eve:
         await eve.wait_synced()
         eve.doc.get("text", type=Text).insert(0, "before unload. ")
@@ -491,6 +495,7 @@ async def test_messages_forged_on_redis_are_dropped(cluster, tokens):
     from server.broker.redis import channel_prefix
 
     (one,) = cluster.start(1)
+    one.create_draft("guarded")
     async with RoomClient(one.ws, "guarded", token=tokens(user="ida")) as ida:
         await ida.wait_synced()
         text = ida.doc.get("text", type=Text)
@@ -511,3 +516,33 @@ async def test_messages_forged_on_redis_are_dropped(cluster, tokens):
         assert str(text) == "genuine text"
     rows = await read_log(cluster.database_url, "guarded")
     assert text_of_log(rows) == "genuine text"
+
+
+async def test_a_paragraph_added_on_another_process_gets_its_translation_texts(cluster, tokens):
+    """The languages are set through process one; a delegate connected to process two (which had not
+    loaded the draft then) adds a paragraph: the server gives it its French text all the same."""
+    from pycrdt import Array, Map
+
+    from crdt.procedure.draft import Paragraph, write_paragraphs
+
+    one, two = cluster.start(2)
+    table = Table(one, tokens)
+    body = {
+        "id": "dual",
+        "title": "Dual",
+        "translations": ["fr"],
+        "paragraphs": [{"id": "p1", "text": "One."}],
+    }
+    table.ok("chair", "POST", "/api/drafts", body)
+    async with RoomClient(two.ws, "dual", token=tokens("chair", user="chair2")) as chair:
+        await chair.wait_synced()
+        paragraphs = chair.doc.get("paragraphs", type=Array)
+
+        def translated() -> bool:
+            return all(
+                isinstance(p.get("translations"), Map) and "fr" in p.get("translations") for p in paragraphs
+            )
+
+        await eventually(translated)
+        write_paragraphs(chair.doc, [Paragraph("p2", "operative", "Two.")])
+        await eventually(lambda: len(paragraphs) == 2 and translated(), timeout=10)

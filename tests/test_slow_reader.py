@@ -48,6 +48,7 @@ def close_code_after_draining(sock: socket.socket, protocol: ClientProtocol) -> 
 
 async def test_slow_reader_is_dropped_and_others_keep_receiving(server_factory, tokens):
     server = server_factory(plenary_max_send_queue_bytes=str(1024 * 1024))
+    server.create_draft("busy")
     token = tokens()
     sock, protocol = await asyncio.to_thread(stalled_connection, f"{server.ws}/busy?token={token}")
     try:

@@ -13,7 +13,7 @@ from crdt.procedure.consensus import DecisionRule, Stance
 from crdt.procedure.deliberation import AmendmentKind, Motivation, ParagraphStatus, snapshot
 from crdt.procedure.draft import read_paragraphs
 from server.api.endpoints import Call, Endpoint
-from server.api.problems import Problem, forbidden, not_found
+from server.api.problems import forbidden, not_found, refused
 from server.procedure.drafts import get_draft
 
 MAX_TEXT = 20_000
@@ -66,7 +66,10 @@ class StatusIn(BaseModel):
 
 
 class Deadline(BaseModel):
-    deadline: str = Field(description="ISO 8601 time with a timezone, e.g. 2005-05-31T23:59:00Z")
+    deadline: str = Field(
+        description="ISO 8601 time with a timezone, e.g. 2005-05-31T23:59:00Z",
+        json_schema_extra={"format": "date-time"},  # so that generated requests are times, at any edge
+    )
 
     @field_validator("deadline")
     @classmethod
@@ -101,7 +104,10 @@ def parse_time(value: str) -> int:
         raise ValueError(f"not an ISO 8601 time: {value!r}") from exc
     if moment.tzinfo is None:
         raise ValueError("the time needs a timezone (e.g. Z for UTC)")
-    return int(moment.astimezone(UTC).timestamp() * 1_000_000)
+    try:
+        return int(moment.astimezone(UTC).timestamp() * 1_000_000)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 falls before the calendar's first day in UTC
+        raise ValueError(f"{value!r} is outside the calendar (years 1 to 9999 in UTC)") from exc
 
 
 async def _draft(call: Call) -> str:
@@ -119,8 +125,7 @@ def command(build: Callable[[Call], dict[str, Any]]) -> Callable[[Call], Any]:
         try:
             result = await call.plenary.deliberations.execute(draft, build(call), call.participant)
         except CommandRefused as exc:
-            titles = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-            raise Problem(exc.status, titles.get(exc.status, "Unprocessable Content"), exc.detail) from exc
+            raise refused(exc) from exc
         return Result(result=result)
 
     return run

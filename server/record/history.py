@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 
 from crdt.errors import PlenaryError
 from crdt.offsets import utf16_length
-from crdt.procedure.deliberation import snapshot
+from crdt.procedure.deliberation import Deliberation, snapshot
 from crdt.procedure.draft import read_paragraphs
 from crdt.procedure.numbering import numbering
 from crdt.procedure.revisions import revision_id, revision_number
@@ -86,6 +86,8 @@ FOLDS_PER_DRAFT = 2
 #: Events pages: a summary fold is advanced over at most this many entries rather than rebuilt.
 REUSE_GAP = 500
 MAX_EVENTS_PAGE = 1_000
+#: An entry's seq fits a signed 64-bit column: 18 digits always do.
+MAX_SEQ_DIGITS = 18
 
 Progress = Callable[[str, int], None]
 
@@ -101,7 +103,9 @@ class BadMoment(PlenaryError, ValueError):
 def parse_moment(value: str) -> tuple[str, int]:
     """``("seq", n)`` for digits, ``("time", µs since the epoch)`` for an ISO 8601 time with a timezone."""
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
+        if len(value) > MAX_SEQ_DIGITS:
+            raise BadMoment(f"{value[:40]!r}: an entry's sequence number has at most {MAX_SEQ_DIGITS} digits")
         return "seq", int(value)
     if "T" in value and " " in value:
         value = value.replace(" ", "+")  # a '+' sent unencoded in a query string arrives as a space
@@ -111,7 +115,10 @@ def parse_moment(value: str) -> tuple[str, int]:
         raise BadMoment(f"{value!r} is neither a sequence number nor an ISO 8601 time") from exc
     if moment.tzinfo is None:
         raise BadMoment(f"{value!r} has no timezone: add one (e.g. Z for UTC)")
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    try:
+        delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before the calendar's first day in UTC
+        raise BadMoment(f"{value!r} is outside the calendar (years 1 to 9999 in UTC)") from exc
     return "time", (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -356,6 +363,22 @@ class History:
             ],
             "deliberation": snapshot(state, [p.id for p in paragraphs]),
         }
+
+    async def parts_at(self, draft: str, seq: int) -> tuple[Doc, Deliberation, dict[str, Any] | None]:
+        """The text document, the deliberation state and the translations' statuses (None without
+        translation languages) just after entry ``seq``: from the checkpoints, folded in threads."""
+        history = await self.sync(draft)
+        async with history.lock:
+            seq = await self.resolve(history, seq)
+            doc = await self._doc_at(history, seq)
+            state = history.commands.state_at(seq)
+            languages = state.languages["translations"]
+            statuses = None
+            if languages:
+                timeline = await self._translations(history)
+                ids = [p.id for p in read_paragraphs(doc)]
+                statuses = view_of(read_translations(doc), timeline.statuses(ids, languages, seq))
+        return doc, state, statuses
 
     async def _translations(self, history: DraftHistory) -> TranslationTimeline:
         """The draft's translation timeline, folded up to ``history.seq`` (the caller holds its lock)."""

@@ -296,13 +296,15 @@ class Room:
         owner: str | None = None,
         clients: bytes | None = None,
         on_logged: Callable[[int], None] | None = None,
+        time_us: int | None = None,
     ) -> int:
         """Append one entry to the room's log; broadcast the update when durable.
 
         Returns a mark for :meth:`until_logged`. The entry's sequence number is
         known once the database committed it: ``on_logged`` is called with it.
+        ``time_us`` is the time a command was judged at (its fold reads it back); now by default.
         """
-        time_us = now_us()
+        time_us = now_us() if time_us is None else time_us
         if kind == "update":
             if clients is None:
                 clients = encode_clients(decode_update(payload, values=False))

@@ -8,11 +8,12 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -41,6 +42,7 @@ from server.identity import (
     TokenIssuer,
     origin_allowed,
 )
+from server.metrics import CONTENT_TYPE_LATEST, Metrics, token_matches
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
@@ -49,15 +51,18 @@ from server.procedure.summaries import room_editable
 from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.signin import SignIn, signin_routes
-from server.storage.database import Database
+from server.storage.database import Database, now_us
 from server.storage.log import LogWriter
 from server.sync.closecodes import CloseCode
+from server.sync.handshake import Doorway
 from server.sync.inspection import Inspector
+from server.sync.ratelimit import Allowances
 from server.sync.roomnames import draft_of, room_name_problem
 from server.sync.rooms import Rooms
 from server.sync.scopes import WriteScope
 from server.sync.sessions import Actor, Session
 from server.sync.transport import RawSend
+from server.throttle import CommandThrottle
 from server.web import web_routes
 
 log = logging.getLogger("plenary.app")
@@ -78,6 +83,21 @@ class Plenary:
         self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
+        self.allowances = Allowances(settings)
+        self.metrics = Metrics()
+        self.doorway = Doorway(
+            settings.max_opening_connections,
+            settings.max_opening_connections_per_address,
+            settings.handshake_timeout_seconds,
+        )
+        self.doorway.on_refusal = self.metrics.handshake_refused
+        self.metrics.track(
+            connections=lambda: len(self.sessions),
+            rooms=lambda: len(self.rooms),
+            opening=lambda: self.doorway.total,
+        )
+        self.writer.on_commit = self.metrics.observe_commit
+        self.rooms.on_fanout = self.metrics.fanout_seconds.observe
         self.deliberations = Deliberations(self.database, self.rooms, self.broker)
         self.access = Access(self.database, self.rooms, self.broker, self.sessions)
         self.translations = Translations(self.database, self.rooms, self.deliberations)
@@ -90,6 +110,7 @@ class Plenary:
             self.rooms.on_entry.append(self.deliberations.take_entry)
         self.ready = False
         self._keepalive: asyncio.Task[None] | None = None
+        self._metrics_server: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _broker(self, settings: Settings) -> Broker:
@@ -114,12 +135,16 @@ class Plenary:
         self.rooms.start()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
+        if self.settings.metrics_port:
+            self._metrics_server = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
         if self._keepalive is not None:
             self._keepalive.cancel()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
         await self.deliberations.stop()
         await self.translations.stop()
         for session in list(self.sessions):
@@ -133,6 +158,7 @@ class Plenary:
 
     def on_message(self, node: str, message: relay.Message) -> None:
         if isinstance(message, relay.Entry):
+            self.metrics.relay_lag_seconds.observe(max(0, now_us() - message.time_us) / 1e6)
             self.rooms.receive(message)
         elif isinstance(message, relay.Presence):
             self.rooms.receive_presence(node, message)
@@ -161,20 +187,27 @@ class Plenary:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval / 3)
-            cutoff = loop.time() - interval
+            now = loop.time()
+            cutoff = now - interval
             for session in list(self.sessions):
                 if session.last_sent < cutoff:
                     session.send(KEEPALIVE_FRAME)
+                session.check_progress(now)
+            self.allowances.forget_idle()
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """Liveness for anyone; the figures only for the bearer of the metrics token."""
     plenary: Plenary = request.app.state.plenary
     if not plenary.ready:
         return JSONResponse({"status": "starting"}, status_code=503)
     try:
         await plenary.database.ping()
-    except Exception as exc:
-        return JSONResponse({"status": "unavailable", "detail": str(exc)[:200]}, status_code=503)
+    except Exception:
+        log.warning("health check: the database does not answer", exc_info=True)
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    if not token_matches(request.headers.get("authorization"), plenary.settings.metrics_token):
+        return JSONResponse({"status": "ok"})
     return JSONResponse(
         {
             "status": "ok",
@@ -184,6 +217,14 @@ async def healthz(request: Request) -> JSONResponse:
             "broker": plenary.broker.stats(),
         }
     )
+
+
+async def metrics(request: Request) -> Response:
+    plenary: Plenary = request.app.state.plenary
+    if not token_matches(request.headers.get("authorization"), plenary.settings.metrics_token):
+        # Not found rather than 401: without the token the figures do not exist here.
+        raise HTTPException(404, "Not Found")
+    return Response(plenary.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def sync_endpoint(websocket: WebSocket) -> None:
@@ -303,6 +344,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/metrics", metrics),
             Route("/api/openapi.json", openapi_json),
             *(endpoint.route() for endpoint in endpoints),
             WebSocketRoute("/ws/{room:path}", sync_endpoint),
@@ -323,6 +365,8 @@ def create_app(settings: Settings) -> Starlette:
 def create_asgi(settings: Settings) -> RawSend:
     """The ASGI application uvicorn runs: the Starlette app behind the fast-lane middleware."""
     app = create_app(settings)
-    wrapped = RawSend(app)
+    plenary: Plenary = app.state.plenary
+    limited = plenary.metrics.rate_limited.labels("commands").inc
+    wrapped = RawSend(CommandThrottle(app, plenary.tokens, plenary.allowances, on_limited=limited))
     wrapped.state = app.state  # type: ignore[attr-defined]
     return wrapped

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -53,6 +54,7 @@ class Member(Protocol):
 
 def _delete_set_of(state: bytes) -> dict[int, list[tuple[int, int]]]:
     return decode_update(state, values=False).delete_set
+
 
 #: Presence changes are sent at most this often per room (seconds).
 AWARENESS_BATCH_SECONDS = 0.03
@@ -227,10 +229,14 @@ class Room:
 
     def broadcast(self, frame: bytes, exclude: Member | None = None) -> None:
         """Send one encoded message to every connection but ``exclude``, framed once for all."""
+        started = time.perf_counter()
         wire = binary_frame(frame)
         for session in self.sessions:
             if session is not exclude:
                 session.send(frame, wire)
+        observe = self._registry.on_fanout
+        if observe is not None:
+            observe(time.perf_counter() - started)
 
     # Document.
 
@@ -641,6 +647,8 @@ class Rooms:
         #: Reads the state of a past version ``{draft}@{seq}`` and its seq: the record's time travel,
         #: given by the application (``server.record.history.past_room_state``).
         self.past_state: Callable[[str], Awaitable[tuple[bytes, int]]] | None = None
+        #: Told how long each broadcast took to hand its frame to every connection (the metrics).
+        self.on_fanout: Callable[[float], None] | None = None
 
     def __len__(self) -> int:
         return len(self._rooms)

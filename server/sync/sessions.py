@@ -2,8 +2,11 @@
 and write frames back through a bounded outbox.
 
 Reading and writing are two tasks. Fan-out only appends an already encoded
-frame to each outbox, so a slow reader never holds anyone else up; when its
-outbox passes ``max_send_queue_bytes`` it is dropped with close code 4508.
+frame to each outbox, so a slow reader never holds anyone else up. A client
+that does not read is dropped (its transport aborted: a close frame would wait
+behind everything it did not read) when its outbox passes ``max_send_queue_bytes``
+or when what is written to it makes no progress for ``write_timeout_seconds``;
+its session and its place in the room are released at once.
 """
 
 from __future__ import annotations
@@ -37,12 +40,15 @@ from crdt.wire.protocol import (
     parse_message,
 )
 from server.sync.closecodes import CloseCode
-from server.sync.ratelimit import RateLimit
+from server.sync.ratelimit import Allowance, Allowances
 from server.sync.scopes import WriteScope
-from server.sync.transport import DirectLane, binary_frame
+from server.sync.transport import DirectLane, binary_frame, transport_of
 
 if TYPE_CHECKING:
+    from asyncio import Transport
+
     from server.config import Settings
+    from server.metrics import Metrics
     from server.storage.log import LogWriter
     from server.sync.inspection import Inspector
     from server.sync.rooms import Room, Rooms
@@ -83,18 +89,26 @@ class Host(Protocol):
     @property
     def inspector(self) -> Inspector: ...
 
+    @property
+    def allowances(self) -> Allowances: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
 
 class Session:
     __slots__ = (
         "__weakref__",
+        "_allowance",
         "_backpressure",
         "_close",
         "_direct",
         "_max_outbox",
         "_outbox",
         "_outbox_bytes",
-        "_rate",
         "_sending",
+        "_stalled",
+        "_transport",
         "_writer",
         "actor",
         "awareness_clients",
@@ -131,7 +145,11 @@ class Session:
         self.last_sent = time.monotonic()
         settings = host.settings
         self._max_outbox = settings.max_send_queue_bytes
-        self._rate = RateLimit(settings.max_messages_per_second, settings.message_burst)
+        #: Shared by every connection of the same participant: reconnecting does not refill it.
+        self._allowance: Allowance = host.allowances.of(actor.participant_id)
+        self._transport: Transport | None = transport_of(websocket.scope)
+        #: (bytes waiting in the socket's buffer, since when it has not shrunk): see check_progress.
+        self._stalled: tuple[int, float] | None = None
 
     # Identity shortcuts used by the room when it logs.
     @property
@@ -153,21 +171,49 @@ class Session:
             buffered = direct.write(wire if wire is not None else binary_frame(frame))
             self.last_sent = time.monotonic()
             if buffered > self._max_outbox:
-                self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
+                self.drop("queue")
             return
         self._outbox.append(frame)
         self._outbox_bytes += len(frame)
         if self._outbox_bytes > self._max_outbox:
-            self._outbox.clear()
-            self._outbox_bytes = 0
-            self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
+            self.drop("queue")
             return
         self._start_writer()
+
+    def drop(self, why: str) -> None:
+        """The client does not read: abort its transport (whatever it did not read is discarded)."""
+        self._outbox.clear()
+        self._outbox_bytes = 0
+        if self._close is None:
+            self._close = (CloseCode.SLOW_READER, "too slow; reconnect")
+            self.host.metrics.closes.labels(str(int(CloseCode.SLOW_READER))).inc()
+        self.host.metrics.slow_readers.labels(why).inc()
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            # Aborting reports the connection lost to the ASGI side: the read loop ends, and
+            # with it the session and its place in the room.
+            transport.abort()
+
+    def check_progress(self, now: float) -> None:
+        """Called every few seconds: drop the connection if its socket buffer has not shrunk
+        (the client read nothing) for ``write_timeout_seconds``."""
+        transport = self._transport
+        if transport is None or (self._close is not None and transport.is_closing()):
+            return
+        waiting = transport.get_write_buffer_size()
+        stalled = self._stalled
+        if waiting == 0 or stalled is None or waiting < stalled[0]:
+            self._stalled = (waiting, now) if waiting else None
+        elif now - stalled[1] >= self.host.settings.write_timeout_seconds:
+            self.drop("write timeout")
+        else:
+            self._stalled = (waiting, stalled[1])
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (such as an auth message) are sent."""
         if self._close is None:
             self._close = (code, reason[:120])  # a close reason must fit in 123 bytes
+            self.host.metrics.closes.labels(str(int(code))).inc()
             self._start_writer()
 
     def _start_writer(self) -> None:
@@ -248,8 +294,12 @@ class Session:
             if data is None:
                 self.refuse(CloseCode.PROTOCOL, "text frames are not part of the protocol")
                 return
-            if not self._rate.allow():
-                self.refuse(CloseCode.RATE_LIMITED, "too many messages; slow down")
+            allowance = self._allowance
+            if not allowance.messages.allow():
+                self._rate_limited("messages", "too many messages; slow down")
+                return
+            if not allowance.bytes.allow(len(data)):
+                self._rate_limited("bytes", "too many bytes per second; slow down")
                 return
             try:
                 await self._handle(room, parse_message(data))
@@ -270,6 +320,9 @@ class Session:
             await room.until_logged(seq)
             self.send(encode_sync_step2(update))
         elif isinstance(message, AwarenessMessage):
+            if not self._allowance.awareness.allow():
+                self._rate_limited("awareness", "too many presence updates; slow down")
+                return
             self._receive_awareness(room, message.payload)
         elif isinstance(message, QueryAwareness):
             frame = room.awareness_frame()
@@ -277,6 +330,10 @@ class Session:
                 self.send(frame)
         elif isinstance(message, PermissionDenied):
             raise ProtocolError("auth messages are sent by the server only")
+
+    def _rate_limited(self, kind: str, reason: str) -> None:
+        self.host.metrics.rate_limited.labels(kind).inc()
+        self.refuse(CloseCode.RATE_LIMITED, reason)
 
     def _receive_update(self, room: Room, update: bytes, *, is_step2: bool) -> None:
         scope = self.actor.scope

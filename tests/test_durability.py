@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from pycrdt import Doc, Text
 
 from client.session import RoomClient

@@ -7,7 +7,8 @@ long or too many: 431) unanswered and open. A few hundred such sockets held as
 many file descriptors for minutes. Here:
 
 - :class:`Doorway` counts the connections still sending their request head, per
-  peer address and in total, and refuses (503, closed) any beyond the limits;
+  peer address and in total, and refuses (503, closed) new ones while too many
+  have been at it for over a second;
 - :class:`GuardedHttp` closes one whose head is not complete within the
   handshake timeout (408), and leaves the doorway once its request has arrived:
   from there the application authenticates it without waiting on the client;
@@ -18,7 +19,7 @@ many file descriptors for minutes. Here:
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,30 +44,68 @@ UNPARSEABLE = plain_response(400, "Bad Request", "not a valid websocket handshak
 
 
 class Doorway:
-    """Connections still sending their request head, per peer address and in total."""
+    """Connections still sending their request head, per peer address and in total.
 
-    def __init__(self, max_total: int, max_per_address: int, timeout: float) -> None:
+    Only those that have been at it for over ``GRACE_SECONDS`` count against the limits: a
+    reconnect storm (thousands of clients at once, or behind one proxy's address) accepts
+    its connections in a burst before reading any of their heads, and each head is already
+    there; a connection that holds the door open does not stay under the grace for long.
+    """
+
+    GRACE_SECONDS = 1.0
+
+    def __init__(
+        self,
+        max_total: int,
+        max_per_address: int,
+        timeout: float,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.max_total = max_total
         self.max_per_address = max_per_address
         self.timeout = timeout
-        self.total = 0
-        self.by_address: Counter[str] = Counter()
+        self._clock = clock or time.monotonic
+        #: Since when each is waiting, oldest first (dicts keep their insertion order).
+        self._all: dict[object, float] = {}
+        self._by_address: dict[str, dict[object, float]] = {}
         #: Called with the reason ("busy", "timeout", "unparseable") of every refusal.
         self.on_refusal: Callable[[str], None] = lambda _reason: None
 
-    def enter(self, address: str) -> bool:
-        if self.total >= self.max_total or self.by_address[address] >= self.max_per_address:
+    @property
+    def total(self) -> int:
+        return len(self._all)
+
+    def enter(self, connection: object, address: str) -> bool:
+        now = self._clock()
+        mine = self._by_address.get(address)
+        if _older_than(self._all, now - self.GRACE_SECONDS, self.max_total) or (
+            mine is not None and _older_than(mine, now - self.GRACE_SECONDS, self.max_per_address)
+        ):
             self.on_refusal("busy")
             return False
-        self.total += 1
-        self.by_address[address] += 1
+        self._all[connection] = now
+        self._by_address.setdefault(address, {})[connection] = now
         return True
 
-    def leave(self, address: str) -> None:
-        self.total -= 1
-        self.by_address[address] -= 1
-        if self.by_address[address] <= 0:
-            del self.by_address[address]
+    def leave(self, connection: object, address: str) -> None:
+        self._all.pop(connection, None)
+        mine = self._by_address.get(address)
+        if mine is not None:
+            mine.pop(connection, None)
+            if not mine:
+                del self._by_address[address]
+
+
+def _older_than(waiting: dict[object, float], cutoff: float, limit: int) -> bool:
+    """Whether at least ``limit`` of ``waiting`` (oldest first) started before ``cutoff``."""
+    if len(waiting) < limit:
+        return False
+    for count, since in enumerate(waiting.values(), start=1):
+        if since >= cutoff:
+            return False
+        if count >= limit:
+            return True
+    return False
 
 
 class GuardedHttp(H11Protocol):
@@ -81,7 +120,7 @@ class GuardedHttp(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         address = self.client[0] if self.client else "?"
-        if not self._doorway.enter(address):
+        if not self._doorway.enter(self, address):
             transport.write(BUSY)
             transport.close()
             return
@@ -93,7 +132,7 @@ class GuardedHttp(H11Protocol):
             self._deadline.cancel()
             self._deadline = None
         if self._address is not None:
-            self._doorway.leave(self._address)
+            self._doorway.leave(self, self._address)
             self._address = None
 
     def _too_slow(self) -> None:

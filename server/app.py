@@ -55,6 +55,7 @@ from server.storage.database import Database, now_us
 from server.storage.log import LogWriter
 from server.sync.closecodes import CloseCode
 from server.sync.handshake import Doorway
+from server.sync.idle import IdleDeliveries
 from server.sync.inspection import Inspector
 from server.sync.ratelimit import Allowances
 from server.sync.roomnames import draft_of, room_name_problem
@@ -84,6 +85,7 @@ class Plenary:
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
         self.allowances = Allowances(settings)
+        self.idle_deliveries = IdleDeliveries()
         self.metrics = Metrics()
         self.doorway = Doorway(
             settings.max_opening_connections,

@@ -89,6 +89,8 @@ class Settings:
     max_request_head_bytes: int = 16 * 1024
     #: Connections one room may hold.
     max_connections_per_room: int = 5_000
+    #: Rooms with more connections than this do not relay unchanged presence (renewals): see rooms.py.
+    quiet_presence_above: int = 100
     #: Size of one file attached to a document (bytes); larger uploads get 413.
     max_attachment_bytes: int = 10 * 1024 * 1024
     #: Files one draft may keep (uploads beyond it get 409).

@@ -528,8 +528,17 @@ class Room:
     def receive_awareness(self, session: Member, entries: list[AwarenessEntry]) -> None:
         """Presence is coalesced: the states that changed within ``AWARENESS_BATCH_SECONDS``
         go out as one message, instead of one message per cursor move per recipient
-        (500 people moving their cursor once a second would otherwise be 250,000 sends/s)."""
-        accepted = self.presence.apply(entries)
+        (500 people moving their cursor once a second would otherwise be 250,000 sends/s).
+
+        In a room of over ``quiet_presence_above`` connections, renewals (an unchanged state
+        at a later clock, every 15 s from every client) are taken but not relayed: relaying
+        them costs every member's renewal times every member. An idle member drops out of the
+        others' presence 30 s later (y-protocols' timeout) and is back when its state changes."""
+        if len(self.sessions) > self._settings.quiet_presence_above:
+            renewals = {entry.client for entry in entries if self.presence.renews(entry)}
+            accepted = [entry for entry in self.presence.apply(entries) if entry.client not in renewals]
+        else:
+            accepted = self.presence.apply(entries)
         if not accepted:
             return
         pending = self._pending_awareness

@@ -40,6 +40,7 @@ from crdt.wire.protocol import (
     parse_message,
 )
 from server.sync.closecodes import CloseCode
+from server.sync.idle import IDLE_AFTER_SECONDS, JOIN_SECONDS, IdleDeliveries
 from server.sync.ratelimit import Allowance, Allowances
 from server.sync.scopes import WriteScope
 from server.sync.transport import DirectLane, binary_frame, transport_of
@@ -95,6 +96,9 @@ class Host(Protocol):
     @property
     def metrics(self) -> Metrics: ...
 
+    @property
+    def idle_deliveries(self) -> IdleDeliveries: ...
+
 
 class Session:
     __slots__ = (
@@ -102,6 +106,8 @@ class Session:
         "_allowance",
         "_backpressure",
         "_close",
+        "_deferred",
+        "_deferred_bytes",
         "_direct",
         "_max_outbox",
         "_outbox",
@@ -114,6 +120,7 @@ class Session:
         "awareness_clients",
         "host",
         "id",
+        "last_active",
         "last_sent",
         "owned_clients",
         "room",
@@ -143,6 +150,11 @@ class Session:
         self._writer: asyncio.Task[None] | None = None
         self._close: tuple[int, str] | None = None
         self.last_sent = time.monotonic()
+        #: When the client last edited or changed its presence (see server/sync/idle.py).
+        self.last_active = self.last_sent - IDLE_AFTER_SECONDS + JOIN_SECONDS
+        #: Frames for an idle member, written together by ``host.idle_deliveries``.
+        self._deferred: list[bytes] = []
+        self._deferred_bytes = 0
         settings = host.settings
         self._max_outbox = settings.max_send_queue_bytes
         #: Shared by every connection of the same participant: reconnecting does not refill it.
@@ -168,11 +180,26 @@ class Session:
             return
         direct = self._direct
         if direct is not None and not self._outbox and not self._sending and direct.open():
-            buffered = direct.write(wire if wire is not None else binary_frame(frame))
-            self.last_sent = time.monotonic()
+            wire = wire if wire is not None else binary_frame(frame)
+            now = time.monotonic()
+            if now - self.last_active > IDLE_AFTER_SECONDS:
+                deferred = self._deferred
+                if not deferred:
+                    self.host.idle_deliveries.add(self)
+                deferred.append(wire)
+                self._deferred_bytes += len(wire)
+                if self._deferred_bytes > self._max_outbox:
+                    self.drop("queue")
+                return
+            if self._deferred:
+                self.flush_deferred()
+            buffered = direct.write(wire)
+            self.last_sent = now
             if buffered > self._max_outbox:
                 self.drop("queue")
             return
+        if self._deferred:
+            self.flush_deferred()
         self._outbox.append(frame)
         self._outbox_bytes += len(frame)
         if self._outbox_bytes > self._max_outbox:
@@ -180,10 +207,30 @@ class Session:
             return
         self._start_writer()
 
+    def flush_deferred(self) -> None:
+        """Write an idle member's pending frames, in one write."""
+        deferred = self._deferred
+        if not deferred:
+            return
+        self.host.idle_deliveries.discard(self)
+        data = deferred[0] if len(deferred) == 1 else b"".join(deferred)
+        deferred.clear()
+        self._deferred_bytes = 0
+        direct = self._direct
+        if self._close is not None or direct is None or not direct.open():
+            return
+        buffered = direct.write(data)
+        self.last_sent = time.monotonic()
+        if buffered > self._max_outbox:
+            self.drop("queue")
+
     def drop(self, why: str) -> None:
         """The client does not read: abort its transport (whatever it did not read is discarded)."""
         self._outbox.clear()
         self._outbox_bytes = 0
+        self._deferred.clear()
+        self._deferred_bytes = 0
+        self.host.idle_deliveries.discard(self)
         if self._close is None:
             self._close = (CloseCode.SLOW_READER, "too slow; reconnect")
             self.host.metrics.closes.labels(str(int(CloseCode.SLOW_READER))).inc()
@@ -212,6 +259,7 @@ class Session:
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (such as an auth message) are sent."""
         if self._close is None:
+            self.flush_deferred()  # what was sent before the close goes before it
             self._close = (code, reason[:120])  # a close reason must fit in 123 bytes
             self.host.metrics.closes.labels(str(int(code))).inc()
             self._start_writer()
@@ -313,6 +361,8 @@ class Session:
 
     async def _handle(self, room: Room, message: object) -> None:
         if isinstance(message, SyncUpdate | SyncStep2):
+            if message.update != EMPTY_UPDATE:
+                self.active()
             self._receive_update(room, message.update, is_step2=isinstance(message, SyncStep2))
         elif isinstance(message, SyncStep1):
             update, seq = room.step2_for(message.state_vector)
@@ -381,7 +431,15 @@ class Session:
         if user is not None:
             own = [_with_user(entry, user) for entry in own]
         if own:
+            if not all(room.presence.renews(entry) for entry in own):
+                self.active()  # a renewal every 15 s is what an idle tab sends
             room.receive_awareness(self, own)
+
+    def active(self) -> None:
+        """The client acts: deliver to it at once again (server/sync/idle.py)."""
+        self.last_active = time.monotonic()
+        if self._deferred:
+            self.flush_deferred()
 
     def owns(self, room: Room, client: int) -> bool:
         """Whether ``client`` is known to be this connection's or this participant's."""

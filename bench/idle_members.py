@@ -55,8 +55,12 @@ def presence(client: int, clock: int, user: str) -> bytes:
     return encode_awareness(encode_awareness_update([AwarenessEntry(client, clock, state)]))
 
 
-async def idle_member(url: str, secret: str, index: int, renew: float, joined: list[int]) -> None:
+async def idle_member(
+    url: str, secret: str, index: int, renew: float, joined: list[int], rooms: int = 1
+) -> None:
     user = f"idle-{index}"
+    if rooms > 1:
+        url = f"{url}-{index % rooms}"
     async with connect(f"{url}?token={token(secret, user)}", max_size=None, ping_interval=None) as ws:
         await ws.recv()  # the server's sync step 1
         await ws.send(EMPTY_STEP2)
@@ -80,13 +84,15 @@ async def idle_member(url: str, secret: str, index: int, renew: float, joined: l
             task.cancel()
 
 
-def idle_worker(url: str, secret: str, indexes: list[int], renew: float, ready: object, stop: object) -> None:
+def idle_worker(
+    url: str, secret: str, indexes: list[int], renew: float, ready: object, stop: object, rooms: int = 1
+) -> None:
     async def main() -> None:
         joined = [0]
         tasks = []
         for start in range(0, len(indexes), 100):
             batch = [
-                asyncio.create_task(idle_member(url, secret, i, renew, joined))
+                asyncio.create_task(idle_member(url, secret, i, renew, joined, rooms))
                 for i in indexes[start : start + 100]
             ]
             tasks += batch

@@ -8,7 +8,7 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -31,6 +31,7 @@ from server.api import revisions as revisions_api
 from server.api import roll as roll_api
 from server.api.endpoints import openapi_document
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
+from server.api.throttle import CommandThrottle
 from server.broker import Broker
 from server.broker import messages as relay
 from server.config import Settings
@@ -63,8 +64,10 @@ from server.sync.rooms import Rooms
 from server.sync.scopes import WriteScope
 from server.sync.sessions import Actor, Session
 from server.sync.transport import RawSend
-from server.throttle import CommandThrottle
 from server.web import web_routes
+
+if TYPE_CHECKING:
+    from server.sync.budgets import SharedBudgets
 
 log = logging.getLogger("plenary.app")
 
@@ -85,6 +88,11 @@ class Plenary:
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
         self.allowances = Allowances(settings)
+        self.budgets: SharedBudgets | None = None
+        if settings.redis_url and not self.database.is_sqlite:
+            from server.sync.budgets import SharedBudgets
+
+            self.budgets = SharedBudgets(settings.redis_url, self.allowances)
         self.idle_deliveries = IdleDeliveries()
         self.metrics = Metrics()
         self.doorway = Doorway(
@@ -131,6 +139,8 @@ class Plenary:
         await self.database.migrate()
         self.writer.start()
         await self.broker.start()
+        if self.budgets is not None:
+            self.budgets.start()
         await self.access.load()
         await self.deliberations.load_all()
         await self.translations.start()
@@ -152,6 +162,8 @@ class Plenary:
         for session in list(self.sessions):
             session.close(CloseCode.SERVICE_RESTART, "server restarting; reconnect")
         await self.rooms.close()
+        if self.budgets is not None:
+            await self.budgets.stop()
         await self.broker.stop()
         await self.writer.stop()
         await self.database.close()

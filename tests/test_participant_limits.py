@@ -1,10 +1,11 @@
 """Rate limits are a participant's, across their connections: reconnecting does not refill them
-(server/sync/ratelimit.py, server/throttle.py)."""
+(server/sync/ratelimit.py, server/api/throttle.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 from websockets.asyncio.client import connect
@@ -12,6 +13,8 @@ from websockets.exceptions import ConnectionClosed
 
 from crdt.wire.awareness import AwarenessEntry, encode_awareness_update
 from crdt.wire.protocol import encode_awareness
+from server.sync.budgets import WINDOW_SECONDS
+from tests.test_cluster import cluster, pg_url  # noqa: F401 - fixtures
 
 QUERY_AWARENESS = b"\x03"
 
@@ -80,3 +83,19 @@ def test_rest_commands_have_a_budget_per_participant(server_factory, tokens):
     # Reading is not limited, and somebody else may still act.
     assert httpx.get(f"{server.http}/api/drafts", headers=eager).status_code == 200
     assert httpx.post(f"{server.http}/api/drafts", json={}, headers=calm).status_code != 429
+
+
+async def test_the_budget_holds_across_processes(cluster, tokens):  # noqa: F811 - the fixture
+    one, two = cluster.start(2, plenary_message_burst="100", plenary_max_messages_per_second="1")
+    same_person = tokens(user="everywhere")
+    # The processes add up spending per 10 s window: start early in one.
+    await asyncio.sleep((WINDOW_SECONDS - time.time() % WINDOW_SECONDS) % WINDOW_SECONDS)
+    # 70 on one process, 70 on the other: each within its own burst, over the participant's.
+    assert await send_then_close_code(f"{one.ws}/spread?token={same_person}", [QUERY_AWARENESS] * 70) is None
+    assert await send_then_close_code(f"{two.ws}/spread?token={same_person}", [QUERY_AWARENESS] * 70) is None
+    await asyncio.sleep(1.5)  # both processes have reported what was spent
+    assert await send_then_close_code(f"{one.ws}/spread?token={same_person}", [QUERY_AWARENESS]) == 4529
+    assert await send_then_close_code(f"{two.ws}/spread?token={same_person}", [QUERY_AWARENESS]) == 4529
+    # Somebody else, on either process, is not affected.
+    other = tokens(user="elsewhere")
+    assert await send_then_close_code(f"{two.ws}/spread?token={other}", [QUERY_AWARENESS] * 10) is None

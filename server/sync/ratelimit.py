@@ -31,17 +31,44 @@ class RateLimit:
         return True
 
 
+#: What a participant's budgets cover.
+KINDS = ("messages", "bytes", "awareness", "commands")
+
+
 class Allowance:
     """One participant's budgets, shared by all of their connections and REST commands."""
 
-    __slots__ = ("awareness", "bytes", "commands", "last_used", "messages")
+    __slots__ = ("_buckets", "last_used", "over_until", "spent")
 
     def __init__(self, settings: Settings, now: float) -> None:
-        self.messages = RateLimit(settings.max_messages_per_second, settings.message_burst)
-        self.bytes = RateLimit(settings.max_bytes_per_second, settings.bytes_burst)
-        self.awareness = RateLimit(settings.max_awareness_per_second, settings.awareness_burst)
-        self.commands = RateLimit(settings.max_commands_per_second, settings.command_burst)
+        self._buckets = {
+            "messages": RateLimit(settings.max_messages_per_second, settings.message_burst),
+            "bytes": RateLimit(settings.max_bytes_per_second, settings.bytes_burst),
+            "awareness": RateLimit(settings.max_awareness_per_second, settings.awareness_burst),
+            "commands": RateLimit(settings.max_commands_per_second, settings.command_burst),
+        }
         self.last_used = now
+        #: What was taken since the last report to the other processes (see SharedBudgets).
+        self.spent: dict[str, float] = {}
+        #: Kinds over budget across all processes, until when (monotonic time).
+        self.over_until: dict[str, float] = {}
+
+    def take(self, kind: str, cost: float = 1.0) -> bool:
+        """Spend ``cost`` of ``kind``; False (and nothing spent) when over the budget."""
+        if self.over_until and self.over_until.get(kind, 0.0) > time.monotonic():
+            return False
+        if not self._buckets[kind].allow(cost):
+            return False
+        self.spent[kind] = self.spent.get(kind, 0.0) + cost
+        return True
+
+    def rate(self, kind: str) -> float:
+        return self._buckets[kind].rate
+
+    def per_window(self, kind: str, seconds: float) -> float:
+        """The most of ``kind`` the budget lets through in ``seconds``."""
+        bucket = self._buckets[kind]
+        return bucket.rate * seconds + bucket.burst
 
 
 class Allowances:
@@ -71,6 +98,10 @@ class Allowances:
         idle = [key for key, allowance in self._by_participant.items() if allowance.last_used < cutoff]
         for key in idle:
             del self._by_participant[key]
+
+    def spending(self) -> list[tuple[str, Allowance]]:
+        """The allowances spent from since the last report."""
+        return [(key, allowance) for key, allowance in self._by_participant.items() if allowance.spent]
 
     def __len__(self) -> int:
         return len(self._by_participant)

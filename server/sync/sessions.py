@@ -343,10 +343,10 @@ class Session:
                 self.refuse(CloseCode.PROTOCOL, "text frames are not part of the protocol")
                 return
             allowance = self._allowance
-            if not allowance.messages.allow():
+            if not allowance.take("messages"):
                 self._rate_limited("messages", "too many messages; slow down")
                 return
-            if not allowance.bytes.allow(len(data)):
+            if not allowance.take("bytes", len(data)):
                 self._rate_limited("bytes", "too many bytes per second; slow down")
                 return
             try:
@@ -370,7 +370,7 @@ class Session:
             await room.until_logged(seq)
             self.send(encode_sync_step2(update))
         elif isinstance(message, AwarenessMessage):
-            if not self._allowance.awareness.allow():
+            if not self._allowance.take("awareness"):
                 self._rate_limited("awareness", "too many presence updates; slow down")
                 return
             self._receive_awareness(room, message.payload)

@@ -39,13 +39,13 @@ class CommandThrottle:
         if scope["type"] == "http" and scope["method"] not in READING:
             participant = self._participant(scope)
             if participant is not None:
-                bucket = self.allowances.of(participant).commands
-                if not bucket.allow():
+                allowance = self.allowances.of(participant)
+                if not allowance.take("commands"):
                     self.on_limited()
                     problem = Problem(
                         429, "Too Many Requests", "too many commands; slow down", kind="rate-limited"
                     )
-                    problem.headers["Retry-After"] = str(max(1, math.ceil(1 / bucket.rate)))
+                    problem.headers["Retry-After"] = str(max(1, math.ceil(1 / allowance.rate("commands"))))
                     await problem_response(problem)(scope, receive, send)
                     return
         await self.app(scope, receive, send)

@@ -61,7 +61,11 @@ async def idle_member(
     user = f"idle-{index}"
     if rooms > 1:
         url = f"{url}-{index % rooms}"
-    async with connect(f"{url}?token={token(secret, user)}", max_size=None, ping_interval=None) as ws:
+    # A loaded machine can take a while to answer thousands of handshakes: wait, do not give up.
+    opening = connect(
+        f"{url}?token={token(secret, user)}", max_size=None, ping_interval=None, open_timeout=120
+    )
+    async with opening as ws:
         await ws.recv()  # the server's sync step 1
         await ws.send(EMPTY_STEP2)
         clock = 1

@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import httpx
 from fanout import Server
 from pycrdt import Doc, Text
 from websockets.asyncio.client import connect
@@ -43,11 +44,20 @@ EMPTY_STEP2 = b"\x00\x01\x02\x00\x00"
 SYNC_UPDATE = b"\x00\x02"
 
 
-def token(secret: str, user: str) -> str:
+def token(secret: str, user: str, role: str = "delegate") -> str:
     participant = Participant(
-        id=user, name=user, delegation="Benchland", group="government", roles={"*": "delegate"}
+        id=user, name=user, delegation="Benchland", group="government", roles={"*": role}
     )
     return TokenIssuer(secret).issue(participant, timedelta(hours=2))
+
+
+def create_draft(port: int, secret: str, draft: str) -> None:
+    """Only drafts may be opened: create the room as a chair would."""
+    body = {"id": draft, "title": draft, "paragraphs": [{"id": "p1", "text": "Text"}]}
+    headers = {"Authorization": f"Bearer {token(secret, 'bench-chair', 'chair')}"}
+    response = httpx.post(f"http://127.0.0.1:{port}/api/drafts", json=body, headers=headers, timeout=30)
+    if response.status_code != 201:
+        raise RuntimeError(f"could not create draft {draft}: {response.text}")
 
 
 def presence(client: int, clock: int, user: str) -> bytes:
@@ -181,6 +191,7 @@ def measure(idle: int, args: argparse.Namespace) -> dict[str, float]:
             },
         )
         try:
+            create_draft(server.port, secret, ROOM)
             url = f"ws://127.0.0.1:{server.port}/ws/{ROOM}"
             ctx = multiprocessing.get_context("spawn")
             stop = ctx.Event()

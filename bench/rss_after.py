@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fanout import Server
-from idle_members import EMPTY_STEP2, idle_worker, token
+from idle_members import EMPTY_STEP2, create_draft, idle_worker, token
 from pycrdt import Doc, Text
 from websockets.asyncio.client import connect
 
@@ -78,6 +78,8 @@ def main() -> None:
             stop = ctx.Event()
             workers = []
             base = f"ws://127.0.0.1:{server.port}/ws/bench-rss"
+            for room in range(args.rooms):
+                create_draft(server.port, secret, f"bench-rss-{room}")
             for p in range(args.processes):
                 ready = ctx.Event()
                 indexes = list(range(p, args.connections, args.processes))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -30,6 +31,7 @@ from server.api import participants as participants_api
 from server.api import revisions as revisions_api
 from server.api import roll as roll_api
 from server.api.endpoints import openapi_document
+from server.api.hosts import ServedHosts, served_hosts
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from server.api.throttle import CommandThrottle
 from server.broker import Broker
@@ -47,6 +49,7 @@ from server.metrics import CONTENT_TYPE_LATEST, Metrics, token_matches
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
+from server.procedure.drafts import get_draft
 from server.procedure.roll import resolve
 from server.procedure.summaries import room_editable
 from server.procedure.translations import Translations
@@ -59,7 +62,7 @@ from server.sync.handshake import Doorway
 from server.sync.idle import IdleDeliveries
 from server.sync.inspection import Inspector
 from server.sync.ratelimit import Allowances
-from server.sync.roomnames import draft_of, room_name_problem
+from server.sync.roomnames import RoomKind, parse_room
 from server.sync.rooms import Rooms
 from server.sync.scopes import WriteScope
 from server.sync.sessions import Actor, Session
@@ -119,9 +122,19 @@ class Plenary:
             # Only other processes' commands need folding: one process folded each as it ran it.
             self.rooms.on_entry.append(self.deliberations.take_entry)
         self.ready = False
+        self._drafts_seen: set[str] = set()
         self._keepalive: asyncio.Task[None] | None = None
         self._metrics_server: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def draft_exists(self, draft: str) -> bool:
+        """Whether ``draft`` is a draft (drafts are never deleted, so a yes is kept)."""
+        if draft in self._drafts_seen:
+            return True
+        if await get_draft(self.database, draft) is None:
+            return False
+        self._drafts_seen.add(draft)
+        return True
 
     def _broker(self, settings: Settings) -> Broker:
         if not settings.redis_url:
@@ -245,7 +258,12 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     plenary: Plenary = websocket.app.state.plenary
     room = websocket.path_params["room"]
     headers = websocket.headers
-    if not origin_allowed(headers.get("origin"), plenary.settings.allowed_origins, headers.get("host")):
+    if not origin_allowed(
+        headers.get("origin"),
+        plenary.settings.allowed_origins,
+        headers.get("host"),
+        scheme=websocket.url.scheme,
+    ):
         # Refuse before the upgrade: a page from another site gets no socket at all.
         await websocket.close(CloseCode.FORBIDDEN, "origin not allowed")
         return
@@ -254,18 +272,23 @@ async def sync_endpoint(websocket: WebSocket) -> None:
     async def refuse(code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             await websocket.send_bytes(encode_permission_denied(reason))
-            await websocket.close(code, reason[:120])
+            # A close reason holds 123 bytes of UTF-8: cut there, not in the middle of a character.
+            await websocket.close(code, reason.encode()[:120].decode(errors="ignore"))
 
-    problem = room_name_problem(room)
-    if problem is not None:
-        await refuse(CloseCode.PROTOCOL, problem)
+    name = parse_room(room)
+    if isinstance(name, str):
+        await refuse(CloseCode.PROTOCOL, name)
         return
     try:
         verified = plenary.tokens.verify_token(websocket.query_params.get("token"))
     except AuthenticationError as exc:
         await refuse(CloseCode.UNAUTHENTICATED, exc.reason)
         return
-    draft = draft_of(room)
+    draft = name.draft
+    if not await plenary.draft_exists(draft):
+        # Only drafts are rooms: nothing is made, or written, for a name that is not one.
+        await refuse(CloseCode.NOT_FOUND, f"no draft {draft!r}: only drafts and their rooms may be opened")
+        return
     try:
         # On a draft with a roll, who someone is comes from the roll, not the token.
         participant = await resolve(plenary.deliberations, draft, verified.participant)
@@ -278,6 +301,11 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         return
     if plenary.access.revoked(draft, participant.id):
         await refuse(CloseCode.FORBIDDEN, "your access to this draft was revoked")
+        return
+    if name.kind is RoomKind.SUMMARY and name.meeting not in (
+        (await plenary.deliberations.get(draft)).state.proceedings.meetings
+    ):
+        await refuse(CloseCode.NOT_FOUND, f"no meeting {name.meeting!r} in draft {draft!r}")
         return
     if "@" in room and (past := await past_room_refusal(plenary.database, room, participant)):
         await refuse(*past)  # past versions ({draft}@{seq}) are the archive's: READ_HISTORY
@@ -366,6 +394,9 @@ def create_app(settings: Settings) -> Starlette:
             *web_routes(),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(ServedHosts, allowed_hosts=served_hosts(settings.allowed_hosts, settings.host))
+        ],
         exception_handlers={
             Problem: handle_problem,
             HTTPException: handle_http_exception,

@@ -28,6 +28,9 @@ class Settings:
     demo: bool = False
     #: Browser origins allowed to open websockets; empty means same origin only.
     allowed_origins: tuple[str, ...] = ()
+    #: Host names the server answers to (``plenary.example.org``, ``*.example.org``; ``*``: any);
+    #: empty means 127.0.0.1, localhost, [::1] and the address it is bound to.
+    allowed_hosts: tuple[str, ...] = ()
     #: SQLite's ``synchronous`` pragma (NORMAL survives a process crash in WAL mode).
     sqlite_synchronous: str = "NORMAL"
     #: Per-message deflate costs ~6x CPU on fan-out: off unless asked for.

@@ -636,17 +636,23 @@ def normalize_origin(value: str) -> str:
     return f"{scheme}://{host}" if port == _DEFAULT_PORTS[scheme] else f"{scheme}://{host}:{port}"
 
 
-def _same_origin(origin: str, host_header: str) -> bool:
+#: The page scheme that goes with a request's (a websocket's ``ws`` is opened from an ``http`` page).
+_PAGE_SCHEMES = {"http": "http", "ws": "http", "https": "https", "wss": "https"}
+
+
+def _same_origin(origin: str, host_header: str, request_scheme: str) -> bool:
     scheme, origin_host, origin_port = _split_origin(origin)
+    page_scheme = _PAGE_SCHEMES.get(request_scheme.lower())
+    if page_scheme is None or scheme != page_scheme:
+        return False  # an https page is not the origin of an http request, nor the reverse
     host = urlsplit("//" + host_header.strip())
     if not host.hostname or host.path or host.query or host.username is not None:
         return False
-    # The Host header carries no scheme, so a missing port means the default of the Origin's scheme.
     port = host.port if host.port is not None else _DEFAULT_PORTS[scheme]
     return host.hostname.lower() == origin_host and port == origin_port
 
 
-def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None) -> bool:
+def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None, *, scheme: str) -> bool:
     """Whether a request carrying `origin` may proceed (protects against cross-site websocket hijacking).
 
     - No Origin header (None): allowed. Only browsers send one, and non-browser clients could forge
@@ -654,9 +660,11 @@ def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None)
     - "*" in `allowed`: every origin is allowed, including the opaque origin "null" (development).
     - Otherwise `allowed` lists exact origins ("https://plenary.example.org"), compared after
       normalisation (case, default port, trailing slash); malformed entries match nothing.
-    - `allowed` empty: same-origin only, i.e. the Origin's host and port equal the request's Host
-      header (a Host without port means the default port of the Origin's scheme). Behind a reverse
-      proxy that rewrites Host, list the public origin explicitly instead.
+    - `allowed` empty: same-origin only, i.e. the Origin's scheme is the request's (`scheme`: ws or
+      http → http, wss or https → https) and its host and port equal the request's Host header (a Host
+      without port means the scheme's default port). Behind a reverse proxy that rewrites Host or
+      terminates TLS without passing X-Forwarded-Proto, list the public origin explicitly instead.
+      The Host itself is checked before this, against PLENARY_ALLOWED_HOSTS (DNS rebinding).
     - An Origin that is not scheme://host[:port] (including "null" and "") is refused.
     """
     if origin is None:
@@ -665,7 +673,7 @@ def origin_allowed(origin: str | None, allowed: Sequence[str], host: str | None)
         return True
     try:
         if not allowed:
-            return host is not None and _same_origin(origin, host)
+            return host is not None and _same_origin(origin, host, scheme)
         wanted = normalize_origin(origin)
     except ValueError:
         return False

@@ -40,6 +40,8 @@ CONTENT_TYPES = {
 
 #: esbuild's ``[name]-[hash]`` file names: the content decides the name, so it may be cached forever.
 HASHED = re.compile(r"-[A-Z0-9]{8}\.[a-z0-9]+$")
+#: What an asset's name may be: the bundler's file names, in subfolders at most.
+ASSET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:/[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}){0,3}")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
@@ -123,6 +125,9 @@ async def index(request: Request) -> Response:
 
 async def asset(request: Request) -> Response:
     name = request.path_params["path"]
+    if not ASSET_NAME.fullmatch(name):
+        # Not a name esbuild writes (a NUL, a control character, a very long name): never a path.
+        raise HTTPException(404, f"no asset {name[:100]!r}")
     root = (DIST / "assets").resolve()
     path = (root / name).resolve()
     suffix = path.suffix.lower()

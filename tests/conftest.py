@@ -214,6 +214,19 @@ class ServerProcess:
         response.raise_for_status()
         return response.text
 
+    def create_draft(self, draft: str, *paragraphs: str) -> None:
+        """Create ``draft`` as a chair would over REST: only drafts (and their rooms) may be opened."""
+        token = Tokens()("chair", user="test-chair", name="Test Chair")
+        body = {
+            "id": draft,
+            "title": draft,
+            "paragraphs": [{"id": f"p{n}", "text": text} for n, text in enumerate(paragraphs, 1)],
+        }
+        response = httpx.post(
+            f"{self.http}/api/drafts", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        assert response.status_code == 201, response.text
+
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         if self.proc is None:
             return None

@@ -132,6 +132,7 @@ def assert_nothing_twice(rows: list) -> None:
 
 async def test_three_processes_co_edit_one_draft(cluster, tokens, js_peers):
     one, two, three = cluster.start(3)
+    one.create_draft("summit")
     alice = await js_peers(one.ws, "summit", tokens(user="alice", name="Alice"))
     bob = await js_peers(three.ws, "summit", tokens(user="bob", name="Bob"))
     await alice.call("synced")
@@ -188,6 +189,7 @@ async def test_three_processes_co_edit_one_draft(cluster, tokens, js_peers):
 
 async def test_a_process_killed_mid_burst_loses_nothing_anyone_saw(cluster, tokens):
     one, two, three = cluster.start(3)
+    three.create_draft("burst")
     async with (
         RoomClient(one.ws, "burst", token=tokens(user="ana")) as ana,
         RoomClient(two.ws, "burst", token=tokens(user="ben")) as ben,
@@ -269,6 +271,7 @@ async def test_redis_restarted_mid_session(pg_url, tmp_path, private_redis, toke
     cluster = Cluster(pg_url, private_redis.url, tmp_path)  # type: ignore[attr-defined]
     try:
         one, two, three = cluster.start(3)
+        two.create_draft("blip")
         clients = [RoomClient(server.ws, "blip", token=tokens()) for server in (one, two, three)]
         for client in clients:
             await client.start()
@@ -431,6 +434,7 @@ async def test_revocation_closes_connections_on_every_process(cluster, tokens):
 
 async def test_a_room_unloaded_on_one_process_comes_back_with_what_others_wrote(cluster, tokens):
     one, two = cluster.start(2, plenary_unload_grace_seconds="0.2", plenary_snapshot_every="5")
+    two.create_draft("idle")
     async with RoomClient(one.ws, "idle", token=tokens(user="eve")) as eve:
         await eve.wait_synced()
         eve.doc.get("text", type=Text).insert(0, "before unload. ")
@@ -490,6 +494,7 @@ async def test_messages_forged_on_redis_are_dropped(cluster, tokens):
     from server.broker.redis import channel_prefix
 
     (one,) = cluster.start(1)
+    one.create_draft("guarded")
     async with RoomClient(one.ws, "guarded", token=tokens(user="ida")) as ida:
         await ida.wait_synced()
         text = ida.doc.get("text", type=Text)

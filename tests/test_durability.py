@@ -27,6 +27,7 @@ def chain_is_intact(rows: list) -> bool:
 
 async def test_restart_loses_nothing(server_factory, database_url, tokens):
     server = server_factory(database_url)
+    server.create_draft("charter")
     async with RoomClient(server.ws, "charter", token=tokens(user="writer")) as writer:
         await writer.wait_synced()
         text = writer.doc.get("text", type=Text)
@@ -47,22 +48,25 @@ async def test_restart_loses_nothing(server_factory, database_url, tokens):
 
     rows = await read_log(database_url, "charter")
     assert [row.seq for row in rows] == list(range(1, len(rows) + 1))
-    assert all(row.participant == "writer" and row.role == "delegate" for row in rows)
+    assert rows[0].kind == "draft.created"
+    edits = rows[1:]
+    assert edits and all(row.participant == "writer" and row.role == "delegate" for row in edits)
     assert chain_is_intact(rows)
     # Replaying the log alone gives the document: snapshots are only a cache.
     doc = Doc()
-    for row in rows:
+    for row in edits:
         doc.apply_update(row.payload)
     assert str(doc.get("text", type=Text)) == "We the peoples 🌍 déterminés"
 
 
 async def test_room_unloads_when_empty_and_reloads_identically(server_factory, database_url, tokens):
     server = server_factory(database_url, plenary_unload_grace_seconds="0.2")
+    server.create_draft("unload-me")
     async with RoomClient(server.ws, "unload-me", token=tokens()) as client:
         await client.wait_synced()
         text = client.doc.get("text", type=Text)
         text += "Paragraph 1 ✓"
-        await eventually(lambda: server.health()["log"]["entries"] >= 1)
+        await eventually(lambda: server.health()["log"]["entries"] >= 2)
         before = client.doc.get_update()
 
     await eventually(lambda: server.health()["rooms"] == 0)
@@ -77,10 +81,11 @@ async def test_room_unloads_when_empty_and_reloads_identically(server_factory, d
 
 async def test_many_clients_joining_at_once_load_the_room_once(server_factory, database_url, tokens):
     server = server_factory(database_url)
+    server.create_draft("rush")
     async with RoomClient(server.ws, "rush", token=tokens()) as seed:
         await seed.wait_synced()
         seed.doc.get("text", type=Text).insert(0, "seeded")
-        await eventually(lambda: server.health()["log"]["entries"] >= 1)
+        await eventually(lambda: server.health()["log"]["entries"] >= 2)
     clients = [RoomClient(server.ws, "rush", token=tokens()) for _ in range(20)]
     for client in clients:
         await client.start()
@@ -97,4 +102,4 @@ async def test_many_clients_joining_at_once_load_the_room_once(server_factory, d
             await client.close()
     rows = await read_log(database_url, "rush")
     assert chain_is_intact(rows)
-    assert len(rows) == 2
+    assert len(rows) == 3  # the draft's creation and the two edits

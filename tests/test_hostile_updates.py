@@ -145,7 +145,8 @@ async def js_state(peer: Any) -> tuple[int, int]:
 
 
 async def start_alice(server: ServerProcess, tokens: Any, js_peers: Any, room: str = ROOM) -> Any:
-    """A JS editor whose text the server has stored."""
+    """A JS editor whose text the server has stored (in a new draft: only drafts are rooms)."""
+    server.create_draft(room)
     alice = await js_peers(server.ws, room, tokens(user="alice"))
     await alice.call("synced")
     await alice.call("insert", index=0, text=STABLE)
@@ -432,6 +433,7 @@ async def test_client_id_of_a_disconnected_client_cannot_be_taken_over(server, t
 async def test_typing_through_a_reconnect_is_not_refused(server, tokens, js_peers):
     # js_peers only for its Node check; the scenario is scripted in hostile.mjs.
     del js_peers
+    server.create_draft(ROOM)
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(JS_DIR / "hostile.mjs"),

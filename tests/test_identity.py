@@ -519,48 +519,58 @@ SITE = "https://plenary.example.org"
 
 
 @pytest.mark.parametrize(
-    ("origin", "allowed", "host", "expected"),
+    ("origin", "allowed", "host", "scheme", "expected"),
     [
         # No Origin header: not a browser.
-        (None, [], None, True),
-        (None, [SITE], "evil.example", True),
+        (None, [], None, "http", True),
+        (None, [SITE], "evil.example", "http", True),
         # Wildcard.
-        ("https://anything.example", ["*"], None, True),
-        ("null", ["*"], None, True),
+        ("https://anything.example", ["*"], None, "http", True),
+        ("null", ["*"], None, "http", True),
         # Exact list, normalised.
-        (SITE, [SITE], None, True),
-        ("HTTPS://Plenary.Example.org:443", [SITE], None, True),
-        (SITE, [SITE + "/"], None, True),
-        (SITE, ["https://other.example", SITE], None, True),
-        ("https://evil.example", [SITE], "plenary.example.org", False),
-        ("http://plenary.example.org", [SITE], None, False),
-        ("https://plenary.example.org:8443", [SITE], None, False),
-        ("https://plenary.example.org.evil.example", [SITE], None, False),
-        ("null", [SITE], None, False),
-        ("", [SITE], None, False),
-        (SITE, ["not an origin", SITE], None, True),
-        (SITE, ["not an origin"], None, False),
+        (SITE, [SITE], None, "http", True),
+        ("HTTPS://Plenary.Example.org:443", [SITE], None, "http", True),
+        (SITE, [SITE + "/"], None, "http", True),
+        (SITE, ["https://other.example", SITE], None, "http", True),
+        ("https://evil.example", [SITE], "plenary.example.org", "http", False),
+        ("http://plenary.example.org", [SITE], None, "http", False),
+        ("https://plenary.example.org:8443", [SITE], None, "http", False),
+        ("https://plenary.example.org.evil.example", [SITE], None, "http", False),
+        ("null", [SITE], None, "http", False),
+        ("", [SITE], None, "http", False),
+        (SITE, ["not an origin", SITE], None, "http", True),
+        (SITE, ["not an origin"], None, "http", False),
         # Empty list: same origin only.
-        ("http://localhost:8000", [], "localhost:8000", True),
-        ("http://LOCALHOST:8000", [], "localhost:8000", True),
-        ("https://plenary.example.org", [], "plenary.example.org", True),
-        ("https://plenary.example.org", [], "plenary.example.org:443", True),
-        ("http://plenary.example.org", [], "plenary.example.org", True),
-        ("http://[::1]:8000", [], "[::1]:8000", True),
-        ("http://localhost:8001", [], "localhost:8000", False),
-        ("http://localhost", [], "localhost:8000", False),
-        ("https://evil.example", [], "plenary.example.org", False),
-        ("http://localhost:8000", [], None, False),
-        ("http://localhost:8000", [], "", False),
-        ("http://localhost:8000", [], "localhost:notaport", False),
-        ("null", [], "localhost:8000", False),
-        ("file://", [], "localhost", False),
-        ("http://localhost:8000/path", [], "localhost:8000", False),
-        ("http://user@localhost:8000", [], "localhost:8000", False),
+        ("http://localhost:8000", [], "localhost:8000", "http", True),
+        ("http://LOCALHOST:8000", [], "localhost:8000", "http", True),
+        ("https://plenary.example.org", [], "plenary.example.org", "https", True),
+        ("https://plenary.example.org", [], "plenary.example.org:443", "https", True),
+        ("http://plenary.example.org", [], "plenary.example.org", "http", True),
+        ("http://[::1]:8000", [], "[::1]:8000", "http", True),
+        ("http://localhost:8001", [], "localhost:8000", "http", False),
+        ("http://localhost", [], "localhost:8000", "http", False),
+        ("https://evil.example", [], "plenary.example.org", "https", False),
+        ("http://localhost:8000", [], None, "http", False),
+        ("http://localhost:8000", [], "", "http", False),
+        ("http://localhost:8000", [], "localhost:notaport", "http", False),
+        ("null", [], "localhost:8000", "http", False),
+        ("file://", [], "localhost", "http", False),
+        ("http://localhost:8000/path", [], "localhost:8000", "http", False),
+        ("http://user@localhost:8000", [], "localhost:8000", "http", False),
+        # The scheme counts: an https page is not the origin of an http (ws) request, nor the reverse.
+        ("http://localhost:8000", [], "localhost:8000", "ws", True),
+        ("https://plenary.example.org", [], "plenary.example.org", "wss", True),
+        ("https://127.0.0.1:8000", [], "127.0.0.1:8000", "ws", False),
+        ("https://127.0.0.1:8000", [], "127.0.0.1:8000", "http", False),
+        ("http://plenary.example.org", [], "plenary.example.org", "wss", False),
+        ("http://plenary.example.org:443", [], "plenary.example.org", "https", False),
+        ("http://localhost:8000", [], "localhost:8000", "ftp", False),
     ],
 )
-def test_origin_allowed(origin: str | None, allowed: list[str], host: str | None, expected: bool) -> None:
-    assert origin_allowed(origin, allowed, host) is expected
+def test_origin_allowed(
+    origin: str | None, allowed: list[str], host: str | None, scheme: str, expected: bool
+) -> None:
+    assert origin_allowed(origin, allowed, host, scheme=scheme) is expected
 
 
 def test_normalize_origin() -> None:

@@ -16,6 +16,7 @@ DASHBOARD = Path(__file__).resolve().parent.parent / "docs" / "grafana-dashboard
 
 
 async def test_healthz_is_liveness_and_the_figures_need_the_token(server, tokens):
+    server.create_draft("counted")
     assert httpx.get(f"{server.http}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{server.http}/metrics").status_code == 404
     wrong = {"Authorization": "Bearer not-the-token"}

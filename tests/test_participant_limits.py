@@ -36,6 +36,7 @@ async def send_then_close_code(url: str, messages: list[bytes]) -> int | None:
 
 async def test_reconnecting_does_not_multiply_the_message_budget(server_factory, tokens):
     server = server_factory(plenary_message_burst="100", plenary_max_messages_per_second="1")
+    server.create_draft("limits")
     same_person = tokens(user="eager")
     url = f"{server.ws}/limits?token={same_person}"
     codes = [await send_then_close_code(url, [QUERY_AWARENESS] * 40) for _ in range(4)]
@@ -50,6 +51,7 @@ async def test_reconnecting_does_not_multiply_the_message_budget(server_factory,
 
 async def test_presence_updates_have_a_budget_per_participant(server_factory, tokens):
     server = server_factory(plenary_awareness_burst="30", plenary_max_awareness_per_second="1")
+    server.create_draft("limits")
     url = f"{server.ws}/limits?token={tokens(user='fidgety')}"
     clock = 0
 
@@ -87,6 +89,7 @@ def test_rest_commands_have_a_budget_per_participant(server_factory, tokens):
 
 async def test_the_budget_holds_across_processes(cluster, tokens):  # noqa: F811 - the fixture
     one, two = cluster.start(2, plenary_message_burst="100", plenary_max_messages_per_second="1")
+    one.create_draft("spread")
     same_person = tokens(user="everywhere")
     # The processes add up spending per 10 s window: start early in one.
     await asyncio.sleep((WINDOW_SECONDS - time.time() % WINDOW_SECONDS) % WINDOW_SECONDS)

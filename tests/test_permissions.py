@@ -248,6 +248,7 @@ async def test_browsers_from_other_origins_are_refused(server_factory, tokens):
     from websockets.exceptions import InvalidStatus
 
     server = server_factory(plenary_allowed_origins="https://plenary.example.org")
+    server.create_draft("tunis")
     token = tokens()
     with pytest.raises(InvalidStatus) as refused:
         async with connect(f"{server.ws}/tunis?token={token}", origin="https://evil.example.com"):

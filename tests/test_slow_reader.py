@@ -57,6 +57,7 @@ async def push(writer: RoomClient, reader: RoomClient, chunks: int, size: int = 
 
 async def test_readers_that_never_read_are_dropped_at_once_and_others_get_everything(server_factory, tokens):
     server = server_factory(plenary_max_send_queue_bytes=str(1024 * 1024))
+    server.create_draft("busy")
     stalled = [
         await asyncio.to_thread(stalled_connection, f"{server.ws}/busy?token={tokens()}") for _ in range(10)
     ]
@@ -82,6 +83,7 @@ async def test_readers_that_never_read_are_dropped_at_once_and_others_get_everyt
 async def test_a_send_without_progress_times_out(server_factory, tokens):
     # The queue limit is never reached: what ends the stalled connection is the write timeout.
     server = server_factory(plenary_write_timeout_seconds="1", plenary_keepalive_seconds="1.5")
+    server.create_draft("busy")
     sock, _protocol = await asyncio.to_thread(stalled_connection, f"{server.ws}/busy?token={tokens()}")
     try:
         async with (

@@ -12,6 +12,7 @@ from tests.conftest import eventually
 
 
 async def test_js_and_python_clients_converge_with_emoji(server, tokens, js_peers):
+    server.create_draft("summit")
     alice = await js_peers(server.ws, "summit", tokens(user="alice"))
     bob = await js_peers(server.ws, "summit", tokens(user="bob", delegation="CCBI", group="private_sector"))
     await alice.call("synced")
@@ -41,6 +42,7 @@ async def test_js_and_python_clients_converge_with_emoji(server, tokens, js_peer
 
 
 async def test_js_clients_see_each_others_presence(server, tokens, js_peers):
+    server.create_draft("room-a")
     alice = await js_peers(server.ws, "room-a", tokens(user="alice", name="Alice"))
     bob = await js_peers(server.ws, "room-a", tokens(user="bob", name="Bob"))
     await alice.call("synced")
@@ -67,6 +69,7 @@ async def test_js_clients_see_each_others_presence(server, tokens, js_peers):
 
 
 async def test_offline_edit_reaches_others_after_reconnect(server, tokens, js_peers):
+    server.create_draft("offline")
     alice = await js_peers(server.ws, "offline", tokens())
     await alice.call("synced")
     await alice.call("insert", index=0, text="Draft text.")
@@ -87,6 +90,7 @@ async def test_offline_edit_reaches_others_after_reconnect(server, tokens, js_pe
 
 
 async def test_python_client_offline_edit_merges(server, tokens):
+    server.create_draft("py-offline")
     async with (
         RoomClient(server.ws, "py-offline", token=tokens()) as one,
         RoomClient(server.ws, "py-offline", token=tokens()) as two,
@@ -105,6 +109,7 @@ async def test_python_client_offline_edit_merges(server, tokens):
 
 
 async def test_presence_is_coalesced_and_the_latest_state_wins(server, tokens):
+    server.create_draft("presence")
     import json as jsonlib
 
     from websockets.asyncio.client import connect

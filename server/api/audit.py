@@ -187,6 +187,7 @@ ENDPOINTS: list[Endpoint] = [
         head_receipt,
         "A signed receipt of the current head of the draft's log",
         tags=["audit"],
+        query={"room": "a room of the draft (default: its text)"},
     ),
     Endpoint(
         "POST",

@@ -59,7 +59,10 @@ class StatusIn(BaseModel):
 
 
 class Deadline(BaseModel):
-    deadline: str = Field(description="ISO 8601 time with a timezone, e.g. 2005-05-31T23:59:00Z")
+    deadline: str = Field(
+        description="ISO 8601 time with a timezone, e.g. 2005-05-31T23:59:00Z",
+        json_schema_extra={"format": "date-time"},  # so that generated requests are times, at any edge
+    )
 
     @field_validator("deadline")
     @classmethod
@@ -94,7 +97,10 @@ def parse_time(value: str) -> int:
         raise ValueError(f"not an ISO 8601 time: {value!r}") from exc
     if moment.tzinfo is None:
         raise ValueError("the time needs a timezone (e.g. Z for UTC)")
-    return int(moment.astimezone(UTC).timestamp() * 1_000_000)
+    try:
+        return int(moment.astimezone(UTC).timestamp() * 1_000_000)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 falls before the calendar's first day in UTC
+        raise ValueError(f"{value!r} is outside the calendar (years 1 to 9999 in UTC)") from exc
 
 
 async def _draft(call: Call) -> str:

@@ -187,6 +187,8 @@ ENDPOINTS = [
         FileOut,
         status=201,
         tags=["documents"],
+        query={"filename": "the file's name, kept for downloads"},
+        raw_body=tuple(attachments.MEDIA_TYPES),
     ),
     Endpoint(
         "POST",
@@ -198,7 +200,14 @@ ENDPOINTS = [
         status=201,
         tags=["documents"],
     ),
-    Endpoint("GET", f"{D}/documents", list_documents, "Documents (?q=&meeting=&item=)", tags=["documents"]),
+    Endpoint(
+        "GET",
+        f"{D}/documents",
+        list_documents,
+        "Documents (?q=&meeting=&item=)",
+        tags=["documents"],
+        query={"q": "words to search for", "meeting": "a meeting id", "item": "an agenda item"},
+    ),
     Endpoint(
         "GET", f"{D}/documents/{{document}}", get_document, "A document with its text", tags=["documents"]
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from crdt.offsets import utf16_length
 from crdt.procedure.commands import CommandRefused
@@ -16,6 +16,7 @@ from server.api.languages import allowed_languages
 from server.api.problems import Problem, conflict, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import DraftExists, create_draft, get_draft, list_drafts
+from server.sync.roomnames import DRAFT_ID, draft_id_problem
 
 
 class ParagraphIn(BaseModel):
@@ -30,7 +31,7 @@ class ParagraphIn(BaseModel):
 
 
 class DraftIn(BaseModel):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="a slug, e.g. 'tunis-2005'")
+    id: str = Field(pattern=DRAFT_ID.pattern, description="a slug, e.g. 'tunis-2005'")
     title: str = Field(min_length=1, max_length=500)
     symbol: str = Field(default="", max_length=100, description="document symbol, e.g. WSIS-II/PC-3/DOC/1")
     paragraphs: list[ParagraphIn] = Field(default_factory=list, max_length=5_000)
@@ -38,6 +39,14 @@ class DraftIn(BaseModel):
     translations: list[str] = Field(
         default_factory=list, max_length=16, description="languages it is translated into, e.g. [fr, ar]"
     )
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _draft_id(cls, value: object) -> object:
+        # Before the pattern, to name the character that is not allowed (a look-alike, a space).
+        if isinstance(value, str) and (problem := draft_id_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
 
 
 class DraftOut(BaseModel):

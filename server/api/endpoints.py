@@ -4,6 +4,7 @@ response models that validate it and document it in OpenAPI."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from server.api.problems import Problem, unauthorized
 from server.identity import AuthenticationError, Participant, PermissionDeniedError, TokenIssuer
 from server.procedure.roll import resolve
+from server.sync.roomnames import draft_id_problem
 
 if TYPE_CHECKING:
     from collections.abc import Set
@@ -94,12 +96,25 @@ class Endpoint:
     response_model: type[BaseModel] | None = None
     status: int = 200
     tags: list[str] = field(default_factory=list)
+    #: Query parameters it reads (name → what it is), so that the OpenAPI document lists them.
+    query: dict[str, str] = field(default_factory=dict)
+    #: Media types it takes as a raw body (a file), read by the handler itself.
+    raw_body: tuple[str, ...] = ()
 
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:
             participant = authenticate(request)
+            if any(
+                "\x00" in value for value in (*request.path_params.values(), *request.query_params.values())
+            ):
+                # PostgreSQL cannot hold a NUL in text: refused here rather than failing deep in a query.
+                raise Problem(400, "Bad Request", "path and query parameters may not contain U+0000 (NUL)")
             draft = request.path_params.get("draft")
             if draft is not None:
+                if (problem := draft_id_problem(draft)) is not None:
+                    raise Problem(
+                        400, "Bad Request", f"{draft!r} is not a draft id: {problem}", kind="draft-id"
+                    )
                 plenary = server_of(request)
                 if plenary.access.revoked(draft, participant.id):
                     raise Problem(403, "Forbidden", "your access to this draft was revoked")
@@ -139,7 +154,8 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
             return model.model_validate({})
         except ValidationError:
             pass
-    if not request.headers.get("content-type", "").startswith("application/json"):
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
         raise Problem(415, "Unsupported Media Type", "send a JSON body with Content-Type: application/json")
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -149,12 +165,12 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
             raise Problem(413, "Content Too Large", f"request body over {MAX_BODY_BYTES} bytes")
+    problem = json_body_problem(raw)
+    if problem is not None:
+        raise Problem(400, "Bad Request", problem)
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise Problem(400, "Bad Request", f"body is not valid JSON: {exc}") from exc
-    try:
-        return model.model_validate(data)
+        # Strict: "3" and true are not numbers; JSON strings still make enums and times.
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         errors = [
             {"loc": ".".join(str(part) for part in error["loc"]), "msg": error["msg"]}
@@ -162,6 +178,62 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
         ]
         detail = "; ".join(f"{e['loc'] or 'body'}: {e['msg']}" for e in errors)
         raise Problem(422, "Unprocessable Content", detail, errors=errors) from exc
+
+
+def json_body_problem(raw: bytes) -> str | None:
+    """Why ``raw`` is not a JSON body the server reads (too deep, not JSON, a NUL in a string), or None.
+    The depth is measured before parsing, so no parser recurses through a hostile body."""
+    if json_too_deep(raw):
+        return f"body nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
+    try:
+        data = json.loads(raw, parse_constant=_not_json)
+    except (ValueError, RecursionError) as exc:
+        return f"body is not valid JSON: {exc}"
+    if _has_nul(data):
+        return "strings may not contain U+0000 (NUL)"
+    return None
+
+
+#: Deepest nesting of arrays and objects in a JSON request body.
+MAX_JSON_DEPTH = 64
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]")
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def json_too_deep(raw: bytes) -> bool:
+    """Whether arrays and objects nest deeper than ``MAX_JSON_DEPTH`` in ``raw``, in linear passes
+    (no regular expression here backtracks): escapes out, strings out, then one level of brackets
+    peeled per pass. Unbalanced brackets are left for the parser to report."""
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b"", unescaped))
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return False
+        peeled = _INNERMOST.sub(b"", brackets)
+        if peeled == brackets:
+            return False
+        brackets = peeled
+    return bool(brackets)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def openapi_document(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
@@ -194,6 +266,16 @@ def openapi_document(endpoints: list[Endpoint], *, title: str, version: str) -> 
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in _path_params(endpoint.path)
+            ]
+            + [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": text,
+                }
+                for name, text in endpoint.query.items()
             ],
             "responses": {
                 str(endpoint.status): {
@@ -210,6 +292,9 @@ def openapi_document(endpoints: list[Endpoint], *, title: str, version: str) -> 
                 },
             },
         }
+        if endpoint.raw_body:
+            binary = {"schema": {"type": "string", "format": "binary"}}
+            operation["requestBody"] = {"required": True, "content": dict.fromkeys(endpoint.raw_body, binary)}
         if endpoint.request_model is not None:
             operation["requestBody"] = {
                 "required": True,

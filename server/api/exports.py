@@ -88,5 +88,12 @@ ENDPOINTS: list[Endpoint] = [
         "Export the draft: format=markdown|html (view=compilation|clean), akn, annotations or summary "
         "(chair, secretariat, archivist)",
         tags=["exports"],
+        query={
+            "at": "an entry's seq, an ISO 8601 time or a revision (rev1); default: now",
+            "format": "markdown, html, akn, annotations or summary",
+            "view": "compilation or clean",
+            "language": "a language version",
+            "languages": "two languages side by side, e.g. en,fr",
+        },
     ),
 ]

@@ -18,7 +18,7 @@ from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import get_draft
-from server.record.history import BadMoment, History, NotInHistory
+from server.record.history import MAX_EVENTS_PAGE, MAX_SEQ_DIGITS, BadMoment, History, NotInHistory
 from server.record.meetings import informal_record_filter
 
 
@@ -169,14 +169,16 @@ def _directory(call: Call) -> dict[str, Person]:
     return people
 
 
-def _int(call: Call, name: str, default: int) -> int:
+def _int(call: Call, name: str, default: int, low: int, high: int) -> int:
     value = call.request.query_params.get(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise Problem(422, "Unprocessable Content", f"{name} must be an integer") from exc
+    # ASCII digits only ("²" is a digit to str.isdigit), and within what a log's seq can be.
+    if not (
+        value.isascii() and value.isdigit() and len(value) <= MAX_SEQ_DIGITS and low <= int(value) <= high
+    ):
+        raise Problem(422, "Unprocessable Content", f"{name} must be an integer from {low} to {high}")
+    return int(value)
 
 
 async def _answer(work: Any) -> Any:
@@ -211,7 +213,8 @@ async def get_diff(call: Call) -> dict[str, Any]:
 
 async def get_events(call: Call) -> dict[str, Any]:
     draft, history, only = await _open(call, own=True)
-    after, limit = _int(call, "after", 0), _int(call, "limit", 100)
+    after = _int(call, "after", 0, 0, 10**MAX_SEQ_DIGITS - 1)
+    limit = _int(call, "limit", 100, 1, MAX_EVENTS_PAGE)
     # An informal meeting's record of who spoke is the Bureau's and the archivists'.
     hide = None
     if not call.participant.may(Action.READ_INFORMAL_RECORD, draft):
@@ -227,6 +230,8 @@ async def get_amendment(call: Call) -> dict[str, Any]:
     return await _answer(history.amendment(draft, call.path("amendment"), _directory(call)))
 
 
+AT = "an entry's seq or an ISO 8601 time with a timezone (default: now)"
+
 ENDPOINTS = [
     Endpoint(
         "GET",
@@ -236,6 +241,7 @@ ENDPOINTS = [
         None,
         TextOut,
         tags=["history"],
+        query={"at": AT},
     ),
     Endpoint(
         "GET",
@@ -245,6 +251,7 @@ ENDPOINTS = [
         None,
         DiffOut,
         tags=["history"],
+        query={"from": AT, "to": AT},
     ),
     Endpoint(
         "GET",
@@ -254,6 +261,7 @@ ENDPOINTS = [
         None,
         BlameOut,
         tags=["history"],
+        query={"at": AT},
     ),
     Endpoint(
         "GET",
@@ -263,6 +271,10 @@ ENDPOINTS = [
         None,
         EventsOut,
         tags=["history"],
+        query={
+            "after": "events after this seq (default 0)",
+            "limit": "at most this many, 1 to 1000 (default 100)",
+        },
     ),
     Endpoint(
         "GET",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select
@@ -13,9 +12,9 @@ from crdt.procedure.draft import Paragraph, write_paragraphs
 from server.identity import Participant
 from server.storage.database import Database, now_us
 from server.storage.schema import DRAFTS
+from server.sync.roomnames import draft_id_problem
 from server.sync.rooms import Rooms
 
-DRAFT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_PARAGRAPHS = 5_000
 
 
@@ -33,10 +32,9 @@ class DraftInfo:
 
 
 def check_draft_id(draft_id: str) -> None:
-    if not DRAFT_ID.fullmatch(draft_id):
-        raise ValueError(
-            "draft id must be a slug: lowercase letters, digits and '-', at most 64, e.g. 'tunis-2005'"
-        )
+    problem = draft_id_problem(draft_id)
+    if problem is not None:
+        raise ValueError(f"{draft_id!r} is not a draft id: {problem} (e.g. 'tunis-2005')")
 
 
 async def create_draft(

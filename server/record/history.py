@@ -86,6 +86,8 @@ FOLDS_PER_DRAFT = 2
 #: Events pages: a summary fold is advanced over at most this many entries rather than rebuilt.
 REUSE_GAP = 500
 MAX_EVENTS_PAGE = 1_000
+#: An entry's seq fits a signed 64-bit column: 18 digits always do.
+MAX_SEQ_DIGITS = 18
 
 Progress = Callable[[str, int], None]
 
@@ -101,7 +103,9 @@ class BadMoment(PlenaryError, ValueError):
 def parse_moment(value: str) -> tuple[str, int]:
     """``("seq", n)`` for digits, ``("time", µs since the epoch)`` for an ISO 8601 time with a timezone."""
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
+        if len(value) > MAX_SEQ_DIGITS:
+            raise BadMoment(f"{value[:40]!r}: an entry's sequence number has at most {MAX_SEQ_DIGITS} digits")
         return "seq", int(value)
     if "T" in value and " " in value:
         value = value.replace(" ", "+")  # a '+' sent unencoded in a query string arrives as a space
@@ -111,7 +115,10 @@ def parse_moment(value: str) -> tuple[str, int]:
         raise BadMoment(f"{value!r} is neither a sequence number nor an ISO 8601 time") from exc
     if moment.tzinfo is None:
         raise BadMoment(f"{value!r} has no timezone: add one (e.g. Z for UTC)")
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    try:
+        delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before the calendar's first day in UTC
+        raise BadMoment(f"{value!r} is outside the calendar (years 1 to 9999 in UTC)") from exc
     return "time", (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

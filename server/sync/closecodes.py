@@ -25,6 +25,8 @@ class CloseCode(IntEnum):
     UNAUTHENTICATED = 4401
     #: Authenticated, but not allowed: no access to the draft, read-only, revoked.
     FORBIDDEN = 4403
+    #: No such draft: only existing drafts and their rooms may be opened.
+    NOT_FOUND = 4404
     #: The client did not read fast enough; its queue passed the limit (it reconnects).
     SLOW_READER = 4508
     #: A Yjs client id already owned by another connection in the room.

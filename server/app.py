@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -57,6 +58,7 @@ from server.record.history import past_room_refusal, past_room_state
 from server.signin import SignIn, signin_routes
 from server.storage.database import Database, now_us
 from server.storage.log import LogWriter
+from server.sync.allocator import release_free_memory
 from server.sync.closecodes import CloseCode
 from server.sync.handshake import Doorway
 from server.sync.idle import IdleDeliveries
@@ -73,6 +75,9 @@ if TYPE_CHECKING:
     from server.sync.budgets import SharedBudgets
 
 log = logging.getLogger("plenary.app")
+
+#: Memory is released once half of at least this many connections have left.
+RELEASE_AFTER_CONNECTIONS = 100
 
 
 class Plenary:
@@ -125,6 +130,8 @@ class Plenary:
         self._drafts_seen: set[str] = set()
         self._keepalive: asyncio.Task[None] | None = None
         self._metrics_server: Any = None
+        #: Most connections since memory was last released (see _release_after_departures).
+        self._high_water = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def draft_exists(self, draft: str) -> bool:
@@ -221,6 +228,18 @@ class Plenary:
                     session.send(KEEPALIVE_FRAME)
                 session.check_progress(now)
             self.allowances.forget_idle()
+            await self._release_after_departures()
+
+    async def _release_after_departures(self) -> None:
+        """Once at least half of many connections have left, give their memory back to the OS:
+        collect the reference cycles they leave (sessions, protocols, tasks), then trim the heap."""
+        count = len(self.sessions)
+        self._high_water = max(self._high_water, count)
+        if self._high_water < RELEASE_AFTER_CONNECTIONS or count > self._high_water // 2:
+            return
+        self._high_water = count
+        gc.collect()
+        await asyncio.get_running_loop().run_in_executor(None, release_free_memory)
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -69,6 +69,7 @@ class Server:
             "PLENARY_MESSAGE_BURST": "1000000",
             "PLENARY_MAX_CONNECTIONS_PER_ROOM": "100000",
             "PLENARY_MAX_SEND_QUEUE_BYTES": str(256 * 1024 * 1024),
+            "PLENARY_STALL_LOG_MS": os.environ.get("PLENARY_STALL_LOG_MS", "20"),
             # Ahead of the editable install: serve the code under ``root``.
             "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
             **(env or {}),
@@ -269,6 +270,12 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
         log = server.output().strip()
         if log:
             result["server_log_tail"] = log[-1000:]
+        try:
+            lines = server.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            lines = []
+        # The server's stall watch (PLENARY_STALL_LOG_MS): what held the loop or a commit, if anything.
+        result["stalls"] = [line[line.index("stall: ") :][:160] for line in lines if "stall: " in line]
     return result
 
 
@@ -289,6 +296,7 @@ def report_cprofile(stats_path: Path, out: Path) -> None:
 
 COLUMNS = [
     ("N", "subscribers", "{:d}"),
+    ("rep", "rep", "{:d}"),
     ("p50 ms", "p50", "{:.2f}"),
     ("p95 ms", "p95", "{:.2f}"),
     ("p99 ms", "p99", "{:.2f}"),
@@ -298,11 +306,13 @@ COLUMNS = [
     ("srv peak RSS MiB", "server_peak_rss_mib", "{:.1f}"),
     ("loadgen CPU %", "loadgen_cpu_percent", "{:.1f}"),
     ("other CPU %", "other_cpu_percent", "{:.1f}"),
+    ("max ms", "max", "{:.1f}"),
+    ("stalls logged", "stall_count", "{:d}"),
 ]
 
 
 def row_values(result: dict[str, Any]) -> dict[str, Any]:
-    return {**result, **result.get("latency_ms", {})}
+    return {**result, **result.get("latency_ms", {}), "stall_count": len(result.get("stalls", []))}
 
 
 def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
@@ -337,8 +347,10 @@ def print_table(results: list[dict[str, Any]], args: argparse.Namespace) -> None
             notes.append("other processes used the CPU meanwhile: numbers disturbed")
         if not result.get("server_alive", True):
             notes.append("server died")
+        for stall in result.get("stalls", [])[:5]:
+            notes.append(f"server logged: {stall}")
         if notes:
-            print(f"  N={result['subscribers']}: " + "; ".join(notes))
+            print(f"  N={result['subscribers']} rep {result['rep']}: " + "; ".join(notes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -390,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
         "of a core during its window",
     )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--reps", type=int, default=1, help="repetitions of every N, interleaved, one row each (default 1)"
+    )
     args = parser.parse_args(argv)
     args.server_root = args.server_root.resolve()
     sys.path.insert(1, str(args.server_root))  # tokens from the same code as the server
@@ -411,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     load_updates(args.trace, args.warmup + args.updates)  # fill the cache before anything is timed
 
     results = []
-    for n in args.subscribers:
+    for n, rep in [(n, rep) for rep in range(1, args.reps + 1) for n in args.subscribers]:
         if args.wait_quiet:
             waited = wait_quiet(args.wait_quiet)
             if waited is None:
@@ -426,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run_one(n, args)
             result["run_s"] = time.monotonic() - start
             result["attempt"] = attempt + 1
+            result["rep"] = rep
             if result["other_cpu_percent"] <= DISTURBED_PERCENT:
                 break
             print(

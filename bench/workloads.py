@@ -99,7 +99,9 @@ class Server:
                 PLENARY_MAX_CONNECTIONS_PER_ROOM="100000",
             )
             env.setdefault("PLENARY_MAX_SEND_QUEUE_BYTES", str(256 * 1024 * 1024))
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+            # PLENARY_BENCH_SERVER_ROOT: serve another tree (`git archive REV server crdt | tar -x -C DIR`).
+            root = os.environ.get("PLENARY_BENCH_SERVER_ROOT") or str(ROOT)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
             command = [sys.executable, "-m", "server.cli", "serve", "--log-level", "warning"]
         elif self.kind == "pycrdt-websocket":
             python = PEERS_DIR / "pycrdt-venv/bin/python"
@@ -114,8 +116,8 @@ class Server:
             command = ["taskset", "-c", str(self.cpu), *command]
         return command, env
 
-    def start(self) -> None:
-        self.port = free_port()
+    def start(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         command, env = self.command()
         self._log = open(self.workdir / f"{self.kind}.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -141,9 +143,10 @@ class Server:
                 return True
         return False
 
-    def restart(self) -> None:
+    def restart(self, same_port: bool = False) -> None:
+        port = self.port if same_port else None
         self.stop()
-        self.start()
+        self.start(port)
 
     @property
     def pid(self) -> int:
@@ -388,7 +391,10 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         b = await join(room, "b")
         pairs.append((a, b))
 
+    joins_started, server_cpu0 = time.perf_counter(), cpu_seconds(server.pid)
     await asyncio.wait_for(asyncio.gather(*(room_pair(r) for r in range(n_rooms))), args.phase_timeout)
+    joins_s = time.perf_counter() - joins_started
+    join_cpu_s = cpu_seconds(server.pid) - server_cpu0
 
     edit_gate = asyncio.Semaphore(args.edit_concurrency)
 
@@ -424,6 +430,9 @@ async def rooms(server: Server, args: argparse.Namespace) -> dict[str, Any]:
         "join_concurrency": args.join_concurrency,
         "join_p50_ms": ms(joins, 50),
         "join_p99_ms": ms(joins, 99),
+        "joins_per_s": len(joins) / joins_s,
+        # What a join costs the server, whatever else the machine runs meanwhile.
+        "server_cpu_ms_per_join": 1000 * join_cpu_s / len(joins),
         "rss_baseline_mib": baseline / 1024,
         "rss_loaded_mib": loaded / 1024,
         "kib_per_room": (loaded - baseline) / n_rooms,
@@ -710,7 +719,15 @@ WORKLOADS = {
 #: Figures shown in the table, per workload (the JSON has everything).
 SHOWN = {
     "throughput": ["updates_per_s", "p50_ms", "p99_ms", "loadgen_cpu_percent"],
-    "rooms": ["join_p50_ms", "join_p99_ms", "kib_per_room", "rss_loaded_mib", "rss_after_unload_mib"],
+    "rooms": [
+        "join_p50_ms",
+        "join_p99_ms",
+        "joins_per_s",
+        "server_cpu_ms_per_join",
+        "kib_per_room",
+        "rss_loaded_mib",
+        "rss_after_unload_mib",
+    ],
     "coldload": ["built_updates", "build_updates_per_s", "warm_ms", "cold_ms"],
     "presence": [
         "edit_p50_ms",

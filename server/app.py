@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket
 
 from crdt.wire.protocol import KEEPALIVE_FRAME, encode_permission_denied
 from server.api import audit as audit_api
+from server.api import changes as changes_api
 from server.api import deliberation as deliberation_api
 from server.api import documents as documents_api
 from server.api import drafts as drafts_api
@@ -46,7 +47,6 @@ from server.identity import (
     TokenIssuer,
     origin_allowed,
 )
-from server.metrics import CONTENT_TYPE_LATEST, Metrics, token_matches
 from server.procedure.access import Access
 from server.procedure.deliberation import Deliberations
 from server.procedure.demo import create_demo_draft
@@ -56,6 +56,7 @@ from server.procedure.summaries import room_editable
 from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.signin import SignIn, signin_routes
+from server.stalls import StallWatch
 from server.storage.database import Database, now_us
 from server.storage.log import LogWriter
 from server.sync.allocator import release_free_memory
@@ -63,6 +64,7 @@ from server.sync.closecodes import CloseCode
 from server.sync.handshake import Doorway
 from server.sync.idle import IdleDeliveries
 from server.sync.inspection import Inspector
+from server.sync.metrics import CONTENT_TYPE_LATEST, Metrics, token_matches
 from server.sync.ratelimit import Allowances
 from server.sync.roomnames import RoomKind, parse_room
 from server.sync.rooms import Rooms
@@ -88,10 +90,15 @@ class Plenary:
             raise ValueError("no secret: set PLENARY_SECRET (or run `plenary serve --dev`)")
         self.settings = settings
         self.tokens = TokenIssuer(settings.secret)
-        self.database = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.database = Database(
+            settings.database_url,
+            sqlite_synchronous=settings.sqlite_synchronous,
+            slow_ms=settings.stall_log_ms,
+        )
         self.broker = self._broker(settings)
         self.broker.receiver = self
-        self.writer = LogWriter(self.database)
+        self.writer = LogWriter(self.database, slow_commit_ms=settings.stall_log_ms)
+        self.stalls = StallWatch(settings.stall_log_ms)
         self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
@@ -169,10 +176,15 @@ class Plenary:
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
         if self.settings.metrics_port:
             self._metrics_server = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+        self.stalls.start()
+        # What start-up loaded (modules, routes, every draft's state) lives as long as the process:
+        # out of the collector's sight, a full collection (a pause for every room) has less to walk.
+        gc.freeze()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        await self.stalls.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
         if self._metrics_server is not None:
@@ -391,16 +403,19 @@ def create_app(settings: Settings) -> Starlette:
         *roll_api.ENDPOINTS,
         *audit_api.ENDPOINTS,
         *history_api.ENDPOINTS,
+        *changes_api.ENDPOINTS,
         *exports_api.ENDPOINTS,
         *revisions_api.ENDPOINTS,
         *languages_api.ENDPOINTS,
         *meetings_api.ENDPOINTS,
         *documents_api.ENDPOINTS,
     ]
-    openapi = openapi_document(endpoints, title="Plenary", version="0.1.0")
+    # Built on first request, not at start-up: it costs a third of a second, and every second of a
+    # restart is a second every open tab spends reconnecting (bench/storm.py).
+    openapi = functools.cache(lambda: openapi_document(endpoints, title="Plenary", version="0.1.0"))
 
     async def openapi_json(_request: Request) -> JSONResponse:
-        return JSONResponse(openapi)
+        return JSONResponse(openapi())
 
     app = Starlette(
         routes=[

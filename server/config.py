@@ -48,7 +48,7 @@ class Settings:
     #: Lifetime of the token issued after a sign-in (seconds).
     oidc_token_ttl_seconds: int = 8 * 3600
 
-    # Operations (server/metrics.py).
+    # Operations (server/sync/metrics.py).
     #: Bearer token for ``/metrics`` and the figures in ``/healthz``; unset: neither on the main port.
     metrics_token: str | None = None
     #: A separate port serving ``/metrics`` without a token (0: none), and the address it binds.
@@ -98,6 +98,8 @@ class Settings:
     max_attachment_bytes: int = 10 * 1024 * 1024
     #: Files one draft may keep (uploads beyond it get 409).
     max_attachments_per_draft: int = 1_000
+    #: Files one person may add to one draft (uploads beyond it get 409): no one fills the draft's quota.
+    max_attachments_per_person: int = 100
 
     # Timing.
     #: Seconds a room stays loaded after its last connection leaves.
@@ -106,6 +108,9 @@ class Settings:
     keepalive_seconds: float = 15.0
     #: A snapshot is written after this many log entries in a room.
     snapshot_every: int = 1_000
+    #: Log (warning) event-loop lag, garbage-collection pauses, commits and WAL checkpoints longer than
+    #: this many milliseconds: what stalls every broadcast (server/stalls.py). 0 turns it off.
+    stall_log_ms: float = 100.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

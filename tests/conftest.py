@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = ROOT / "tests" / "js"
 #: A fixed, test-only secret: tokens in test output are useless elsewhere.
 TEST_SECRET = "plenary-test-secret-not-for-production-0123456789"
-#: Shows the figures in /healthz and serves /metrics (server/metrics.py).
+#: Shows the figures in /healthz and serves /metrics (server/sync/metrics.py).
 METRICS_TOKEN = "plenary-test-metrics-token"
 POSTGRES_URL = os.environ.get("PLENARY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("PLENARY_REQUIRE_SERVICES") == "1"

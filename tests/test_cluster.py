@@ -515,3 +515,33 @@ async def test_messages_forged_on_redis_are_dropped(cluster, tokens):
         assert str(text) == "genuine text"
     rows = await read_log(cluster.database_url, "guarded")
     assert text_of_log(rows) == "genuine text"
+
+
+async def test_a_paragraph_added_on_another_process_gets_its_translation_texts(cluster, tokens):
+    """The languages are set through process one; a delegate connected to process two (which had not
+    loaded the draft then) adds a paragraph: the server gives it its French text all the same."""
+    from pycrdt import Array, Map
+
+    from crdt.procedure.draft import Paragraph, write_paragraphs
+
+    one, two = cluster.start(2)
+    table = Table(one, tokens)
+    body = {
+        "id": "dual",
+        "title": "Dual",
+        "translations": ["fr"],
+        "paragraphs": [{"id": "p1", "text": "One."}],
+    }
+    table.ok("chair", "POST", "/api/drafts", body)
+    async with RoomClient(two.ws, "dual", token=tokens("chair", user="chair2")) as chair:
+        await chair.wait_synced()
+        paragraphs = chair.doc.get("paragraphs", type=Array)
+
+        def translated() -> bool:
+            return all(
+                isinstance(p.get("translations"), Map) and "fr" in p.get("translations") for p in paragraphs
+            )
+
+        await eventually(translated)
+        write_paragraphs(chair.doc, [Paragraph("p2", "operative", "Two.")])
+        await eventually(lambda: len(paragraphs) == 2 and translated(), timeout=10)

@@ -101,10 +101,9 @@ def table(server: Any, tokens: Any) -> Table:
 
 
 def intergovernmental(table: Table) -> None:
-    """The WSIS process is intergovernmental. Intergovernmental is also the meetings' default while the
-    draft has no roll; a server with the roll (issue #15) is told so explicitly (its default differs)."""
-    response = table("chair", "PUT", "/api/drafts/tunis/profile", {"profile": "intergovernmental"})
-    assert response.status_code in (200, 404, 405), response.text  # 404/405: no roll on this server yet
+    """The WSIS process is intergovernmental: the chair says so (the roll's default profile differs)."""
+    table.ok("chair", "PUT", "/api/drafts/tunis/profile", {"profile": "intergovernmental"})
+    assert table.ok("observer", "GET", "/api/drafts/tunis/roll")["profile"] == "intergovernmental"
 
 
 def convene(table: Table, kind: str = "informal") -> None:
@@ -193,6 +192,8 @@ async def test_the_seed_meeting(table: Table) -> None:
 
         # The list of speakers: four groups ask for the floor; the chair gives each a time limit.
         table.ok("chair", "PUT", f"{MEETING}/floor/limit", {"seconds": 180})
+        # An informal consultation open to all: the chair takes speakers as they asked, not States first.
+        table.ok("chair", "PUT", f"{MEETING}/floor/mode", {"mode": "request_order"})
         entries = {}
         for who in ("csc", "ccbi", "switzerland", "itu", "brazil"):
             entries[who] = table.ok("switzerland" if who == "x" else who, "POST", f"{MEETING}/floor/requests")["result"]["id"]
@@ -224,6 +225,8 @@ async def test_the_seed_meeting(table: Table) -> None:
                 else None
             )
             assert live["deadline_us"] == current["deadline_us"]
+            # An informal consultation publishes the group speaking, not who (the log keeps that).
+            assert live["group"] == DELEGATIONS[who][1] and not {"delegation", "entry", "given_by"} & set(live)
             return current["statement"]
 
         said = {}
@@ -462,6 +465,9 @@ async def test_the_seed_meeting(table: Table) -> None:
     names = set(archive.namelist())
     assert {"record.json", "SHA256SUMS", "documents/WSIS-II_PC-3_DT_3-stocktaking.pdf"} <= names
     assert archive.read("documents/WSIS-II_PC-3_DT_3-stocktaking.pdf") == PDF
+    sums = {name: sha for sha, name in (line.split("  ", 1) for line in archive.read("SHA256SUMS").decode().splitlines())}
+    assert set(sums) == names - {"SHA256SUMS"}
+    assert all(__import__("hashlib").sha256(archive.read(name)).hexdigest() == sha for name, sha in sums.items())
     assert any(name.startswith("summary/") and name.endswith(".akn.xml") for name in names)
     file = table("observer", "GET", "/api/drafts/tunis/documents/doc-2/file")
     assert file.content == PDF and file.headers["content-disposition"].startswith("attachment")
@@ -582,7 +588,12 @@ def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
 def test_files_on_each_database(database_url: str, server_factory: Any, tokens: Any) -> None:
     """Files are kept in the database (SQLite and PostgreSQL alike), within the size limit, only as
     document formats, served back as downloads; a text file's words are searchable."""
-    server = server_factory(database_url, plenary_max_attachment_bytes="4096", plenary_max_attachments_per_draft="3")
+    server = server_factory(
+        database_url,
+        plenary_max_attachment_bytes="4096",
+        plenary_max_attachments_per_draft="3",
+        plenary_max_attachments_per_person="2",
+    )
     table = Table(server, tokens)
     table.ok("chair", "POST", "/api/drafts", {"id": "tunis", "title": "Tunis", "paragraphs": []})
     files = "/api/drafts/tunis/files"
@@ -605,9 +616,11 @@ def test_files_on_each_database(database_url: str, server_factory: Any, tokens: 
     assert download.headers["content-disposition"] == 'attachment; filename="passwd.pdf"'
     assert "sandbox" in download.headers["content-security-policy"]
     table.refused(404, "observer", "GET", "/api/drafts/tunis/documents/doc-9/file")
-    # Three files kept: a fourth is refused, the same bytes again are the same file.
-    table.ok("csc", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
-    assert "limit" in table.refused(409, "csc", "POST", files, content=b"%PDF-1.4 fourth", headers=pdf)
+    # Two files per person: the Caucus's third is refused; three per draft: a fourth is refused; the same
+    # bytes again are the same file.
+    assert "per person" in table.refused(409, "csc", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
+    table.ok("ccbi", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
+    assert "keeps 3 files" in table.refused(409, "ccbi", "POST", files, content=b"%PDF-1.4 fourth", headers=pdf)
     assert table.ok("ccbi", "POST", files, content=PDF, headers=pdf)["sha256"] == first["sha256"]
 
 

@@ -1,4 +1,4 @@
-"""/healthz is liveness for anyone; the figures are Prometheus metrics behind a token (server/metrics.py)."""
+"""/healthz is liveness for anyone; the figures are Prometheus metrics behind a token (server/sync/metrics.py)."""
 
 from __future__ import annotations
 

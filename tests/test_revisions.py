@@ -290,6 +290,7 @@ async def test_revisions_on_a_server(server, tokens, tmp_path):
         f"{base}/export?format=akn&at=rev1", headers={"Authorization": f"Bearer {table.tokens['chair']}"}
     )
     assert again_export.content == export.content
+    await _revision_views_match_a_full_replay(server.database_url, "dt5", ["rev1", "rev2"])
 
     # The signed receipt checks, over HTTP and with the CLI; altered, it does not.
     signed = table.ok("switzerland", "GET", f"{base}/revisions/rev2/receipt")
@@ -316,6 +317,9 @@ async def test_revisions_on_a_server(server, tokens, tmp_path):
         db.execute("UPDATE log_entry SET payload = ? WHERE room = 'dt5' AND seq = 2", (original_payload,))
     compared = plenary_command("compare", "dt5", "rev1", "rev2", env=env)
     assert compared.returncode == 0 and "There ~~should~~**shall** be" in compared.stdout
+    babel = plenary_command("compare", "dt5", "rev1", "rev2", "--language", "xx", env=env)
+    assert babel.returncode == 2 and babel.stdout == "" and babel.stderr.count("\n") == 1, babel
+    assert "--language must be one of en" in babel.stderr
 
     # {draft}@rev1 serves Rev.1's text read-only, to a delegate too.
     async with RoomClient(server.ws, "dt5@rev1", token=table.tokens["switzerland"]) as past:
@@ -339,3 +343,27 @@ def server_secret() -> str:
     from tests.conftest import TEST_SECRET
 
     return TEST_SECRET
+
+
+async def _revision_views_match_a_full_replay(database_url: str, draft: str, revisions: list[str]) -> None:
+    """A revision's view, built once from the history's checkpoints (and kept), is the view a full replay
+    of the log up to its entry gives."""
+    from dataclasses import replace
+
+    from server.record.exports import read_revision_view, read_view
+    from server.record.history import History
+    from server.record.revisions import find_revision
+    from server.storage.database import Database
+
+    database = Database(database_url)
+    try:
+        for name in revisions:
+            view = await read_revision_view(database, draft, name)
+            record = await find_revision(History.of(database), draft, name)
+            replayed = await read_view(database, draft, record["seq"])
+            assert replayed is not None
+            assert view == replace(replayed, symbol=record["symbol"], generated=view.generated)
+            assert view.generated == record["time"][:19] + "Z"
+            assert await read_revision_view(database, draft, name) is view  # kept: built once
+    finally:
+        await database.close()

@@ -21,7 +21,14 @@ from crdt.procedure.deliberation import Deliberation, snapshot
 from crdt.procedure.speakers import FloorMode, Purpose, Request, rank, speaking_order
 
 GROUPS = ("government", "civil_society", "private_sector", "international_organization")
-KINDS = (None, "member_state", "observer_state", "intergovernmental_organisation", "un_system", "accredited_organisation")
+KINDS = (
+    None,
+    "member_state",
+    "observer_state",
+    "intergovernmental_organisation",
+    "un_system",
+    "accredited_organisation",
+)
 
 
 @st.composite
@@ -47,15 +54,13 @@ def _pinned(draw: Any, waiting: list[Request]) -> list[str]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(data=st.data(), waiting=waiting_lists(), has_roll=st.booleans())
-def test_the_order_rule(data: Any, waiting: list[Request], has_roll: bool) -> None:
+@given(data=st.data(), waiting=waiting_lists())
+def test_the_order_rule(data: Any, waiting: list[Request]) -> None:
     profile = data.draw(st.sampled_from(["intergovernmental", "multistakeholder"]))
     mode = data.draw(st.sampled_from(list(FloorMode)))
     pinned = _pinned(data.draw, waiting)
     spoken = data.draw(st.lists(st.sampled_from(GROUPS), max_size=4))
-    order = speaking_order(
-        waiting, profile=profile, mode=mode, pinned=pinned, spoken_groups=spoken, has_roll=has_roll
-    )
+    order = speaking_order(waiting, profile=profile, mode=mode, pinned=pinned, spoken_groups=spoken)
     by_id = {r.id: r for r in waiting}
     # Everyone waiting, once.
     assert sorted(order) == sorted(by_id)
@@ -72,7 +77,7 @@ def test_the_order_rule(data: Any, waiting: list[Request], has_roll: bool) -> No
     speakers = rest[len(replies) :]
     assert all(r.purpose == Purpose.SPEAK for r in speakers)
     if mode == FloorMode.PRECEDENCE and profile == "intergovernmental":
-        keys = [(rank(r.kind, has_roll=has_roll), r.number) for r in speakers]
+        keys = [(rank(r.kind, group=r.group), r.number) for r in speakers]
         assert keys == sorted(keys)
     elif mode == FloorMode.ALTERNATE:
         for before, after in itertools.pairwise(speakers):
@@ -87,20 +92,23 @@ def test_the_order_rule(data: Any, waiting: list[Request], has_roll: bool) -> No
 
 
 def test_member_states_before_observers_and_unknown_kinds() -> None:
-    def ask(n: int, kind: str | None) -> Request:
-        return Request(f"fl-{n}", f"d{n}", "government", kind, Purpose.SPEAK, n)
+    def ask(n: int, kind: str | None, group: str = "government") -> Request:
+        return Request(f"fl-{n}", f"d{n}", group, kind, Purpose.SPEAK, n)
 
     waiting = [
         ask(1, "accredited_organisation"),
         ask(2, "observer_state"),
         ask(3, None),
         ask(4, "member_state"),
+        ask(5, None, "civil_society"),
     ]
     intergovernmental = {"profile": "intergovernmental", "mode": "precedence"}
-    # No roll: nobody can tell, so an unknown kind is not demoted.
-    assert speaking_order(waiting, **intergovernmental) == ["fl-3", "fl-4", "fl-2", "fl-1"]
-    # With a roll, a delegation not on it speaks last.
-    assert speaking_order(waiting, **intergovernmental, has_roll=True) == ["fl-4", "fl-2", "fl-1", "fl-3"]
+    # Without a kind (no roll, or a roll that gives none) a government is a State; anyone else speaks last.
+    assert speaking_order(waiting, **intergovernmental) == ["fl-3", "fl-4", "fl-2", "fl-1", "fl-5"]
+    # No kinds at all: States first, by the declared group.
+    unknown = [ask(1, None, "civil_society"), ask(2, None, "private_sector"), ask(3, None), ask(4, None)]
+    assert speaking_order(unknown, **intergovernmental) == ["fl-3", "fl-4", "fl-1", "fl-2"]
+    waiting = waiting[:4]
     # The chair decides otherwise: first come, first served; or places one delegation first.
     assert speaking_order(waiting, profile="intergovernmental", mode="request_order") == [
         "fl-1",
@@ -365,3 +373,18 @@ class SpeakingListMachine(RuleBasedStateMachine):
 
 SpeakingListMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 test_speaking_list_machine = SpeakingListMachine.TestCase
+
+
+def test_without_kinds_the_stakeholder_group_tells_a_state() -> None:
+    """No roll gives a kind: a government is a State (speaks first, may raise a point of order); an
+    organisation is not, whatever its seat."""
+    table = Table()
+    itu, swiss = DELEGATIONS[4], DELEGATIONS[0]
+    table(itu, "floor.request", meeting="mt-1")
+    table(swiss, "floor.request", meeting="mt-1")
+    assert table.floor["order"] == ["fl-2", "fl-1"]
+    with pytest.raises(CommandRefused, match="only States"):
+        table(itu, "floor.request", meeting="mt-1", purpose="point_of_order")
+    table(swiss, "floor.request", meeting="mt-1", purpose="point_of_order")
+    with pytest.raises(CommandRefused, match="in an intergovernmental process"):
+        table(CHAIR, "floor.mode", meeting="mt-1", mode="alternate")

@@ -9,7 +9,8 @@ map            key               value
 ``meetings``   ``mt-N``          title, kind, status, starts, agenda (items, adopted), current item, decisions
 ``speakers``   ``mt-N``          the current item's speaking list: open, mode, time limit, ``order``
                                  (waiting, in speaking order), ``current`` (who has the floor, since and
-                                 until when: ``deadline_us``, server time) and ``spoken``
+                                 until when: ``deadline_us``, server time; in an informal meeting the
+                                 group only) and ``spoken``
 ``statements`` ``st-N``          a turn at the floor and its summary; attributed in formal meetings, the
                                  stakeholder group only in informal ones
 ``documents``  ``doc-N``         symbol, kind, title, author, addressee, date, language, file, where
@@ -36,6 +37,9 @@ HANDLERS: Mapping[str, Any] = {
     **friends.HANDLERS,
     **summaries.HANDLERS,
 }
+
+#: What of the current turn an informal meeting keeps out of what it publishes (the log keeps it).
+_ATTRIBUTING = ("delegation", "entry", "given_by")
 
 MAPS = ("meetings", "speakers", "statements", "documents", "friends", "summaries")
 
@@ -85,6 +89,10 @@ def _floor(state: Procedure, meeting: Mapping[str, Any], floor: Mapping[str, Any
         return {k: e[k] for k in ("id", "delegation", "group", "kind", "purpose", "asked")}
 
     formal = meeting["kind"] == MeetingKind.FORMAL
+    current = floor["current"]
+    if current is not None and not formal:
+        # What an informal meeting publishes carries no attribution: the group speaking, not who.
+        current = {k: v for k, v in current.items() if k not in _ATTRIBUTING}
     return {
         "meeting": meeting["id"],
         "item": floor["item"],
@@ -92,7 +100,7 @@ def _floor(state: Procedure, meeting: Mapping[str, Any], floor: Mapping[str, Any
         "mode": str(speakers.mode_of(state, meeting)),
         "time_limit_s": meeting.get("time_limit_s"),
         "order": [entry(i) for i in floor["order"]],
-        "current": floor["current"],
+        "current": current,
         # The room sees who speaks; an informal meeting's record of who spoke is the archive's.
         "spoken": [entry(i) for i in floor["spoken"]] if formal else len(floor["spoken"]),
         "pinned": floor["pinned"],

@@ -195,7 +195,12 @@ def _introduce(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int
     if any(i["meeting"] == meeting["id"] and i["item"] == item for i in document["introduced"]):
         raise refuse("the document was introduced under this item already", 409)
     officers = {"secretariat": "the secretariat", "chair": "the Chair"}
-    by = text_field(c, "by", MAX_TITLE) or officers.get(actor.role) or actor.delegation or actor.name
+    by = text_field(c, "by", MAX_TITLE)
+    if by and by != actor.delegation and actor.role not in _OFFICERS:
+        raise refuse(
+            "only the chair or the secretariat records a document as introduced by someone else", 403
+        )
+    by = by or officers.get(actor.role) or actor.delegation or actor.name
     introduction = {"meeting": meeting["id"], "item": item, "at": now, "at_us": now_us, "by": by}
     document["introduced"].append(introduction)
     return document

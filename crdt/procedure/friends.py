@@ -28,16 +28,24 @@ MAX_MEMBERS = 60
 _MEMBERS_ONLY = ("annotation.", "amendment.", "position.", "floor.", "statement.", "document.")
 
 
-def _establish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
+def check_establish(state: Procedure, c: Mapping[str, Any], now_us: int) -> dict[str, Any]:
+    """The mandate of a group ``c`` would establish, or the refusal: the server asks before it creates the
+    group's working draft, so that a refused group leaves nothing behind."""
     if state.proceedings.mandate is not None:
         raise refuse("this is a group's working draft: groups are established by the plenary", 409)
-    group_id, draft = need(c, "id"), need(c, "draft")
-    if group_id in state.proceedings.friends:
-        raise refuse(f"group {group_id!r} exists", 409)
     mandate = _mandate(state, c, now_us)
     meeting = c.get("meeting")
     if meeting is not None and meeting not in state.proceedings.meetings:
         raise refuse(f"no meeting {meeting!r}", 404)
+    return mandate
+
+
+def _establish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, now: str) -> dict[str, Any]:
+    group_id, draft = need(c, "id"), need(c, "draft")
+    if group_id in state.proceedings.friends:
+        raise refuse(f"group {group_id!r} exists", 409)
+    mandate = check_establish(state, c, now_us)
+    meeting = c.get("meeting")
     group = {
         "id": group_id,
         "draft": draft,
@@ -109,17 +117,18 @@ def _report(state: Procedure, c: Mapping[str, Any], actor: Actor, _n: int, now: 
         f"Text of the {group['title']} ({group['id']}, established {group['established'][:10]}; "
         f"members: {', '.join(group['members'])})."
     )
-    made = []
+    # Every change is checked before any amendment is recorded: a refusal leaves no amendment behind.
+    made: dict[str, dict[str, Any]] = {}
     for change in changes:
         if not isinstance(change, Mapping) or change.get("paragraph") not in group["paragraphs"]:
             raise refuse("the group proposes text for its mandated paragraphs only")
         amendment_id = need(change, "id")
-        if amendment_id in state.amendments:
+        if amendment_id in state.amendments or amendment_id in made:
             raise refuse(f"amendment {amendment_id!r} exists", 409)
         text = change.get("text", "")
         if not isinstance(text, str) or len(text) > MAX_BODY:
             raise refuse("invalid proposed text")
-        state.amendments[amendment_id] = {
+        made[amendment_id] = {
             "id": amendment_id,
             "kind": "substitution" if text else "deletion",
             "paragraph": change["paragraph"],
@@ -138,10 +147,10 @@ def _report(state: Procedure, c: Mapping[str, Any], actor: Actor, _n: int, now: 
             "set": group["id"],
             "chair_proposal": True,
         }
-        made.append(amendment_id)
+    state.amendments.update(made)
     group["state"] = "reported"
     group["set"] = group["id"]
-    group["amendments"] = made
+    group["amendments"] = list(made)
     group["reported"] = now
     group["reported_from"] = c.get("source_seq")
     return group

@@ -82,22 +82,31 @@ def default_languages() -> dict[str, Any]:
     return {"original": DEFAULT_ORIGINAL, "translations": []}
 
 
+def problem(original: Any, translations: Any) -> str | None:
+    """Why ``original`` and ``translations`` are not a draft's languages, or None: checked by
+    ``languages.set`` and, before anything is created, by draft creation."""
+    if not isinstance(original, str) or not CODE.fullmatch(original):
+        return f"language codes are ISO 639-1, like 'fr' (got {original!r})"
+    if not isinstance(translations, list) or not all(isinstance(t, str) for t in translations):
+        return "translations must be a list of language codes"
+    bad = [t for t in translations if not CODE.fullmatch(t)]
+    if bad:
+        return f"language codes are ISO 639-1, like 'fr' (got {bad[0]!r})"
+    if original in translations:
+        return f"{original!r} is the original language, not a translation"
+    if len(set(translations)) != len(translations):
+        return "a language is listed twice"
+    if len(translations) > MAX_TRANSLATIONS:
+        return f"at most {MAX_TRANSLATIONS} translation languages"
+    return None
+
+
 def _set(state: HasLanguages, c: Mapping[str, Any], _a: Actor, _n: int, _now: str) -> dict[str, Any]:
     original = need(c, "original")
     translations = c.get("translations")
-    if not CODE.fullmatch(original):
-        raise refuse(f"language codes are ISO 639-1, like 'fr' (got {original!r})")
-    if not isinstance(translations, list) or not all(isinstance(t, str) for t in translations):
-        raise refuse("translations must be a list of language codes")
-    bad = [t for t in translations if not CODE.fullmatch(t)]
-    if bad:
-        raise refuse(f"language codes are ISO 639-1, like 'fr' (got {bad[0]!r})")
-    if original in translations:
-        raise refuse(f"{original!r} is the original language, not a translation")
-    if len(set(translations)) != len(translations):
-        raise refuse("a language is listed twice")
-    if len(translations) > MAX_TRANSLATIONS:
-        raise refuse(f"at most {MAX_TRANSLATIONS} translation languages")
+    wrong = problem(original, translations)
+    if wrong is not None:
+        raise refuse(wrong)
     current = state.languages
     if original != current["original"] and current["translations"]:
         raise refuse(

@@ -145,10 +145,10 @@ def _adopt_agenda(
     if agenda["adopted"] is not None:
         raise refuse("the agenda is adopted already", 409)
     amended = "items" in c and c["items"] is not None
-    if amended:
-        agenda["items"] = agenda_items(state, c)
-    if not agenda["items"]:
+    items = agenda_items(state, c) if amended else agenda["items"]
+    if not items:
         raise refuse("the agenda has no items", 422)
+    agenda["items"] = items
     agenda["adopted"] = {"at": now, "at_us": now_us, "by": actor.name, "as_amended": amended}
     meeting["history"].append(
         {"event": "agenda adopted as amended" if amended else "agenda adopted", "at": now, "by": actor.name}

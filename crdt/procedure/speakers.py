@@ -39,6 +39,7 @@ from enum import StrEnum
 from typing import Any
 
 from crdt.procedure.commands import Actor, need, refuse
+from crdt.procedure.consensus import StakeholderGroup
 from crdt.procedure.proceedings import (
     DelegationKind,
     MeetingKind,
@@ -50,7 +51,6 @@ from crdt.procedure.proceedings import (
     meeting_of,
     open_meeting,
     profile_of,
-    roll_of,
 )
 
 #: Rights of reply one delegation may exercise on one agenda item.
@@ -92,10 +92,12 @@ def default_mode(profile: Profile | str) -> FloorMode:
     return MODES[Profile(profile)][0]
 
 
-def rank(kind: str | None, *, has_roll: bool) -> int:
-    """Precedence class of a delegation kind in intergovernmental meetings (lower speaks first)."""
+def rank(kind: str | None, *, group: str = "") -> int:
+    """Precedence class of a delegation in intergovernmental meetings (lower speaks first). Without a
+    kind (no roll, or a roll that gives none), a delegation of the ``government`` stakeholder group counts
+    as a State; anyone else speaks after everyone whose kind is known."""
     if kind is None:
-        return _UNKNOWN if has_roll else _RANKS[DelegationKind.MEMBER_STATE]
+        return _RANKS[DelegationKind.MEMBER_STATE] if group == StakeholderGroup.GOVERNMENT else _UNKNOWN
     return _RANKS[DelegationKind(kind)] if kind in DelegationKind.__members__.values() else _UNKNOWN
 
 
@@ -120,7 +122,6 @@ def speaking_order(
     mode: FloorMode | str,
     pinned: Sequence[str] = (),
     spoken_groups: Sequence[str] = (),
-    has_roll: bool = False,
 ) -> list[str]:
     """The ids of ``waiting`` in the order they get the floor (see the module's docstring).
 
@@ -136,7 +137,7 @@ def speaking_order(
     speakers = [r for r in requests if r.purpose == Purpose.SPEAK and r.id not in taken]
     mode = FloorMode(mode)
     if mode == FloorMode.PRECEDENCE and Profile(profile) == Profile.INTERGOVERNMENTAL:
-        speakers.sort(key=lambda r: (rank(r.kind, has_roll=has_roll), r.number))
+        speakers.sort(key=lambda r: (rank(r.kind, group=r.group), r.number))
     elif mode == FloorMode.ALTERNATE:
         history = [*spoken_groups, *(by_id[i].group for i in placed), *(by_id[i].group for i in replies)]
         speakers = _alternating(speakers, history)
@@ -211,7 +212,6 @@ def _reorder(state: Procedure, meeting: Mapping[str, Any], floor: dict[str, Any]
         mode=mode_of(state, meeting),
         pinned=floor["pinned"],
         spoken_groups=floor["spoken_groups"],
-        has_roll=roll_of(state) is not None,
     )
 
 
@@ -249,7 +249,6 @@ def _request(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, 
     if existing is None and meeting.get("current_item") is None:
         floor_of(state, meeting, create=True)  # refuses: no item before the meeting
     kind = delegation_kind(state, actor.participant, actor.delegation)
-    has_roll = roll_of(state) is not None
     entries = existing["entries"] if existing is not None else {}
     mine = [e for e in entries.values() if e["delegation"] == actor.delegation]
     if purpose == Purpose.SPEAK:
@@ -258,7 +257,7 @@ def _request(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, 
         if any(e["purpose"] == Purpose.SPEAK and e["state"] != "withdrawn" for e in mine):
             raise refuse(f"{actor.delegation} is already on the list of speakers for this item", 409)
     else:
-        if profile_of(state) == Profile.INTERGOVERNMENTAL and not _is_state(kind, actor, has_roll):
+        if profile_of(state) == Profile.INTERGOVERNMENTAL and not _is_state(kind, actor):
             what = (
                 "raise a point of order" if purpose == Purpose.POINT_OF_ORDER else "exercise a right of reply"
             )
@@ -294,11 +293,11 @@ def _request(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, 
     return entry
 
 
-def _is_state(kind: str | None, actor: Actor, has_roll: bool) -> bool:
+def _is_state(kind: str | None, actor: Actor) -> bool:
     if kind is not None:
         return kind in (DelegationKind.MEMBER_STATE, DelegationKind.OBSERVER_STATE)
-    # No roll: nobody can tell a State from an organisation but by the seat: observers are not States.
-    return not has_roll and actor.role != "observer"
+    # No kind on the roll (or no roll): the declared stakeholder group is all anyone can tell by.
+    return actor.group == StakeholderGroup.GOVERNMENT
 
 
 def _waiting_entry(floor: Mapping[str, Any], c: Mapping[str, Any]) -> dict[str, Any]:
@@ -331,8 +330,10 @@ def _give(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, now
         raise refuse("nobody is waiting for the floor on this item", 409)
     entry_id = c.get("entry") or floor["order"][0]
     entry = _waiting_entry(floor, {"entry": entry_id})
-    end_turn(state, meeting, now_us, now)
     statement_id = need(c, "statement")
+    if statement_id in state.proceedings.statements:
+        raise refuse(f"statement {statement_id!r} exists", 409)
+    end_turn(state, meeting, now_us, now)
     limit = meeting.get("time_limit_s")
     entry["state"] = "speaking"
     floor["current"] = {
@@ -423,7 +424,8 @@ def _mode(state: Procedure, c: Mapping[str, Any], _a: Actor, _n: int, _now: str)
     mode = c.get("mode")
     if mode not in MODES[profile]:
         allowed = ", ".join(MODES[profile])
-        raise refuse(f"in a {profile} process the speaking order is one of: {allowed}", 409)
+        article = "an" if str(profile)[0] in "aeiou" else "a"
+        raise refuse(f"in {article} {profile} process the speaking order is one of: {allowed}", 409)
     meeting["floor_mode"] = mode
     floor = floor_of(state, meeting)
     if floor is not None:

@@ -57,9 +57,11 @@ def _summarise(state: Procedure, c: Mapping[str, Any], actor: Actor, _n: int, no
     for document in documents:
         if document not in state.proceedings.documents:
             raise refuse(f"no document {document!r}", 404)
-    statement["summary"] = text_field(c, "summary", MAX_SUMMARY, required=True)
+    summary = text_field(c, "summary", MAX_SUMMARY, required=True)
+    paragraphs = id_list(c, "paragraphs", 500)
+    statement["summary"] = summary
     statement["stance"] = stance
-    statement["paragraphs"] = id_list(c, "paragraphs", 500)
+    statement["paragraphs"] = paragraphs
     statement["documents"] = documents
     statement["summarised"] = {"at": now, "by": actor.name}
     return statement

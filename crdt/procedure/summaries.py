@@ -31,7 +31,7 @@ def _publish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, 
         raise refuse(f"a summary has at most {MAX_SUMMARY_TEXT} characters")
     if need(c, "sha256") != digest(text):
         raise refuse("sha256 does not match the text")
-    versions = state.proceedings.summaries.setdefault(meeting["id"], [])
+    versions = state.proceedings.summaries.get(meeting["id"], [])
     if versions and versions[-1]["sha256"] == c["sha256"]:
         raise refuse("this text is published already", 409)
     version = {
@@ -46,7 +46,7 @@ def _publish(state: Procedure, c: Mapping[str, Any], actor: Actor, now_us: int, 
         "published_us": now_us,
         "by": actor.name,
     }
-    versions.append(version)
+    state.proceedings.summaries.setdefault(meeting["id"], []).append(version)
     return version
 
 

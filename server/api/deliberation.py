@@ -13,7 +13,7 @@ from crdt.procedure.consensus import DecisionRule, Stance
 from crdt.procedure.deliberation import AmendmentKind, Motivation, ParagraphStatus, snapshot
 from crdt.procedure.draft import read_paragraphs
 from server.api.endpoints import Call, Endpoint
-from server.api.problems import Problem, forbidden, not_found
+from server.api.problems import forbidden, not_found, refused
 from server.procedure.drafts import get_draft
 
 MAX_TEXT = 20_000
@@ -118,8 +118,7 @@ def command(build: Callable[[Call], dict[str, Any]]) -> Callable[[Call], Any]:
         try:
             result = await call.plenary.deliberations.execute(draft, build(call), call.participant)
         except CommandRefused as exc:
-            titles = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-            raise Problem(exc.status, titles.get(exc.status, "Unprocessable Content"), exc.detail) from exc
+            raise refused(exc) from exc
         return Result(result=result)
 
     return run

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from crdt.procedure.documents import DocumentKind, search, symbol_base
 from server.api.deliberation import Result, command
 from server.api.endpoints import Call, Endpoint
-from server.api.problems import Problem, forbidden, not_found
+from server.api.problems import Problem, conflict, forbidden, not_found
 from server.identity import Action
 from server.procedure import attachments
 from server.procedure.drafts import get_draft
@@ -89,15 +89,13 @@ async def upload(call: Call) -> FileOut:
     filename = request.query_params.get("filename", "")[:255]
     database = call.plenary.database
     known = await attachments.describe(database, draft, attachments.digest(bytes(data)))
-    if (
-        known is None
-        and await attachments.count(database, draft) >= call.plenary.settings.max_attachments_per_draft
-    ):
-        raise Problem(
-            409,
-            "Conflict",
-            f"this draft keeps {call.plenary.settings.max_attachments_per_draft} files: the limit",
-        )
+    settings = call.plenary.settings
+    if known is None:
+        mine = await attachments.count(database, draft, by=call.participant.id)
+        if mine >= settings.max_attachments_per_person:
+            raise conflict(f"you have added {mine} files to this draft: the limit per person")
+        if await attachments.count(database, draft) >= settings.max_attachments_per_draft:
+            raise conflict(f"this draft keeps {settings.max_attachments_per_draft} files: the limit")
     stored = await attachments.store(
         call.plenary.database, draft, bytes(data), media, filename, call.participant.id
     )

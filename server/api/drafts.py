@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from crdt.offsets import utf16_length
+from crdt.procedure import languages
 from crdt.procedure.commands import CommandRefused
 from crdt.procedure.draft import Paragraph, ParagraphKind, read_paragraphs
 from crdt.procedure.numbering import numbering
@@ -91,6 +92,10 @@ async def post_draft(call: Call) -> DraftOut:
         raise Problem(
             422, "Unprocessable Content", "paragraph translations must be in the draft's translations"
         )
+    # Checked before anything is created: a refused draft leaves nothing behind.
+    wrong = languages.problem(body.language, body.translations)
+    if wrong is not None:
+        raise Problem(422, "Unprocessable Content", wrong)
     try:
         info = await create_draft(
             plenary.database,

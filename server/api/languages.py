@@ -22,7 +22,7 @@ from crdt.procedure.commands import CommandRefused
 from crdt.procedure.draft import number_paragraphs, read_paragraphs
 from crdt.procedure.languages import OFFICIAL, direction, language
 from server.api.endpoints import Call, Endpoint
-from server.api.problems import Problem, forbidden, not_found
+from server.api.problems import Problem, forbidden, not_found, refused
 from server.identity import Action
 from server.procedure.drafts import get_draft
 from server.procedure.translations import status_view
@@ -41,11 +41,6 @@ class AmendmentTranslationIn(BaseModel):
 
 def allowed_languages(extra: tuple[str, ...]) -> list[str]:
     return [*OFFICIAL, *(code for code in extra if code not in OFFICIAL)]
-
-
-def _refused(exc: CommandRefused) -> Problem:
-    titles = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-    return Problem(exc.status, titles.get(exc.status, "Unprocessable Content"), exc.detail)
 
 
 async def _draft(call: Call) -> str:
@@ -74,7 +69,7 @@ async def set_languages(call: Call) -> dict[str, Any]:
     try:
         result = await call.plenary.deliberations.execute(draft, command, call.participant)
     except CommandRefused as exc:
-        raise _refused(exc) from exc
+        raise refused(exc) from exc
     return {"result": result}
 
 
@@ -137,7 +132,7 @@ async def confirm(call: Call) -> dict[str, Any]:
     try:
         result = await call.plenary.deliberations.execute(draft, command, call.participant)
     except CommandRefused as exc:
-        raise _refused(exc) from exc
+        raise refused(exc) from exc
     return {"result": result}
 
 
@@ -153,7 +148,7 @@ async def translate_amendment(call: Call) -> dict[str, Any]:
     try:
         result = await call.plenary.deliberations.execute(draft, command, call.participant)
     except CommandRefused as exc:
-        raise _refused(exc) from exc
+        raise refused(exc) from exc
     return {"result": result}
 
 

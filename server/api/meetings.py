@@ -8,12 +8,14 @@ secretariat, archivist); everyone else reads them as published: by stakeholder g
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from crdt.procedure.commands import CommandRefused
 from crdt.procedure.conference import publish
@@ -23,7 +25,7 @@ from crdt.procedure.speakers import FloorMode, Purpose
 from crdt.procedure.statements import published
 from server.api.deliberation import Result, command, parse_time
 from server.api.endpoints import Call, Endpoint
-from server.api.problems import Problem, forbidden, not_found
+from server.api.problems import forbidden, not_found, refused
 from server.identity import Action
 from server.procedure import friends, summaries
 from server.procedure.drafts import get_draft
@@ -31,11 +33,6 @@ from server.procedure.meetings import summary_room
 from server.record import meetings as record
 
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-TITLES = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-
-
-def refused(exc: CommandRefused) -> Problem:
-    return Problem(exc.status, TITLES.get(exc.status, "Unprocessable Content"), exc.detail)
 
 
 class AgendaItemIn(BaseModel):
@@ -363,12 +360,22 @@ async def get_record(call: Call) -> Response:
         raise forbidden("the record of a meeting is for the Bureau, the secretariat and the archivists")
     draft, meeting = await _meeting(call)
     plenary = call.plenary
-    data = await record.record_archive(
+    archive = await record.record_archive(
         plenary.deliberations, plenary.rooms, plenary.database, draft, meeting["id"]
     )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await asyncio.to_thread(archive.read, 1 << 16):
+                yield chunk
+        finally:
+            archive.close()
+
     name = f"{draft}-{meeting['id']}-record.zip"
-    return Response(
-        data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    return StreamingResponse(
+        chunks(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from crdt.procedure.commands import CommandRefused
 
 PROBLEM_TYPE = "https://plenary.example.org/problems/"
 
@@ -46,12 +49,25 @@ async def handle_problem(_request: Request, exc: Exception) -> Response:
 
 async def handle_http_exception(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    titles = {404: "Not Found", 405: "Method Not Allowed"}
-    title = titles.get(exc.status_code, "Error")
-    problem = Problem(exc.status_code, title, str(exc.detail))
+    problem = Problem(exc.status_code, title(exc.status_code), str(exc.detail))
     if exc.headers:
         problem.headers.update(exc.headers)
     return problem_response(problem)
+
+
+def title(status: int) -> str:
+    """The title every problem document of this API gives a status (the one place that says it)."""
+    if status == 422:
+        return "Unprocessable Content"  # RFC 9110's name; Python 3.11 still says "Entity"
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def refused(exc: CommandRefused) -> Problem:
+    """A command the procedure refused, as a problem document with its status and detail."""
+    return Problem(exc.status, title(exc.status), exc.detail)
 
 
 def unauthorized(detail: str) -> Problem:

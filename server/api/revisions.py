@@ -21,7 +21,7 @@ from crdt.procedure.commands import CommandRefused
 from crdt.procedure.revisions import latest, revision_number
 from crdt.record import comparison
 from server.api.endpoints import Call, Endpoint
-from server.api.problems import Problem, forbidden, not_found
+from server.api.problems import Problem, forbidden, not_found, refused
 from server.identity import Action
 from server.procedure.drafts import get_draft
 from server.record.audit import server_key
@@ -101,12 +101,6 @@ class RevisionReportOut(BaseModel):
     )
 
 
-def _titled(status: int) -> str:
-    return {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}.get(
-        status, "Unprocessable Content"
-    )
-
-
 async def _readable(call: Call, action: Action = Action.READ) -> tuple[str, Any]:
     draft = call.path("draft")
     if not call.participant.may(action, draft):
@@ -144,7 +138,7 @@ async def issue(call: Call) -> dict[str, Any]:
     try:
         result = await call.plenary.deliberations.execute(draft, command, call.participant)
     except CommandRefused as exc:
-        raise Problem(exc.status, _titled(exc.status), exc.detail) from exc
+        raise refused(exc) from exc
     return {"result": result}
 
 

@@ -98,8 +98,11 @@ async def store(
     return stored
 
 
-async def count(database: Database, draft: str) -> int:
+async def count(database: Database, draft: str, by: str | None = None) -> int:
+    """Files the draft keeps (that ``by`` added, when given)."""
     query = select(func.count()).select_from(ATTACHMENTS).where(ATTACHMENTS.c.draft == draft)
+    if by is not None:
+        query = query.where(ATTACHMENTS.c.stored_by == by)
     async with database.engine.connect() as conn:
         return int((await conn.execute(query)).scalar() or 0)
 

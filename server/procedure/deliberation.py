@@ -309,7 +309,13 @@ class Deliberations:
         text_edits = command.pop("_text_edits", None) or []
         if "_text_edit" in command:
             text_edits.append(command.pop("_text_edit"))
-        result = state.apply(command, actor, now, iso_seconds(now))  # raises CommandRefused: nothing logged
+        try:
+            result = state.apply(command, actor, now, iso_seconds(now))  # nothing logged if refused
+        except CommandRefused:
+            # Handlers validate before they change anything; should one ever fail to, the state
+            # must not keep what the log does not hold: fold it again from the log.
+            await self._rebuild(deliberation)
+            raise
         payload = json.dumps(
             {"command": command, "actor": actor.to_json()}, sort_keys=True, ensure_ascii=False
         )
@@ -333,6 +339,26 @@ class Deliberations:
             reseat(self.rooms, deliberation.draft, state.roll)
         self._wake.set()
         return result
+
+    async def _rebuild(self, deliberation: DraftDeliberation) -> None:
+        """Fold the draft's state again from its log, in a thread, into a fresh state swapped in whole
+        (readers never see half a fold; holders of ``deliberation`` keep its lock)."""
+        draft = deliberation.draft
+        head = (await self.database.head(draft)).seq
+        state = Deliberation()
+        batch: list[Any] = []
+        async for row in self.database.commands(draft, COMMAND_PREFIX, 0, head):
+            batch.append(row)
+            if len(batch) >= REBUILD_BATCH:
+                await asyncio.to_thread(_replay_rows, draft, state, batch)
+                batch = []
+        await asyncio.to_thread(_replay_rows, draft, state, batch)
+        deliberation.state, deliberation.seq = state, max(head, 0)
+        deliberation.executed_here.clear()
+        room = self.rooms.get(draft)
+        if room is not None:
+            room.locked = state.locked
+        await self.refresh(deliberation)  # commands relayed while it folded
 
     def _prepare(
         self, state: Deliberation, doc: Doc, command: dict[str, Any], actor: Actor, now: int
@@ -509,14 +535,15 @@ class Deliberations:
             self._loads.add(task)
             task.add_done_callback(self._loads.discard)
         name = room.name
-        room.guard = TextGuard(lambda: (found.state if (found := self._drafts.get(name)) else None))
+        room.guard = TextGuard(lambda: found.state if (found := self._drafts.get(name)) else None)
         array = room.replica.doc.get("paragraphs", type=Array)
 
         def on_change(events: list[Any]) -> None:
             for event in events:
                 path = event.path
-                # Inserts and deletes count; formatting (anchors) does not change the words.
-                if path and isinstance(path[0], int) and _changes_words(event):
+                # Inserts and deletes in the original's words count; formatting (anchors) and the
+                # translations (``[index, "translations", lang]``) do not change the paragraph.
+                if path and isinstance(path[0], int) and _changes_original(path, event):
                     room.touched.add(path[0])
                 elif not path:
                     room.touched.add(STRUCTURE)  # paragraphs added, removed or moved
@@ -667,6 +694,27 @@ class Deliberations:
                         deliberation.expired_published |= expired
                     except Exception:
                         log.exception("republishing %r after a deadline failed", deliberation.draft)
+
+
+#: Logged commands replayed per thread hop when a state is folded again after a refusal.
+REBUILD_BATCH = 2_000
+
+
+def _replay_rows(draft: str, state: Deliberation, rows: list[Any]) -> None:
+    for row in rows:
+        try:
+            replay_command(state, row.payload, row.time_us, iso_seconds(row.time_us))
+        except CommandRefused as exc:  # the log is the truth: keep going, but say so
+            log.error("draft %r: replaying entry %d was refused: %s", draft, row.seq, exc.detail)
+        except ValueError as exc:
+            log.error("draft %r: entry %d: %s", draft, row.seq, exc)
+
+
+def _changes_original(path: list[Any], event: Any) -> bool:
+    if len(path) == 1:  # the paragraph's map itself: only a new ``text`` is a new original
+        keys = getattr(event, "keys", None)
+        return not isinstance(keys, Mapping) or "text" in keys
+    return path[1] == "text" and _changes_words(event)
 
 
 def _changes_words(event: Any) -> bool:

@@ -83,9 +83,8 @@ async def create_draft(
 
 
 async def get_draft(database: Database, draft_id: str) -> DraftInfo | None:
-    async with database.engine.connect() as conn:
-        row = (await conn.execute(select(DRAFTS).where(DRAFTS.c.id == draft_id))).first()
-    return None if row is None else DraftInfo(row.id, row.title, row.symbol, row.created_us, row.created_by)
+    row = await database.draft_row(draft_id)  # asked on every join: the fast read on SQLite
+    return None if row is None else DraftInfo(*row)
 
 
 async def list_drafts(database: Database) -> list[DraftInfo]:

@@ -106,7 +106,8 @@ def prepare(
         parent = command.pop("_parent", "")
         if not parent:
             raise refuse("the parent draft is the server's to give", 400)
-        command["draft"] = group_draft_id(parent, number)
+        # The working draft the server created for it (a free id: see server/procedure/friends.py).
+        command["draft"] = command.pop("_draft", "") or group_draft_id(parent, number)
         paragraphs(command.get("paragraphs"))
     elif kind == "friends.report":
         command.update(_amendment_set(state, doc, command.pop("_texts", None) or {}))

@@ -8,6 +8,7 @@ a roll takes the token's claims, as before.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crdt.procedure.roll import BUREAU_ROLES, Person, PersonRole, Roll
@@ -75,20 +76,38 @@ def seated(roll: Roll, person: Person, draft: str, languages: frozenset[str] = f
     )
 
 
-async def roll_of(deliberations: States, draft: str) -> Roll | None:
-    """The roll of ``draft`` (None when it is no draft: a free room, or one that does not exist)."""
+async def _state_of(deliberations: States, draft: str) -> Any | None:
+    """The deliberation state of ``draft`` (None when it is no draft: a free room, or one that does not
+    exist)."""
     loaded = deliberations.loaded(draft)
     if loaded is not None:
-        return loaded.state.roll
+        return loaded.state
     if await get_draft(deliberations.database, draft) is None:
         return None
-    return (await deliberations.get(draft)).state.roll
+    return (await deliberations.get(draft)).state
+
+
+async def roll_of(deliberations: States, draft: str) -> Roll | None:
+    """The roll of ``draft`` (None when it is no draft: a free room, or one that does not exist)."""
+    state = await _state_of(deliberations, draft)
+    return None if state is None else state.roll
 
 
 async def resolve(deliberations: States, draft: str, participant: Participant) -> Participant:
-    """Who ``participant`` is on ``draft`` (see :func:`on_roll`)."""
-    roll = await roll_of(deliberations, draft)
-    return participant if roll is None else on_roll(roll, participant, draft)
+    """Who ``participant`` is on ``draft`` (see :func:`on_roll`). On a Group of Friends' working draft,
+    who they are on the plenary's draft: its roll, and the role a token gives there when it names no
+    role for the working draft (a token scoped to the plenary's draft reaches its groups' drafts)."""
+    state = await _state_of(deliberations, draft)
+    if state is None:
+        return participant
+    mandate = state.proceedings.mandate
+    if mandate is None or not state.roll.is_empty():
+        return on_roll(state.roll, participant, draft)
+    parent = str(mandate["parent"])
+    seat = await resolve(deliberations, parent, participant) if parent != draft else participant
+    role = participant.roles.get(draft) or seat.role_for(parent)
+    roles = {**seat.roles, draft: role} if role is not None else dict(seat.roles)
+    return replace(seat, roles=roles)
 
 
 def reseat(rooms: Rooms, draft: str, roll: Roll) -> int:

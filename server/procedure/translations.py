@@ -23,6 +23,7 @@ from pycrdt import Doc, Map
 
 from crdt.procedure.draft import read_paragraphs
 from crdt.procedure.translations import (
+    UPDATE,
     TranslationTimeline,
     add_translation_texts,
     missing_translations,
@@ -65,6 +66,8 @@ class Translations:
         self._drafts: dict[str, DraftTranslations] = {}
         self._loading: dict[str, asyncio.Future[DraftTranslations]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Drafts whose timeline is being loaded because an edit came in here (see ``_adopt``).
+        self._adopting: set[str] = set()
 
     async def start(self) -> None:
         """Fold, in the background, the timelines of the drafts that have translation languages (after
@@ -140,6 +143,10 @@ class Translations:
             # the one the command ran on adds the texts and publishes.
             self._later(self._languages_set(draft, local))
         if found is None:
+            if local and kind == UPDATE:
+                # The languages were set before this process loaded the draft: an edit that came in
+                # here may add paragraphs, which this process (and no other) gives their texts.
+                self._adopt(draft)
             return
         timeline = found.timeline
         if seq == timeline.seq + 1 and not found.lock.locked():
@@ -149,8 +156,28 @@ class Translations:
                 found.needs_texts = True
         elif seq > timeline.seq:
             self._later(self._catch_up(found))  # entries this process missed: read them from the log
+            if local and kind == UPDATE:
+                found.needs_texts = True  # not read here: it may have added paragraphs
         if local:
             self._schedule(found)
+
+    def _adopt(self, draft: str) -> None:
+        deliberation = self.deliberations.loaded(draft)
+        if draft in self._adopting or (
+            deliberation is not None and not deliberation.state.languages["translations"]
+        ):
+            return
+        self._adopting.add(draft)
+        self._later(self._adopt_now(draft))
+
+    async def _adopt_now(self, draft: str) -> None:
+        try:
+            if (await self.deliberations.current(draft)).state.languages["translations"]:
+                found = await self.current(draft)
+                found.needs_texts = True
+                self._schedule(found)
+        finally:
+            self._adopting.discard(draft)
 
     def _later(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from crdt.procedure.commands import CommandRefused
 from crdt.procedure.deliberation import Deliberation, replay_command
 from crdt.procedure.draft import read_paragraphs
-from crdt.procedure.revisions import revision_number
+from crdt.procedure.revisions import revision_id, revision_number
 from crdt.procedure.translations import TranslationTimeline
 from crdt.record.exports import (
     FORMATS,
@@ -251,21 +253,71 @@ async def read_view(database: Database, draft: str, at: int | None = None) -> Dr
     return await _at_entry(database, view, draft, at)
 
 
+#: Views of issued revisions kept per database (a revision never changes: its entry is fixed).
+REVISION_VIEWS_KEPT = 16
+_revision_views: weakref.WeakKeyDictionary[Database, OrderedDict[tuple[str, str], DraftView]] = (
+    weakref.WeakKeyDictionary()
+)
+_revision_views_pending: weakref.WeakKeyDictionary[
+    Database, dict[tuple[str, str], asyncio.Task[DraftView]]
+] = weakref.WeakKeyDictionary()
+
+
 async def read_revision_view(database: Database, draft: str, name: str) -> DraftView:
     """A revision as its log says: the draft just after the entry it names, under the revision's symbol and
-    dated that entry (so exporting a revision twice gives the same bytes). ValueError if there is none."""
-    from dataclasses import replace
+    dated that entry (so exporting a revision twice gives the same bytes). ValueError if there is none.
 
+    Built once per (draft, revision) and kept (everyone at the table may export it, at once): from
+    the history's checkpoints, the folding and the view in threads, off the event loop."""
     from server.record.history import BadMoment, History, NotInHistory
     from server.record.revisions import find_revision
 
+    kept = _revision_views.setdefault(database, OrderedDict())
+    number = revision_number(name)
+    if number is not None and (draft, revision_id(number)) in kept:
+        # An issued revision never changes (the log only grows): no need to look it up again.
+        kept.move_to_end((draft, revision_id(number)))
+        return kept[(draft, revision_id(number))]
+    history = History.of(database)
     try:
-        record = await find_revision(History.of(database), draft, name)
+        record = await find_revision(history, draft, name)
     except (NotInHistory, BadMoment) as exc:
         raise ValueError(str(exc)) from exc
-    view = await read_view(database, draft, record["seq"])
-    if view is None:
+    key = (draft, str(record["id"]))
+    pending = _revision_views_pending.setdefault(database, {})
+    task = pending.get(key)
+    if task is None or task.get_loop() is not asyncio.get_running_loop():
+        task = pending[key] = asyncio.ensure_future(_build_revision_view(database, history, draft, record))
+    try:
+        view = await asyncio.shield(task)
+    finally:
+        if task.done() and pending.get(key) is task:
+            del pending[key]
+    kept[key] = view
+    while len(kept) > REVISION_VIEWS_KEPT:
+        kept.popitem(last=False)
+    return view
+
+
+async def _build_revision_view(
+    database: Database, history: Any, draft: str, record: dict[str, Any]
+) -> DraftView:
+    info = await get_draft(database, draft)
+    if info is None:
         raise ValueError(f"no draft {draft!r}")
+    doc, state, statuses = await history.parts_at(draft, int(record["seq"]))
+    view = await asyncio.to_thread(
+        draft_view,
+        doc,
+        state,
+        draft_id=info.id,
+        title=info.title,
+        symbol=record["symbol"],
+        created=iso_seconds(info.created_us),
+        generated=_now(),
+        translations=statuses,
+    )
+    view = await _at_entry(database, view, draft, int(record["seq"]))
     return replace(view, symbol=record["symbol"], generated=(record.get("time") or view.generated)[:19] + "Z")
 
 

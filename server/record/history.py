@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 
 from crdt.errors import PlenaryError
 from crdt.offsets import utf16_length
-from crdt.procedure.deliberation import snapshot
+from crdt.procedure.deliberation import Deliberation, snapshot
 from crdt.procedure.draft import read_paragraphs
 from crdt.procedure.numbering import numbering
 from crdt.procedure.revisions import revision_id, revision_number
@@ -363,6 +363,22 @@ class History:
             ],
             "deliberation": snapshot(state, [p.id for p in paragraphs]),
         }
+
+    async def parts_at(self, draft: str, seq: int) -> tuple[Doc, Deliberation, dict[str, Any] | None]:
+        """The text document, the deliberation state and the translations' statuses (None without
+        translation languages) just after entry ``seq``: from the checkpoints, folded in threads."""
+        history = await self.sync(draft)
+        async with history.lock:
+            seq = await self.resolve(history, seq)
+            doc = await self._doc_at(history, seq)
+            state = history.commands.state_at(seq)
+            languages = state.languages["translations"]
+            statuses = None
+            if languages:
+                timeline = await self._translations(history)
+                ids = [p.id for p in read_paragraphs(doc)]
+                statuses = view_of(read_translations(doc), timeline.statuses(ids, languages, seq))
+        return doc, state, statuses
 
     async def _translations(self, history: DraftHistory) -> TranslationTimeline:
         """The draft's translation timeline, folded up to ``history.seq`` (the caller holds its lock)."""

@@ -11,11 +11,12 @@ text, the summary's own history up to it and everything before in the draft.
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
+import tempfile
 import zipfile
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -165,11 +166,17 @@ def render(version: dict[str, Any], meeting: dict[str, Any], draft: str, fmt: st
     return json.dumps({**meta, "text": text}, ensure_ascii=False, indent=2).encode(), media, name
 
 
+#: Bytes of a record archive kept in memory while it is written; beyond, it goes to a temporary file.
+ARCHIVE_IN_MEMORY = 8 * 1024 * 1024
+
+
 async def record_archive(
     deliberations: Deliberations, rooms: Rooms, database: Database, draft: str, meeting_id: str
-) -> bytes:
-    """A meeting's whole record: attributed, with its documents' contents (the archive's; the caller checks
-    the right to read it)."""
+) -> IO[bytes]:
+    """A meeting's whole record as a ZIP, read from the start: attributed, with its documents' contents (the
+    archive's; the caller checks the right to read it, and closes the file). Files are read from the
+    database one at a time and compressed in a thread into a spooled temporary file: a meeting with many
+    large files never sits in memory whole."""
     state = (await deliberations.current(draft)).state
     proceedings = state.proceedings
     meeting = proceedings.meetings.get(meeting_id)
@@ -182,15 +189,14 @@ async def record_archive(
         for d in proceedings.documents.values()
         if d["meeting"] == meeting_id or any(i["meeting"] == meeting_id for i in d["introduced"])
     ]
-    files: dict[str, bytes] = {}
+    # name → its bytes, or the SHA-256 of a stored file (read when its turn comes).
+    files: dict[str, bytes | str] = {}
     for document in documents:
         stem = (document["symbol"] or document["id"]).replace("/", "_")
         if document["text"]:
             files[f"documents/{stem}.txt"] = document["text"].encode()
         if document["file"]:
-            data = await load(database, draft, document["file"]["sha256"])
-            if data is not None:
-                files[f"documents/{stem}-{document['file']['filename']}"] = data
+            files[f"documents/{stem}-{document['file']['filename']}"] = str(document["file"]["sha256"])
     for version in proceedings.summaries.get(meeting_id, []):
         for fmt in ("markdown", "akn"):
             data, _, name = render(version, meeting, draft, fmt)
@@ -204,13 +210,27 @@ async def record_archive(
         "summaries": proceedings.summaries.get(meeting_id, []),
     }
     files["record.json"] = json.dumps(record, ensure_ascii=False, indent=2, sort_keys=True).encode()
-    manifest = {name: digest_bytes(data) for name, data in sorted(files.items())}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in sorted(files.items()):
-            archive.writestr(name, data)
-        archive.writestr("SHA256SUMS", "".join(f"{sha}  {name}\n" for name, sha in manifest.items()))
-    return buffer.getvalue()
+    spool = tempfile.SpooledTemporaryFile(max_size=ARCHIVE_IN_MEMORY)  # noqa: SIM115 - the caller closes it
+    try:
+        manifest: dict[str, str] = {}
+        with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(files):
+                content = files[name]
+                data = await load(database, draft, content) if isinstance(content, str) else content
+                if data is None:
+                    continue
+                manifest[name] = await asyncio.to_thread(_add, archive, name, data)
+            archive.writestr("SHA256SUMS", "".join(f"{sha}  {name}\n" for name, sha in manifest.items()))
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool  # type: ignore[return-value]
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> str:
+    archive.writestr(name, data)
+    return digest_bytes(data)
 
 
 def digest_bytes(data: bytes) -> str:

@@ -527,6 +527,11 @@ def run_compare(args: Any) -> int:
         info = await get_draft(database, args.draft)
         if info is None:
             raise NotInHistory(f"no draft {args.draft!r}")
+        if args.language:
+            languages = (await history.text_at(args.draft))["languages"]
+            known = [languages["original"], *languages["translations"]]
+            if args.language not in known:  # a usage error (exit 2), as the API's 422
+                raise ValueError(f"--language must be one of {', '.join(known)} (got {args.language!r})")
         return await compare(history, args.draft, info.title, args.old, args.new, args.language)
 
     try:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,10 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from crdt.record.chain import GENESIS, link
-from server.storage.schema import LOG, SNAPSHOTS, SchemaVersion
+from server.storage.reads import RoomRows, SnapshotRow, SqliteReader, UpdateRow
+from server.storage.schema import DRAFTS, LOG, SNAPSHOTS, SchemaVersion
+
+log = logging.getLogger("plenary.database")
 
 SCHEMA_VERSION = 1
 
@@ -35,6 +39,12 @@ DRAFT_LOCK_TIMEOUT_SECONDS = 30
 
 #: Rows fetched per round trip when a room replays its log.
 REPLAY_BATCH = 5_000
+
+#: SQLite: WAL pages (4 KiB) written by the log writer between two checkpoints. SQLite's own
+#: automatic checkpoint (every 1,000 pages) runs inside the commit that crosses the mark, on the
+#: commit thread, fsyncs included: every broadcast waiting for that commit waited for the disk.
+#: The log writer turns it off and has a checkpointer thread of its own do the same work beside it.
+CHECKPOINT_PAGES = 1_000
 
 
 def normalise_url(url: str) -> str:
@@ -59,7 +69,7 @@ class LogHead:
 class Database:
     """One connection pool and the statements Plenary runs on it."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", slow_ms: float = 0.0) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -67,6 +77,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._sqlite_writer: SqliteLogWriter | None = None
+        self._sqlite_reader: SqliteReader | None = None
         self._lock_engine: AsyncEngine | None = None
         #: ``(room, seq)`` of entries this process committed whose callbacks have not run
         #: yet: a catch-up that reads them back from the database must leave them alone.
@@ -92,7 +103,8 @@ class Database:
 
             path = make_url(self.url).database
             if path and path != ":memory:":
-                self._sqlite_writer = SqliteLogWriter(path, synchronous)
+                self._sqlite_writer = SqliteLogWriter(path, synchronous, slow_ms=slow_ms)
+                self._sqlite_reader = SqliteReader(path)
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -113,6 +125,9 @@ class Database:
                 self._sqlite_writer.executor, self._sqlite_writer.close
             )
             self._sqlite_writer.executor.shutdown(wait=True)
+            self._sqlite_writer.checkpointer.shutdown(wait=True)
+        if self._sqlite_reader is not None:
+            self._sqlite_reader.close()
         if self._lock_engine is not None:
             await self._lock_engine.dispose()
         await self.engine.dispose()
@@ -133,6 +148,26 @@ class Database:
         async with self.engine.connect() as conn:
             row = (await conn.execute(query.order_by(SNAPSHOTS.c.seq.desc()).limit(1))).first()
         return row
+
+    async def room_rows(self, room: str) -> RoomRows:
+        """What loading a room reads: its head, the latest snapshot up to it, the updates after that."""
+        if self._sqlite_reader is not None:
+            return await self._sqlite_reader.room(room)
+        head = (await self.head(room)).seq
+        found = await self.latest_snapshot(room, upto=head)
+        snapshot = None if found is None else SnapshotRow(found.seq, bytes(found.state), found.owners or "{}")
+        updates = [
+            UpdateRow(row.seq, bytes(row.payload), row.connection, row.participant, bytes(row.clients))
+            async for row in self.updates_after(room, 0 if snapshot is None else snapshot.seq, upto=head)
+        ]
+        return RoomRows(head, snapshot, updates)
+
+    async def draft_row(self, draft_id: str) -> Any | None:
+        """A draft's row (id, title, symbol, created_us, created_by), or None."""
+        if self._sqlite_reader is not None:
+            return self._sqlite_reader.draft(draft_id)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(DRAFTS).where(DRAFTS.c.id == draft_id))).first()
 
     async def updates_after(self, room: str, seq: int, upto: int | None = None) -> AsyncIterator[Any]:
         """A room's Yjs update entries after ``seq`` (up to ``upto``), in order."""
@@ -316,13 +351,22 @@ class Database:
 
 
 class SqliteLogWriter:
-    """The hot write path on SQLite: one plain ``sqlite3`` connection on one thread."""
+    """The hot write path on SQLite: one plain ``sqlite3`` connection on one thread, and
+    the WAL checkpoints on another (see :data:`CHECKPOINT_PAGES`)."""
 
-    def __init__(self, path: str, synchronous: str) -> None:
+    def __init__(self, path: str, synchronous: str, *, slow_ms: float = 0.0) -> None:
         self.path = path
         self.synchronous = synchronous
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="plenary-sqlite-writer")
+        self.checkpointer = ThreadPoolExecutor(1, thread_name_prefix="plenary-sqlite-checkpoint")
         self._conn: sqlite3.Connection | None = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        #: WAL pages written since the last checkpoint was started, and whether one is running
+        #: (both touched on the writer thread only).
+        self._pages_since_checkpoint = 0
+        self._checkpointing: Future[None] | None = None
+        self.checkpoints = 0
+        self._slow = slow_ms / 1000
         columns = [column.name for column in LOG.columns]
         self._insert_entry = (
             f"INSERT INTO {LOG.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
@@ -344,8 +388,43 @@ class SqliteLogWriter:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA busy_timeout=10000")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
             self._conn = conn
         return self._conn
+
+    def _after_commit(self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]]) -> None:
+        """Estimate the WAL pages the commit wrote; past :data:`CHECKPOINT_PAGES`, start a checkpoint.
+
+        An estimate (a few b-tree pages per commit, plus the bytes written twice: table and index
+        pages), since Python's sqlite3 has no WAL hook and the WAL file keeps its size when rewound.
+        """
+        written = sum(len(entry["payload"]) for entry in entries) + sum(len(s["state"]) for s in snapshots)
+        self._pages_since_checkpoint += 4 + written // 2048
+        if self._pages_since_checkpoint < CHECKPOINT_PAGES:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._pages_since_checkpoint = 0
+        self._checkpointing = self.checkpointer.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database file (PASSIVE: never waits for, nor blocks, the writer)."""
+        started = time.perf_counter()
+        try:
+            if self._checkpoint_conn is None:
+                self._checkpoint_conn = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False
+                )
+                self._checkpoint_conn.execute("PRAGMA busy_timeout=10000")
+            # RESTART would wait for the writer; PASSIVE does what it can now, and the next
+            # writer rewinds the WAL once every frame is in the database.
+            self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoints += 1
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed: %s", exc)
+        took = time.perf_counter() - started
+        if self._slow and took >= self._slow:
+            log.warning("stall: WAL checkpoint took %.1f ms (off the commit path)", took * 1000)
 
     def write(
         self, entries: list[dict[str, Any]], snapshots: list[dict[str, Any]], inflight: set[tuple[str, int]]
@@ -378,10 +457,17 @@ class SqliteLogWriter:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        self._after_commit(entries, snapshots)
 
     def close(self) -> None:
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):
+                self._checkpointing.result()
+        if self._checkpoint_conn is not None:
+            self._checkpoint_conn.close()
+            self._checkpoint_conn = None
         if self._conn is not None:
-            self._conn.close()
+            self._conn.close()  # the last connection to close checkpoints what is left
             self._conn = None
 
 

@@ -43,8 +43,10 @@ class _Pending:
 
 
 class LogWriter:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, slow_commit_ms: float = 0.0) -> None:
         self.database = database
+        #: Commits slower than this are logged (0: never): what a stalled broadcast waited for.
+        self.slow_commit = slow_commit_ms / 1000
         self._queue: deque[_Pending] = deque()
         self._wakeup = asyncio.Event()
         self._drained = asyncio.Event()
@@ -134,7 +136,16 @@ class LogWriter:
                 started = time.perf_counter()
                 try:
                     if entries or snapshots:
+                        started = time.perf_counter()
                         await self.database.write(entries, snapshots)
+                        took = time.perf_counter() - started
+                        if self.slow_commit and took >= self.slow_commit:
+                            log.warning(
+                                "stall: commit of %d entries and %d snapshots took %.1f ms",
+                                len(entries),
+                                len(snapshots),
+                                took * 1000,
+                            )
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

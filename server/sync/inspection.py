@@ -58,6 +58,9 @@ class Inspector:
 
     def check_scope(self, room: Room, scope: WriteScope, inspection: Inspection) -> None:
         """Refuse (4403) an update that writes outside what the connection may write (see scopes.py)."""
+        update = inspection.update
+        if not update.structs and not update.delete_set:
+            return  # writes nothing (the usual empty step 2): no need for the index
         try:
             if room.parts is None:
                 room.parts = PartIndex.of_state(room.replica.full_state())

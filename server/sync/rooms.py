@@ -66,6 +66,9 @@ SERVER = "plenary-server"
 #: process) before reading it from the database (seconds).
 GAP_WAIT_SECONDS = 0.05
 
+#: Documents up to this size are indexed on the loop when a room loads; larger ones in a thread.
+SMALL_STATE_BYTES = 4096
+
 #: Freed memory goes back to the OS this long after the last room unloaded (seconds).
 TRIM_AFTER_SECONDS = 1.0
 
@@ -648,6 +651,8 @@ class Rooms:
         self._catching_up: dict[str, asyncio.Task[None]] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Large documents being indexed in a thread after their room opened (see _index).
+        self._indexing: set[asyncio.Task[None]] = set()
         self._trim: asyncio.TimerHandle | None = None
         #: Called with every room just loaded (the deliberation hooks in here).
         self.on_load: list[Callable[[Room], None]] = []
@@ -748,35 +753,27 @@ class Rooms:
             return await self._read_past(name)
         # The head first: the snapshot and the entries read are the ones up to it, and
         # whatever another process appends after it arrives through the broker.
-        head = await self.database.head(name)
+        rows = await self.database.room_rows(name)  # head, snapshot, updates: one read
         replica = Replica()
         snapshot_seq = 0
         size = 0
         owners: dict[int, str] = {}
-        snapshot = await self.database.latest_snapshot(name, upto=head.seq)
+        snapshot = rows.snapshot
         if snapshot is not None:
             snapshot_seq = snapshot.seq
             replica.load(snapshot.state)
             size = len(snapshot.state)
             owners = {int(client): who for client, who in json.loads(snapshot.owners or "{}").items()}
-        async for row in self.database.updates_after(name, snapshot_seq, upto=head.seq):
+        for row in rows.updates:
             replica.load(row.payload)
             size += len(row.payload)
             owner = row.participant if is_session_id(row.connection) else SERVER
             for client in decode_clients(row.clients):
                 owners.setdefault(client, owner)
-        parts = None
-        if "/" not in name:
-            # A draft's text: where each client update writes is checked before it applies
-            # (server/sync/scopes.py). Indexing the whole document is work for a thread, not the loop.
-            try:
-                parts = await asyncio.to_thread(PartIndex.of_state, replica.full_state())
-            except Exception:
-                log.exception("room %r: indexing the document failed (it is retried when needed)", name)
         room = Room(
             name,
             replica,
-            seq=head.seq,
+            seq=rows.head,
             snapshot_seq=snapshot_seq,
             size_estimate=size,
             owners=owners,
@@ -784,8 +781,38 @@ class Rooms:
             settings=self.settings,
             registry=self,
         )
-        room.parts = parts
+        if "/" not in name:
+            # A draft's text: where each client update writes is checked before it applies
+            # (server/sync/scopes.py). A large document is indexed in a thread once the room is
+            # open: a first sync does not wait for it (a cold load of a long draft: ~190 ms).
+            self._index(room)
         return room
+
+    def _index(self, room: Room) -> None:
+        try:
+            state = room.replica.full_state()
+            if len(state) <= SMALL_STATE_BYTES:  # a new room's: less time than a thread hop takes
+                room.parts = PartIndex.of_state(state)
+                return
+        except Exception:
+            log.exception("room %r: indexing the document failed (it is retried when needed)", room.name)
+            return
+        version = (room.seq, room.log_mark())
+
+        async def build() -> None:
+            try:
+                parts = await asyncio.to_thread(PartIndex.of_state, state)
+            except Exception:
+                log.exception("room %r: indexing the document failed (it is retried when needed)", room.name)
+                return
+            # Only if nothing changed meanwhile (a change indexes itself only into an index that exists)
+            # and nobody built one on demand (server/sync/inspection.py).
+            if room.parts is None and not room.closed and (room.seq, room.log_mark()) == version:
+                room.parts = parts
+
+        task = asyncio.get_running_loop().create_task(build(), name=f"plenary-index-{room.name}")
+        self._indexing.add(task)
+        task.add_done_callback(self._indexing.discard)
 
     async def _read_past(self, name: str) -> Room:
         """A past version ``{draft}@{seq}``: the draft's text just after entry seq, rebuilt from
@@ -857,6 +884,8 @@ class Rooms:
         """Snapshot and close every room (server shutdown)."""
         if self._reconciler is not None:
             self._reconciler.cancel()
+        for task in list(self._indexing):
+            task.cancel()
         await self.writer.flush()
         for room in list(self._rooms.values()):
             room.save_snapshot()

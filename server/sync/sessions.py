@@ -49,9 +49,9 @@ if TYPE_CHECKING:
     from asyncio import Transport
 
     from server.config import Settings
-    from server.metrics import Metrics
     from server.storage.log import LogWriter
     from server.sync.inspection import Inspector
+    from server.sync.metrics import Metrics
     from server.sync.rooms import Room, Rooms
 
 log = logging.getLogger("plenary.sessions")

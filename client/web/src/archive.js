@@ -1,7 +1,7 @@
 // The archive: the chain's verification, the signed head, exports, and a replay of the log:
 // a slider over the entries showing the text at any point, coloured by delegation (blame).
 import { ApiError, draftPath } from './api.js'
-import { announce, colourFor, debounce, errorBox, fill, formatClock, formatTime, h, saveBlob, srOnly, timeEl } from './dom.js'
+import { announce, debounce, errorBox, fill, formatClock, formatTime, h, saveBlob, timeEl } from './dom.js'
 import { ROLES, numberLabel, statusBadge } from './labels.js'
 
 const EXPORTS = [
@@ -12,9 +12,40 @@ const EXPORTS = [
   ['annotations', null, 'Web Annotations (JSON-LD)'],
   ['summary', null, 'Meeting summary (text)']
 ]
-const MAX_EVENTS = 20_000
-const PAGE = 1000
 const WINDOW = 40
+const EDIT = /^text edit on (.+) \(\+(\d+) −(\d+) chars\)$/
+
+/**
+ * Consecutive keystrokes of one person in the same paragraphs, as one editing event: index ranges
+ * {from, to} into `events`, with what they sum to.
+ */
+export function groupEdits (events) {
+  const groups = []
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]
+    const edit = e.kind === 'update' ? EDIT.exec(e.summary || '') : null
+    const last = groups[groups.length - 1]
+    if (edit && last?.edit && last.participant === e.participant && last.where === edit[1]) {
+      last.to = i
+      last.plus += Number(edit[2])
+      last.minus += Number(edit[3])
+      last.chars = ` (+${last.plus} −${last.minus} chars)`
+      continue
+    }
+    groups.push({
+      from: i,
+      to: i,
+      edit: !!edit,
+      participant: e.participant,
+      where: edit?.[1],
+      plus: edit ? Number(edit[2]) : 0,
+      minus: edit ? Number(edit[3]) : 0,
+      summary: edit ? `text edit on ${edit[1]}` : e.summary,
+      chars: ''
+    })
+  }
+  return groups
+}
 
 export class ArchivePage {
   constructor ({ api, me, role, draft, container }) {
@@ -23,7 +54,9 @@ export class ArchivePage {
     this.role = role
     this.draft = draft
     this.container = container
-    this.events = []
+    this.window = []
+    this.people = new Map() // participant id → "Name (Delegation)"
+    this.palette = new Map() // delegation → its colours in the replay
     this.index = 0
     this.destroyed = false
   }
@@ -160,101 +193,165 @@ export class ArchivePage {
       return
     }
     this.hasBlame = await this.hasEndpoint(/^\/api\/drafts\/\{[^}]+\}\/blame$/, '/blame')
+    let first
     try {
-      await this.loadEvents()
+      first = await this.api.get(draftPath(this.draft, '/events?limit=1'))
     } catch (e) {
       fill(this.timelineEl, title, h('p', { class: 'error' }, `Could not read the record: ${e.message}`))
       return
     }
     if (this.destroyed) return
-    if (!this.events.length) {
+    if (!first.events?.length) {
       fill(this.timelineEl, title, h('p', { class: 'muted' }, 'The record is empty.'))
       return
     }
+    // The slider runs over the whole log by entry number; the events around the point shown are
+    // read a page at a time (a long negotiation has hundreds of thousands of entries).
+    this.firstSeq = first.events[0].seq
+    this.head = first.head
     this.slider = h('input', {
       type: 'range',
       id: 'timeline-slider',
-      min: '0',
-      max: String(this.events.length - 1),
+      min: String(this.firstSeq),
+      max: String(this.head),
       step: '1',
-      value: String(this.events.length - 1),
+      value: String(this.head),
       'aria-describedby': 'timeline-position'
     })
     this.position = h('p', { id: 'timeline-position', class: 'timeline-position', 'aria-live': 'polite' })
     this.textEl = h('div', { class: 'replay-text', 'aria-live': 'off', dataset: { test: 'replay-text' } })
+    this.detailEl = h('p', { class: 'blame-detail', 'aria-live': 'polite', dataset: { test: 'blame-detail' } })
+    const showDetail = (event) => {
+      const span = event.target.closest?.('.blame')
+      if (span) this.detailEl.textContent = span.dataset.detail
+    }
+    this.textEl.addEventListener('focusin', showDetail)
+    this.textEl.addEventListener('mouseover', showDetail)
     this.legendEl = h('ul', { class: 'blame-legend', 'aria-label': 'Authors in this version' })
     this.eventsEl = h('ol', { class: 'events' })
-    const step = (d) => this.go(this.index + d)
-    this.slider.addEventListener('input', () => this.go(Number(this.slider.value), { fromSlider: true }))
-    const truncated = this.truncated ? h('p', { class: 'muted' }, `Showing the first ${this.events.length} entries of the record.`) : null
+    this.slider.addEventListener('input', () => {
+      this.target = Number(this.slider.value)
+      this.goSoon(this.target)
+    })
     fill(this.timelineEl, title,
       h('div', { class: 'slider-row' },
         h('label', { for: 'timeline-slider' }, 'Point in the record'),
         this.slider,
         h('div', { class: 'row' },
-          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.go(0) }, '|◀ First'),
-          h('button', { type: 'button', class: 'btn btn-small', onclick: () => step(-1) }, '◀ Previous'),
-          h('button', { type: 'button', class: 'btn btn-small', onclick: () => step(1) }, 'Next ▶'),
-          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.go(this.events.length - 1) }, 'Latest ▶|'))),
-      this.position, truncated,
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.go(this.firstSeq) }, '|◀ First'),
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.step(-1) }, '◀ Previous'),
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.step(1) }, 'Next ▶'),
+          h('button', { type: 'button', class: 'btn btn-small', onclick: () => this.go(this.head) }, 'Latest ▶|'))),
+      this.position,
       h('div', { class: 'replay' },
-        h('section', { class: 'replay-main', 'aria-label': 'The text at this point' }, this.legendEl, this.textEl),
+        h('section', { class: 'replay-main', 'aria-label': 'The text at this point' }, this.legendEl, this.detailEl, this.textEl),
         h('section', { class: 'replay-events', 'aria-labelledby': 'events-title' }, h('h3', { id: 'events-title' }, 'Events'), this.eventsEl)))
     this.load = debounce(() => this.loadText(), 120)
-    this.go(this.events.length - 1)
+    this.learnPeople()
+    this.goSoon = debounce((seq) => this.go(seq, { fromSlider: true }), 80)
+    this.go(this.head)
   }
 
-  async loadEvents () {
-    let after = null
-    this.events = []
-    for (;;) {
-      const query = new URLSearchParams({ limit: String(PAGE) })
-      if (after != null) query.set('after', String(after))
-      const page = await this.api.get(draftPath(this.draft, `/events?${query}`))
-      this.events.push(...(page.events || []))
-      if (this.events.length >= MAX_EVENTS) { this.truncated = true; break }
-      if (page.next_after == null || !(page.events || []).length) break
-      after = page.next_after
+  /** Names and delegations instead of participant ids, from the roll, the comments and the blame. */
+  async learnPeople () {
+    try {
+      const state = await this.api.get(draftPath(this.draft, '/deliberation'))
+      for (const [key, person] of Object.entries(state.roll || {})) {
+        if (key.startsWith('person/') && person?.id) this.learn(person.id, person.name, person.delegation)
+      }
+      for (const note of Object.values(state.annotations || {})) {
+        const c = note.creator || {}
+        this.learn(c.participant, c.name, c.delegation)
+      }
+      if (this.window?.length) this.renderEvents()
+    } catch {}
+  }
+
+  learn (participant, name, delegation) {
+    if (!participant || !name || this.people.has(participant)) return
+    this.people.set(participant, delegation && delegation !== name ? `${name} (${delegation})` : name)
+  }
+
+  who (event) {
+    if (!event.participant) return 'the server'
+    return this.people.get(event.participant) || event.participant
+  }
+
+  /** The events around entry `seq`: WINDOW before and after it, one request. */
+  async around (seq) {
+    const after = Math.max(0, seq - WINDOW - 1)
+    const page = await this.api.get(draftPath(this.draft, `/events?after=${after}&limit=${2 * WINDOW + 1}`))
+    if (page.head > this.head) {
+      this.head = page.head
+      this.slider.max = String(this.head)
     }
+    return page.events || []
   }
 
-  go (index, { fromSlider = false } = {}) {
-    index = Math.max(0, Math.min(this.events.length - 1, index))
+  async go (seq, { fromSlider = false } = {}) {
+    seq = Math.max(this.firstSeq, Math.min(this.head, Math.round(seq)))
+    this.target = seq
+    const token = (this.going = {})
+    let events
+    try {
+      events = await this.around(seq)
+    } catch (e) {
+      if (token === this.going) fill(this.position, h('span', { class: 'error' }, e.message))
+      return
+    }
+    if (token !== this.going || this.destroyed) return
+    // The entry shown: the last one at or before the point (the log may skip numbers).
+    const index = events.reduce((found, e, i) => (e.seq <= seq ? i : found), 0)
+    const event = events[index]
+    if (!event) return
+    this.window = events
     this.index = index
-    if (!fromSlider) this.slider.value = String(index)
-    const event = this.events[index]
+    this.seq = event.seq
+    if (!fromSlider) this.slider.value = String(event.seq)
     this.slider.setAttribute('aria-valuetext', `Entry ${event.seq}, ${formatTime(event.time)}`)
     fill(this.position,
-      h('strong', {}, `Entry ${event.seq}`), ` (${index + 1} of ${this.events.length}) · `, timeEl(event.time), ' · ',
-      `${event.participant || 'system'}${event.role ? ' (' + (ROLES[event.role] || event.role) + ')' : ''} · ${event.summary || event.kind}`)
+      h('strong', {}, `Entry ${event.seq}`), ` of ${this.head} · `, timeEl(event.time), ' · ',
+      `${this.who(event)}${event.role ? ' · ' + (ROLES[event.role] || event.role) : ''} · ${event.summary || event.kind}`)
     this.renderEvents()
     this.load()
   }
 
+  /** The entry before or after the one shown. */
+  step (direction) {
+    // While a move is on its way, step from where it is going.
+    const settled = this.target === this.seq
+    const next = settled ? this.window?.[this.index + direction] : null
+    this.go(next ? next.seq : this.target + direction)
+  }
+
   renderEvents () {
-    const from = Math.max(0, this.index - WINDOW)
-    const to = Math.min(this.events.length, this.index + WINDOW + 1)
-    const items = []
-    for (let i = from; i < to; i++) {
-      const e = this.events[i]
-      const current = i === this.index
-      items.push(h('li', { class: current ? 'current' : '', dataset: { seq: String(e.seq) } },
+    const events = this.window
+    const groups = groupEdits(events)
+    const items = groups.map((group) => {
+      const current = group.from <= this.index && this.index <= group.to
+      const e = events[current ? this.index : group.to]
+      const count = group.to - group.from + 1
+      const summary = count > 1 ? `${group.summary} — ${count} edits${group.chars}` : e.summary || ''
+      return h('li', { class: current ? 'current' : '', dataset: count > 1 ? { seq: String(e.seq), edits: String(count) } : { seq: String(e.seq) } },
         h('button', {
           type: 'button',
           class: 'event',
           'aria-current': current ? 'step' : null,
-          onclick: () => this.go(i)
+          onclick: () => this.go(e.seq)
         },
         h('span', { class: 'event-line' },
-          h('span', { class: 'event-seq' }, current ? h('span', { 'aria-hidden': 'true' }, '▶ ') : null, `#${e.seq}`),
+          h('span', { class: 'event-seq' }, current ? h('span', { 'aria-hidden': 'true' }, '▶ ') : null,
+            count > 1 ? `#${events[group.from].seq}–${events[group.to].seq}` : `#${e.seq}`),
           h('span', { class: 'event-time' }, formatClock(e.time)),
-          h('span', { class: 'event-who' }, `${e.participant || 'system'}${e.role ? ' (' + e.role + ')' : ''}`)),
+          h('span', { class: 'event-who', title: e.participant || '' }, this.who(e))),
         h('span', { class: 'event-line' },
           h('code', { class: `event-kind kind-${String(e.kind).replace(/[^a-z]/gi, '-')}` }, e.kind),
-          h('span', { class: 'event-summary' }, e.summary || '')))))
-    }
-    if (from > 0) items.unshift(h('li', { class: 'muted' }, `… ${from} earlier`))
-    if (to < this.events.length) items.push(h('li', { class: 'muted' }, `… ${this.events.length - to} later`))
+          h('span', { class: 'event-summary' }, summary))))
+    })
+    const before = events.length ? events[0].seq - this.firstSeq : 0
+    const after = events.length ? this.head - events[events.length - 1].seq : 0
+    if (before > 0) items.unshift(h('li', { class: 'muted' }, `… ${before} earlier`))
+    if (after > 0) items.push(h('li', { class: 'muted' }, `… ${after} later`))
     this.eventsEl.replaceChildren(...items)
     // Keep the current event in view, scrolling the list only (not the page).
     const current = this.eventsEl.querySelector('.current')
@@ -268,8 +365,7 @@ export class ArchivePage {
   }
 
   async loadText () {
-    const event = this.events[this.index]
-    const seq = event.seq
+    const seq = this.seq
     const token = (this.loading = {})
     this.textEl.setAttribute('aria-busy', 'true')
     try {
@@ -287,6 +383,7 @@ export class ArchivePage {
   }
 
   renderText (text, blame, seq) {
+    const known = this.people.size
     const spansById = new Map((blame?.paragraphs || []).map((p) => [p.id, p.spans || []]))
     const statuses = text.deliberation?.statuses || {}
     const amendments = text.deliberation?.amendments || {}
@@ -300,15 +397,19 @@ export class ArchivePage {
           const sponsor = s.amendment ? amendments[s.amendment]?.sponsor : null
           const who = sponsor || s.delegation || s.name || s.participant || 'unknown'
           authors.set(who, (authors.get(who) || 0) + s.text.length)
-          const colour = colourFor(who)
+          const colour = this.colourOf(who)
+          this.learn(s.participant, s.name, s.delegation)
           const writer = `${s.name || s.participant}${s.delegation ? ' (' + s.delegation + ')' : ''}`
           const how = s.amendment ? `amendment ${s.amendment} by ${sponsor || '?'}, adopted by ${writer}` : `written by ${writer}`
           const detail = `${who}: ${how}, entry ${s.seq}${s.time ? ', ' + formatTime(s.time) : ''}`
+          // Reachable with the keyboard: focusing a passage says who wrote it (blame-detail).
           return h('span', {
             class: 'blame',
-            style: `background:${colour.light}; border-bottom-color:${colour.solid}`,
+            tabindex: '0',
+            style: `background:${colour.light}; border-bottom-color:${colour.solid}; border-bottom-style:${colour.line}`,
             title: detail,
-            dataset: { delegation: who, seq: String(s.seq) }
+            'aria-label': `${s.text} — ${detail}`,
+            dataset: { delegation: who, seq: String(s.seq), detail }
           }, s.text)
         })
       } else {
@@ -322,13 +423,34 @@ export class ArchivePage {
     })
     this.textEl.dataset.seq = String(seq)
     fill(this.textEl, paragraphs.length ? paragraphs : h('p', { class: 'muted' }, 'No text yet at this point.'))
+    if (this.people.size !== known) this.renderEvents()
     const total = [...authors.values()].reduce((a, b) => a + b, 0) || 1
     fill(this.legendEl, [...authors.entries()].sort((a, b) => b[1] - a[1]).map(([who, n]) =>
       h('li', {},
-        h('span', { class: 'swatch', style: `background:${colourFor(who).light}; border-color:${colourFor(who).solid}`, 'aria-hidden': 'true' }),
+        h('span', { class: 'swatch', style: `background:${this.colourOf(who).light}; border-color:${this.colourOf(who).solid}; border-style:${this.colourOf(who).line}`, 'aria-hidden': 'true' }),
         ` ${who}: ${Math.round((100 * n) / total)}% of the text`)))
     if (!authors.size && this.hasBlame) this.legendEl.append(h('li', { class: 'muted' }, 'No authorship information at this point.'))
-    this.legendEl.prepend(srOnly('Hover or focus a passage to see who wrote it.'))
+    // A list holds list items only: the hint is an item of its own.
+    this.legendEl.prepend(h('li', { class: 'sr-only' }, 'Hover or focus a passage to see who wrote it.'))
+  }
+
+  /**
+   * A delegation's colour in the replay: the n-th delegation seen gets the n-th hue by the golden
+   * angle (distinct neighbours for any number), at two lightnesses, and from the 13th on a dotted
+   * or dashed underline too, so that 30 delegations stay apart even where two hues are close.
+   */
+  colourOf (who) {
+    if (!this.palette.has(who)) {
+      const n = this.palette.size
+      const hue = Math.round((n * 137.508) % 360)
+      const dark = n % 2 === 1
+      this.palette.set(who, {
+        solid: `hsl(${hue} 75% ${dark ? 28 : 38}%)`,
+        light: `hsl(${hue} 85% ${dark ? 45 : 60}% / 0.24)`,
+        line: ['solid', 'dashed', 'dotted'][Math.floor(n / 12) % 3]
+      })
+    }
+    return this.palette.get(who)
   }
 
   destroy () {

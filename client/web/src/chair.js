@@ -3,13 +3,16 @@
 import * as Y from 'yjs'
 import { draftPath } from './api.js'
 import {
-  announce, debounce, duration, errorBox, everySecond, field, fill, h, modal, select, srOnly, timeEl
+  announce, debounce, duration, errorBox, everySecond, field, fill, h, modal, select, srOnly
 } from './dom.js'
 import {
   GROUPS, INDICATORS, STANCES, STATUSES, groupName, indicatorBadge, kindName, stanceName, statusBadge
 } from './labels.js'
 import { NO_POSITIONS, changeView, silenceBadge } from './draftpage.js'
 import { may } from './session.js'
+import { openStances } from './stances.js'
+import { deadlineEl, meetingZone } from './deadlines.js'
+import { paragraphLink } from './links.js'
 
 const SEVERITY = ['support', 'no_objection', 'reservation', 'objection', 'formal_objection']
 
@@ -55,6 +58,7 @@ export class ChairPage {
         h('div', { class: 'matrix-wrap', tabindex: '0', role: 'region', 'aria-label': 'Consensus matrix' }, this.table),
         legend()))
     this.refetch = debounce(() => this.fetchNumbers(), 120)
+    meetingZone(this.api, this.draft).then((zone) => { this.zone = zone; this.renderPeriods(Date.now()) })
     await this.fetchNumbers()
     const render = debounce(() => this.render(), 16)
     this.cleanups.push(() => { render.cancel(); this.refetch.cancel() })
@@ -215,7 +219,7 @@ export class ChairPage {
         this.openForm)
     }
     const periods = Object.values(this.state.periods || {})
-    const key = JSON.stringify(periods.map((p) => [p.id, p.closed, p.deadline_us, p.paragraphs])) + Object.keys(this.numbers).length
+    const key = JSON.stringify(periods.map((p) => [p.id, p.closed, p.deadline_us, p.paragraphs])) + Object.keys(this.numbers).length + (this.zone || '')
     if (key !== this.periodsKey) {
       this.periodsKey = key
       this.countdowns = []
@@ -228,7 +232,7 @@ export class ChairPage {
           h('th', { scope: 'row' }, p.id),
           h('td', {}, p.paragraphs == null ? 'Whole draft' : p.paragraphs.map((id) => this.numbers[id] ? `¶ ${this.numbers[id]}` : id).join(', ')),
           h('td', {}, stateEl),
-          h('td', {}, timeEl(new Date(p.deadline_us / 1000).toISOString()), ' ', countdown),
+          h('td', {}, deadlineEl(new Date(p.deadline_us / 1000).toISOString(), this.zone), ' ', countdown),
           h('td', { class: 'period-actions' },
             h('span', { class: 'inline' }, minutes, ' min '),
             h('button', {
@@ -461,10 +465,11 @@ class Row {
     this.kind = kind
     this.key = key
     this.label = h('th', { scope: 'row', class: 'row-label' })
-    this.status = h('td', { class: 'row-status' })
-    this.cells = GROUPS.map(([g]) => h('td', { class: 'cell', dataset: { target: key, group: g } }))
-    this.indicator = h('td', { class: 'row-indicator', dataset: { indicator: key } })
-    this.silent = h('td', { class: 'row-silent' })
+    // data-label: on a phone each row is a card, and each cell says which column it is.
+    this.status = h('td', { class: 'row-status', dataset: { label: 'Status' } })
+    this.cells = GROUPS.map(([g]) => h('td', { class: 'cell', dataset: { target: key, group: g, label: groupName(g) } }))
+    this.indicator = h('td', { class: 'row-indicator', dataset: { indicator: key, label: 'Indicator' } })
+    this.silent = h('td', { class: 'row-silent', dataset: { label: 'Silent groups' } })
     this.silence = h('td', { class: 'row-silence' })
     this.actions = h('td', { class: 'row-actions' })
     this.el = h('tr', { class: `row-${kind}`, dataset: { target: key } },
@@ -481,7 +486,7 @@ class Row {
     if (this.kind === 'paragraph') {
       const text = paragraph.ytext ? paragraph.ytext.toString() : paragraph.text
       fill(this.label,
-        h('a', { href: `#/drafts/${encodeURIComponent(page.draft)}`, class: 'row-name' }, page.paragraphLabel(paragraph)),
+        h('a', { href: paragraphLink(page.draft, paragraph.id), class: 'row-name' }, page.paragraphLabel(paragraph)),
         h('span', { class: 'row-text' }, ' ' + (text.length > 56 ? text.slice(0, 54) + '…' : text)))
       fill(this.status, statusBadge(state.statuses?.[paragraph.id]))
     } else {
@@ -491,7 +496,19 @@ class Row {
         changeView(amendment))
       fill(this.status, h('span', { class: 'am-state' }, 'Proposed'))
     }
-    GROUPS.forEach(([group], i) => fill(this.cells[i], ...cellContent(this.cells[i], group, indicator)))
+    // A cell opens who in that group stands where, and why.
+    GROUPS.forEach(([group], i) => {
+      const content = cellContent(this.cells[i], group, indicator)
+      const any = indicator?.counts?.[group] && Object.keys(indicator.counts[group]).length
+      fill(this.cells[i], any || (indicator?.silent_groups || []).includes(group)
+        ? h('button', {
+          type: 'button',
+          class: 'cell-open',
+          title: `${this.cells[i].title} — who and why`,
+          onclick: () => this.openStances(group)
+        }, ...content)
+        : content)
+    })
     fill(this.indicator, indicator ? indicatorBadge(indicator, { long: true }) : '—')
     const silentGroups = indicator?.silent_groups || []
     fill(this.silent, silentGroups.length ? silentGroups.map(groupName).join(', ') : indicator ? 'none' : '—')
@@ -515,10 +532,26 @@ class Row {
       buttons.push(h('button', { type: 'button', class: 'btn btn-small btn-primary', 'aria-label': `Adopt amendment ${this.key}…`, onclick: () => page.adopt(this.amendment, this.paragraph) }, 'Adopt…'))
       buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Reject amendment ${this.key}…`, onclick: () => page.reject(this.amendment) }, 'Reject…'))
     }
+    buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Who stands where on ${label()}, and why`, onclick: () => this.openStances(null) }, 'Who & why…'))
     if (manage) {
       buttons.push(h('button', { type: 'button', class: 'btn btn-small', 'aria-label': `Start a silence procedure on ${label()}`, onclick: () => page.startSilence(this.key, label()) }, 'Silence…'))
     }
     fill(this.actions, h('div', { class: 'row-buttons' }, buttons))
+  }
+
+  openStances (group) {
+    const page = this.page
+    const label = this.kind === 'paragraph' ? page.paragraphLabel(this.paragraph) : `amendment ${this.key}`
+    return openStances({
+      api: page.api,
+      draft: page.draft,
+      state: page.state,
+      target: this.key,
+      label,
+      group,
+      // Only the chair's roles read the record's diff: the stale marks need it.
+      paragraph: this.kind === 'paragraph' && may(page.role, 'history') ? this.paragraph.id : null
+    })
   }
 
   tick (now) {

@@ -1,7 +1,10 @@
 // The two live rooms of a draft: its text (`{draft}`, co-edited) and its deliberation state
 // (`{draft}/deliberation`, written by the server only). y-websocket reconnects by itself after
 // transient closes; edits made while offline stay in the local document and merge on reconnect.
+// The text document is also kept in the browser (y-indexeddb), per participant and draft, so edits
+// made offline survive a closed tab or a browser restart and merge when the draft is opened again.
 import * as Y from 'yjs'
+import { IndexeddbPersistence } from 'y-indexeddb'
 import { WebsocketProvider, messageAuth } from 'y-websocket'
 import * as authProtocol from 'y-protocols/auth'
 import { formatTime } from './dom.js'
@@ -31,21 +34,37 @@ class Emitter {
  * 'deliberation' (the deliberation state changed), 'ended' ({code, reason}: no more reconnects).
  */
 export class DraftConnection extends Emitter {
-  constructor (draft, token) {
+  constructor (draft, token, who = '') {
     super()
     this.draft = draft
     this.token = token
     this.ended = null
     this.notice = ''
     this.pendingEdits = 0
+    this.store = null
+    this.storeName = `plenary:${who}:${draft}`
     this._resets = []
-    this._offlineListener = () => this._status()
-    window.addEventListener('online', this._offlineListener)
+    // A socket on a network that went away stays "open" until y-websocket's 30 s silence timeout:
+    // the browser's own events say so at once, so close and reopen the sockets on them.
+    this._offlineListener = () => {
+      this.provider.disconnect()
+      this.delibProvider.disconnect()
+      this._status()
+    }
+    this._onlineListener = () => {
+      if (!this.ended) {
+        this.provider.connect()
+        this.delibProvider.connect()
+      }
+      this._status()
+    }
+    window.addEventListener('online', this._onlineListener)
     window.addEventListener('offline', this._offlineListener)
 
     this.delib = new Y.Doc()
     this.delibProvider = new WebsocketProvider(wsBase(), `${draft}/deliberation`, this.delib, {
-      params: { token }
+      params: { token },
+      connect: navigator.onLine !== false
     })
     // Presence is shown from the text room only.
     this.delibProvider.awareness.setLocalState(null)
@@ -56,18 +75,52 @@ export class DraftConnection extends Emitter {
     this._openText()
   }
 
-  _openText () {
+  _openText (cleared = Promise.resolve()) {
     this.doc = new Y.Doc()
     this.paragraphs = this.doc.getArray('paragraphs')
-    this.provider = new WebsocketProvider(wsBase(), this.draft, this.doc, { params: { token: this.token } })
+    this.provider = new WebsocketProvider(wsBase(), this.draft, this.doc, {
+      params: { token: this.token },
+      connect: navigator.onLine !== false
+    })
     this.awareness = this.provider.awareness
+    // Presence on connect: a fresh awareness state has clock 0, which other Yjs clients ignore for a
+    // client they do not know yet, so a reader would appear only once they moved their cursor (or
+    // at the 15 s renewal). The same state at clock 1 is taken at once.
+    this.awareness.setLocalState({})
     this.doc.on('update', (_update, origin) => {
-      if (origin !== this.provider && !(this.provider.wsconnected && this.provider.synced)) {
+      if (origin === this.provider || (this.store && origin === this.store)) return
+      if (!(this.provider.wsconnected && this.provider.synced)) {
         this.pendingEdits += 1
+        this.store?.set('pending', this.pendingEdits)
         this._status()
       }
     })
     this._watchProvider(this.provider, 'text')
+    const doc = this.doc
+    cleared.then(() => this._keep(doc))
+  }
+
+  /** Keep the text document in the browser; count the changes an earlier tab left unsent. */
+  _keep (doc) {
+    if (doc !== this.doc || typeof indexedDB === 'undefined') return
+    let store
+    try {
+      store = new IndexeddbPersistence(this.storeName, doc)
+    } catch {
+      return // private browsing may refuse IndexedDB: the live document still works
+    }
+    this.store = store
+    store.whenSynced.then(async () => {
+      if (this.store !== store) return
+      const kept = Number(await store.get('pending')) || 0
+      if (this.provider.wsconnected && this.provider.synced) {
+        store.set('pending', 0)
+      } else if (kept) {
+        this.pendingEdits += kept
+        this._status()
+      }
+      this.emit('restored', kept)
+    }).catch(() => {})
   }
 
   _watchProvider (provider, which) {
@@ -79,7 +132,10 @@ export class DraftConnection extends Emitter {
     }
     provider.on('status', () => this._status())
     provider.on('sync', (synced) => {
-      if (synced && provider === this.provider) this.pendingEdits = 0
+      if (synced && provider === this.provider) {
+        this.pendingEdits = 0
+        this.store?.set('pending', 0)
+      }
       this._status()
     })
     provider.on('closed', (event) => this._closed(which, event))
@@ -91,7 +147,7 @@ export class DraftConnection extends Emitter {
       return this._end(code, `Your access token is no longer accepted (${reason || 'expired or invalid'}). Sign in again.`)
     }
     if (code === 4403 && which === 'text' && /locked/i.test(reason)) {
-      this._reset('The text was locked while you were typing: your last change was not accepted, and the text was reloaded.')
+      this._reset('The text was locked while you were typing: your last change was not accepted, and the text was reloaded.', 'locked')
       return
     }
     // A change the procedure refused (agreed text, a pen-holder's paragraph, a closed period…): the
@@ -110,7 +166,7 @@ export class DraftConnection extends Emitter {
     }
   }
 
-  _reset (notice) {
+  _reset (notice, code = 0) {
     const now = Date.now()
     this._resets = this._resets.filter((t) => now - t < 60_000)
     if (this._resets.length >= 3) {
@@ -118,10 +174,21 @@ export class DraftConnection extends Emitter {
     }
     this._resets.push(now)
     this.notice = notice
+    // What this participant had typed, paragraph by paragraph, to offer back once the text is reloaded.
+    const refused = {}
+    this.paragraphs.forEach((p) => {
+      const text = p instanceof Y.Map ? p.get('text') : null
+      if (p instanceof Y.Map && text instanceof Y.Text) refused[p.get('id')] = text.toString()
+    })
+    // The kept copy holds the refused change too: drop it, or it would be sent again.
+    const store = this.store
+    this.store = null
+    const cleared = store ? store.clearData().catch(() => {}) : Promise.resolve()
     this.provider.destroy()
     this.doc.destroy()
-    this._openText()
-    this.emit('reset', notice)
+    this.pendingEdits = 0
+    this._openText(cleared)
+    this.emit('reset', notice, refused, code)
     this._status()
   }
 
@@ -146,20 +213,21 @@ export class DraftConnection extends Emitter {
 
   /** 'connected', 'connecting', 'offline' or 'ended', with what the participant should know. */
   get state () {
-    if (this.ended) return { state: 'ended', message: this.ended.message }
+    const pending = this.pendingEdits
+    if (this.ended) return { state: 'ended', pending, message: this.ended.message }
     const online = navigator.onLine !== false
     const text = this.provider
-    const ready = text.wsconnected && text.synced && this.delibProvider.wsconnected && this.delibProvider.synced
-    if (ready) return { state: 'connected', message: 'Connected: changes are shared live.' }
-    const pending = this.pendingEdits
+    const ready = online && text.wsconnected && text.synced && this.delibProvider.wsconnected && this.delibProvider.synced
+    if (ready) return { state: 'connected', pending, message: 'Connected: changes are shared live.' }
     const kept = pending
       ? ` ${pending} unsent change${pending === 1 ? '' : 's'} kept here: they will merge when the connection returns.`
       : ' Edits you make now are kept and will merge when the connection returns.'
     if (!online || this._everConnected || (!text.wsconnecting && !text.wsconnected)) {
-      return { state: 'offline', message: 'Offline, reconnecting…' + kept }
+      const why = online ? 'Offline, reconnecting…' : 'Offline: this browser has no network.'
+      return { state: 'offline', pending, message: why + kept }
     }
-    if (text.wsconnected && !text.synced) return { state: 'connecting', message: 'Connected, synchronising…' + kept }
-    return { state: 'connecting', message: (this._everConnected ? 'Reconnecting…' : 'Connecting…') + kept }
+    if (text.wsconnected && !text.synced) return { state: 'connecting', pending, message: 'Connected, synchronising…' + kept }
+    return { state: 'connecting', pending, message: (this._everConnected ? 'Reconnecting…' : 'Connecting…') + kept }
   }
 
   get synced () {
@@ -172,8 +240,9 @@ export class DraftConnection extends Emitter {
   }
 
   destroy () {
-    window.removeEventListener('online', this._offlineListener)
+    window.removeEventListener('online', this._onlineListener)
     window.removeEventListener('offline', this._offlineListener)
+    this.store?.destroy()
     this.provider.destroy()
     this.delibProvider.destroy()
     this.doc.destroy()

@@ -9,7 +9,10 @@ export function h (tag, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value == null || value === false) continue
     if (key === 'class') el.className = value
-    else if (key === 'dataset') Object.assign(el.dataset, value)
+    else if (key === 'dataset') {
+      // Like attributes, a null data value is no attribute (not the string "null").
+      for (const [name, data] of Object.entries(value)) if (data != null) el.dataset[name] = data
+    }
     else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value)
     else if (key === 'value') el.value = value
     else if (key === 'checked' || key === 'selected') el[key] = !!value
@@ -156,6 +159,8 @@ export function colourFor (id) {
   const hue = ((hash >>> 0) % 360)
   return {
     solid: `hsl(${hue} 70% 36%)`,
+    // Behind white text (a cursor's name tag): dark enough for 4.5:1 at every hue.
+    tag: `hsl(${hue} 70% 26%)`,
     light: `hsl(${hue} 80% 55% / 0.22)`,
     hue
   }

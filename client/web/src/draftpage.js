@@ -4,6 +4,8 @@ import * as Y from 'yjs'
 import { draftPath } from './api.js'
 import { periodOpenFor } from './connection.js'
 import { paragraphEditor } from './editor.js'
+import { RefusedNotice } from './refused.js'
+import { structureTools } from './structure.js'
 import {
   announce, colourFor, debounce, duration, errorBox, everySecond, field, fill, h, nextId, select, srOnly, timeEl
 } from './dom.js'
@@ -12,13 +14,18 @@ import {
   stanceBadge, stanceName, statusBadge
 } from './labels.js'
 import { may } from './session.js'
+import { deadlineEl, meetingZone } from './deadlines.js'
+import { NoticesPanel } from './notices.js'
+import { changesSince, previousVisit, recordVisit, sinceNote } from './sincelast.js'
+import { amendmentLink, annotationLink, paragraphLink, reveal, targetElement } from './links.js'
 
 export const NO_POSITIONS = { status: 'no_positions', rule: 'consensus', rule_satisfied: false, counts: {}, silent_groups: [], unrepresented_groups: [] }
 
 const KIND_NAMES = { heading: 'Heading', preambular: 'Preambular paragraph', operative: 'Operative paragraph', item: 'Item' }
 
 export class DraftPage {
-  constructor ({ api, me, role, draft, conn, container }) {
+  constructor ({ api, me, role, draft, conn, container, target }) {
+    this.target = target || null // a deep link's paragraph, amendment or annotation
     this.api = api
     this.me = me
     this.role = role
@@ -37,9 +44,12 @@ export class DraftPage {
     this.roleBanner = h('p', { class: 'banner banner-info', hidden: true })
     this.lockBanner = h('p', { class: 'banner banner-lock', role: 'status', hidden: true, dataset: { test: 'lock-banner' } })
     this.noticeBanner = h('p', { class: 'banner banner-warn', role: 'alert', hidden: true })
-    this.periodBanner = h('div', { class: 'periods', 'aria-label': 'Comment periods' })
+    this.refusedNotice = new RefusedNotice(this, this.noticeBanner)
+    this.periodBanner = h('div', { class: 'periods', role: 'group', 'aria-label': 'Comment periods' })
     this.presence = h('ul', { class: 'presence-list' })
     this.list = h('div', { class: 'paragraph-list', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the text…'))
+    this.notices = new NoticesPanel({ me: this.me, draft: this.draft, name: (id) => this.paragraphName(id) })
+    this.notices.onRead = () => this.renderNotices()
     fill(this.container,
       h('section', { class: 'draft-page' },
         h('div', { class: 'draft-head' },
@@ -48,19 +58,21 @@ export class DraftPage {
             h('h2', { id: 'presence-title' }, 'Present'), this.presence)
         ),
         this.roleBanner, this.lockBanner, this.noticeBanner, this.periodBanner,
+        this.notices.el,
         this.list
       )
     )
     this.showRoleBanner()
+    this.loadSinceLastVisit()
+    meetingZone(this.api, this.draft).then((zone) => { this.zone = zone; this.renderPeriods(Date.now()) })
     this.refetch = debounce(() => this.fetchNumbers(), 120)
     this.fetchNumbers()
     // Where this participant may type, paragraph by paragraph, as the server judges it (GET …/me).
     this.refetchSeat = debounce(() => this.fetchSeat(), 150)
     this.fetchSeat()
     this.attachText()
-    this.cleanups.push(this.conn.on('reset', (notice) => {
-      this.noticeBanner.textContent = notice
-      this.noticeBanner.hidden = false
+    this.cleanups.push(this.conn.on('reset', (notice, refused, why) => {
+      this.refusedNotice.show(notice, why, refused || {})
       for (const view of this.views.values()) view.destroy()
       this.views.clear()
       this.attachText()
@@ -68,6 +80,11 @@ export class DraftPage {
     const renderDelib = debounce(() => this.onDeliberation(), 16)
     this.cleanups.push(() => { renderDelib.cancel(); this.refetch.cancel(); this.refetchSeat.cancel() })
     this.cleanups.push(this.conn.on('deliberation', renderDelib))
+    // The floor (meetings) is published beside the deliberation maps.
+    const speakers = this.conn.delib.getMap('speakers')
+    const onSpeakers = () => this.renderNotices()
+    speakers.observe(onSpeakers)
+    this.cleanups.push(() => speakers.unobserve(onSpeakers))
     this.cleanups.push(this.conn.on('ended', () => this.refreshPermissions()))
     this.cleanups.push(everySecond((now) => this.tick(now)))
     this.onDeliberation()
@@ -80,7 +97,7 @@ export class DraftPage {
     const provider = this.conn.provider
     const onArray = () => { this.syncParagraphs(); this.refetch() }
     const presence = () => this.renderPresence()
-    const onSync = (synced) => { if (synced) onArray() }
+    const onSync = (synced) => { if (synced) { onArray(); this.refusedNotice.offer() } }
     paragraphs.observe(onArray)
     awareness.on('change', presence)
     provider.on('sync', onSync)
@@ -98,12 +115,11 @@ export class DraftPage {
       const draft = await this.api.get(draftPath(this.draft))
       this.title.textContent = draft.title
       this.symbol.textContent = draft.symbol || ''
-      document.title = `${draft.title} · Plenary`
+      document.title = this.notices.titled(`${draft.title} · Plenary`)
       this.numbers = Object.fromEntries(draft.paragraphs.map((p) => [p.id, p.number]))
       for (const view of this.views.values()) view.renderHead()
     } catch (error) {
-      this.noticeBanner.textContent = `Could not load the draft: ${error.message}`
-      this.noticeBanner.hidden = false
+      this.refusedNotice.show(`Could not load the draft: ${error.message}`, 'load')
     }
   }
 
@@ -141,6 +157,30 @@ export class DraftPage {
       else placeInOrder(this.list, ordered.map((v) => v.el))
     }
     for (const view of ordered) view.renderDeliberation()
+    if (this.since) for (const view of ordered) view.showSince()
+    const added = this.focusParagraph && this.viewFor(this.focusParagraph)
+    if (added?.editor) { this.focusParagraph = null; added.editor.view.focus() }
+    this.revealTarget()
+  }
+
+  /** The changes since this participant's last visit, shown on each paragraph they touched. */
+  async loadSinceLastVisit () {
+    const since = previousVisit(this.me, this.draft)
+    recordVisit(this.me, this.draft)
+    const leave = () => recordVisit(this.me, this.draft)
+    window.addEventListener('pagehide', leave)
+    this.cleanups.push(() => { window.removeEventListener('pagehide', leave); leave() })
+    if (!since) return
+    const changes = await changesSince(this.api, this.draft, since)
+    if (changes?.size) this.since = { at: since, changes }
+    for (const view of this.views.values()) view.showSince()
+  }
+
+  /** A deep link's target, once it is on the page (the text and the deliberation arrive apart). */
+  revealTarget () {
+    if (!this.target) return
+    const element = targetElement(this.list, this.target)
+    if (element) { this.target = null; reveal(element) }
   }
 
   viewFor (paragraphId) {
@@ -171,6 +211,9 @@ export class DraftPage {
     this.refreshPermissions()
     for (const view of this.views.values()) view.renderDeliberation()
     this.renderPeriods(Date.now())
+    this.renderNotices()
+    this.revealTarget()
+    if (this.refusedNotice.notice && !!before.process?.locked !== this.locked) this.refusedNotice.render()
   }
 
   // What this participant may do now, and why not.
@@ -223,6 +266,8 @@ export class DraftPage {
       const why = reason || this.editReason(view.id)
       view.setEditable(!why, why)
     }
+    // What a refused change can be put back as follows where one may type now.
+    if (this.refusedNotice.offering) this.refusedNotice.render()
   }
 
   renderPresence () {
@@ -271,15 +316,21 @@ export class DraftPage {
         h('strong', {}, open ? 'Comment period open' : 'Comment period closed'),
         ` (${p.id}) on ${scope}: `,
         open
-          ? ['closes in ', h('span', { class: 'countdown' }, duration(p.deadline_us / 1000 - now)), ' — deadline ', timeEl(deadline)]
-          : [p.closed ? 'closed by the chair; deadline was ' : 'deadline passed ', timeEl(deadline)]
+          ? ['closes in ', h('span', { class: 'countdown' }, duration(p.deadline_us / 1000 - now)), ' — deadline ', deadlineEl(deadline, this.zone)]
+          : [p.closed ? 'closed by the chair; deadline was ' : 'deadline passed ', deadlineEl(deadline, this.zone)]
       )
     })
     fill(this.periodBanner, h('ul', { class: 'period-list' }, items))
   }
 
+  renderNotices () {
+    this.noticesAt = Date.now()
+    this.notices.update(this.state, this.conn.delib.getMap('speakers').toJSON())
+  }
+
   tick (now) {
     if (Object.keys(this.state.periods || {}).length) this.renderPeriods(now)
+    if (now - (this.noticesAt || 0) > 10_000) this.renderNotices() // deadlines pass without a change
     for (const view of this.views.values()) view.tick(now)
   }
 
@@ -321,6 +372,11 @@ class ParagraphView {
     this.periodNote = h('p', { class: 'period-note', hidden: true, dataset: { test: 'period-note' } })
     this.tools = h('div', { class: 'para-tools', role: 'group', 'aria-label': 'Actions on this paragraph' })
     this.forms = h('div', { class: 'para-forms' })
+    this.forms.addEventListener('keydown', (event) => {
+      if (event.key !== 'Escape' || !this.forms.firstChild) return
+      event.preventDefault()
+      this.closeForms()
+    })
     this.annotationsEl = h('section', { class: 'annotations', 'aria-label': 'Comments' })
     this.amendmentsEl = h('section', { class: 'amendments', 'aria-label': 'Amendments' })
     this.positionsEl = h('section', { class: 'para-positions', 'aria-label': 'Positions on this paragraph' })
@@ -330,12 +386,15 @@ class ParagraphView {
       dataset: { paragraph: this.id },
       'aria-labelledby': headingId
     },
-    h('div', { class: 'para-head' }, this.numberEl, this.statusEl, this.indicatorEl, this.silenceEl),
+    h('div', { class: 'para-head' }, this.numberEl, this.statusEl, this.indicatorEl, this.silenceEl,
+      h('a', { class: 'deep-link', href: paragraphLink(page.draft, this.id), title: 'Link to this paragraph', 'aria-label': `Link to ${this.id}` }, '#')),
     h('div', { class: 'para-body' },
       h('div', { class: 'para-main' }, this.editorHost, this.readonlyNote, this.selectionNote, this.tools, this.periodNote, this.forms),
       h('div', { class: 'para-side' }, this.positionsEl, this.amendmentsEl, this.annotationsEl)
     ))
 
+    this.sinceEl = h('div', { class: 'since-last', hidden: true, dataset: { test: 'since-last' } })
+    this.editorHost.before(this.sinceEl)
     this.suggestionEl = h('div', { class: 'suggestion', hidden: true, dataset: { test: 'suggestion' } })
     this.editorHost.after(this.suggestionEl)
     if (this.ytext instanceof Y.Text) {
@@ -359,6 +418,15 @@ class ParagraphView {
   }
 
   get number () { return this.page.numberOf(this.id) }
+
+  showSince () {
+    const since = this.page.since
+    const change = since?.changes.get(this.id)
+    if (!change || this.sinceShown) return
+    this.sinceShown = true
+    fill(this.sinceEl, sinceNote(change, since.at, () => { this.sinceEl.hidden = true }))
+    this.sinceEl.hidden = false
+  }
 
   label () {
     const n = this.number
@@ -453,6 +521,22 @@ class ParagraphView {
     return id
   }
 
+  /** Close the inline form and go back to where the participant was in the text. */
+  closeForms () {
+    this.forms.replaceChildren()
+    this.editor?.view.focus()
+  }
+
+  /** After a comment or amendment on a passage is sent, the passage is no longer "selected". */
+  clearSelection () {
+    this.selectionNote.textContent = ''
+    const view = this.editor?.view
+    if (view) {
+      const head = view.state.selection.main.head
+      view.dispatch({ selection: { anchor: head } })
+    }
+  }
+
   onSelection (view) {
     const { from, to } = view.state.selection.main
     this.selection = { from, to }
@@ -475,8 +559,9 @@ class ParagraphView {
     this.amendButton = may(role, 'propose')
       ? h('button', { type: 'button', class: 'btn', onclick: () => this.openAmendmentForm() }, h('span', { 'aria-hidden': 'true' }, '✎ '), 'Propose amendment')
       : null
-    fill(this.tools, this.commentButton, this.amendButton)
-    this.tools.hidden = !this.commentButton && !this.amendButton
+    const structure = may(role, 'manage') ? structureTools(this.page, this) : null
+    fill(this.tools, this.commentButton, this.amendButton, structure)
+    this.tools.hidden = !this.commentButton && !this.amendButton && !structure
     if (may(role, 'position') && this.kind !== 'heading') {
       this.positionForm = new PositionForm(this.page, this.id, 'Your delegation’s position on this paragraph')
     }
@@ -547,7 +632,7 @@ class ParagraphView {
       field('Kind of comment', motivation),
       field(replyTo ? 'Your reply' : 'Your comment', body),
       h('div', { class: 'form-actions' }, submit,
-        h('button', { type: 'button', class: 'btn', onclick: () => form.remove() }, 'Cancel')),
+        h('button', { type: 'button', class: 'btn', onclick: () => this.closeForms() }, 'Cancel')),
       error)
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
@@ -559,6 +644,7 @@ class ParagraphView {
       try {
         const { result } = await this.page.api.post(draftPath(this.page.draft, '/annotations'), payload)
         form.remove()
+        this.clearSelection()
         announce(`Comment ${result.id} posted.`)
       } catch (e) {
         error.show(e.message)
@@ -590,7 +676,7 @@ class ParagraphView {
       textField,
       field('Justification', justification),
       h('div', { class: 'form-actions' }, submit,
-        h('button', { type: 'button', class: 'btn', onclick: () => form.remove() }, 'Cancel')),
+        h('button', { type: 'button', class: 'btn', onclick: () => this.closeForms() }, 'Cancel')),
       error)
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
@@ -610,6 +696,7 @@ class ParagraphView {
           justification: justification.value
         })
         form.remove()
+        this.clearSelection()
         announce(`Amendment ${result.id} proposed.`)
       } catch (e) {
         error.show(e.message)
@@ -718,7 +805,8 @@ class ParagraphView {
       h('p', { class: 'annotation-meta' },
         h('span', { class: 'motivation' }, motivation), ' · ',
         h('span', { class: 'by' }, `${a.creator?.name || '?'}${a.creator?.delegation ? ' (' + a.creator.delegation + ')' : ''}`), ' · ',
-        timeEl(a.created),
+        timeEl(a.created), ' · ',
+        h('a', { class: 'deep-link', href: annotationLink(this.page.draft, a.id), title: 'Link to this comment' }, a.id),
         a.resolved ? h('span', { class: 'resolved-label' }, ' · Resolved') : null),
       h('div', { class: 'annotation-actions' },
         this.commentButton && this.isOpen !== false
@@ -857,7 +945,7 @@ class AmendmentCard {
     const change = changeView(am)
     fill(this.info,
       h('h4', {},
-        `${kindName(am.kind)} ${am.id}`, ' ',
+        `${kindName(am.kind)} `, h('a', { class: 'deep-link', href: amendmentLink(this.page.draft, am.id), title: 'Link to this amendment' }, am.id), ' ',
         h('span', { class: `am-state am-state-${am.state}`, dataset: { state: am.state } }, stateName),
         indicator ? [' ', indicatorBadge(indicator)] : null),
       change,

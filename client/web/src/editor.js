@@ -2,7 +2,7 @@
 // with the other participants' cursors and selections (from awareness) in their colours, names
 // shown, and the spans that annotations and amendments are anchored to underlined.
 import * as Y from 'yjs'
-import { Compartment, EditorState, StateEffect } from '@codemirror/state'
+import { Compartment, EditorState, Prec, StateEffect } from '@codemirror/state'
 import { Decoration, EditorView, ViewPlugin, WidgetType, keymap } from '@codemirror/view'
 import { defaultKeymap } from '@codemirror/commands'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
@@ -12,10 +12,11 @@ import { colourFor } from './dom.js'
 // ({id, name, delegation, group, role}); the colour is derived from the id, the same everywhere.
 
 class CaretWidget extends WidgetType {
-  constructor (colour, label) {
+  constructor (colour, label, tag = colour) {
     super()
     this.colour = colour
     this.label = label
+    this.tag = tag
   }
 
   toDOM () {
@@ -25,13 +26,13 @@ class CaretWidget extends WidgetType {
     caret.setAttribute('aria-hidden', 'true')
     const name = document.createElement('span')
     name.className = 'remote-caret-name'
-    name.style.backgroundColor = this.colour
+    name.style.backgroundColor = this.tag
     name.textContent = this.label
     caret.append('\u2060', name, '\u2060')
     return caret
   }
 
-  eq (other) { return other.colour === this.colour && other.label === this.label }
+  eq (other) { return other.colour === this.colour && other.label === this.label && other.tag === this.tag }
   get estimatedHeight () { return -1 }
   ignoreEvent () { return true }
 }
@@ -101,7 +102,7 @@ function remoteSelections (ytext, awareness) {
           }).range(from, to))
         }
         ranges.push(Decoration.widget({
-          widget: new CaretWidget(colour.solid, label),
+          widget: new CaretWidget(colour.solid, label, colour.tag),
           side: head.index - anchor.index > 0 ? -1 : 1
         }).range(head.index))
       })
@@ -230,6 +231,23 @@ function suggestionMarks (getBase) {
 }
 
 /**
+ * Ctrl+Shift+Z (Cmd+Shift+Z) redoes. CodeMirror looks a character key up without Shift when the
+ * browser reports it unshifted ("z" with shiftKey, as some keyboard layouts and input tools do), so
+ * the key would find Mod-z and undo; decide on the modifiers themselves, before the keymaps.
+ */
+function redoWithShift (undoManager) {
+  return Prec.highest(EditorView.domEventHandlers({
+    keydown (event) {
+      if (!(event.ctrlKey || event.metaKey) || !event.shiftKey || event.altKey) return false
+      if (event.key.toLowerCase() !== 'z') return false
+      event.preventDefault()
+      undoManager.redo()
+      return true
+    }
+  }))
+}
+
+/**
  * @param {object} o
  * @param {Y.Text} o.ytext
  * @param {any} o.awareness
@@ -247,7 +265,7 @@ export function paragraphEditor ({ ytext, awareness, parent, label, editable, on
   const editability = (on) => [EditorView.editable.of(on), EditorState.readOnly.of(!on)]
   const undoManager = new Y.UndoManager(ytext)
   // Undo belongs to the live binding: while suggesting there is nothing of the Y.Text to undo.
-  const live = () => [keymap.of(yUndoManagerKeymap), yCollab(ytext, null, { undoManager }), remoteSelections(ytext, awareness)]
+  const live = () => [redoWithShift(undoManager), keymap.of(yUndoManagerKeymap), yCollab(ytext, null, { undoManager }), remoteSelections(ytext, awareness)]
   let base = null // the paragraph as it stands, while suggesting
   let mode = editable ? 'live' : 'readonly'
   let remote = false
@@ -340,6 +358,22 @@ export function paragraphEditor ({ ytext, awareness, parent, label, editable, on
       view.dispatch({ effects: [binding.reconfigure(live()), editing.reconfigure(editability(false))] })
       onSuggestion?.(null)
       setMode(next)
+    },
+    /** Put text this participant had typed back: as an edit where they may type, else as a suggestion. */
+    restore (text) {
+      if (mode === 'suggest') {
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } })
+        view.focus()
+        return true
+      }
+      if (mode !== 'live') return false
+      const change = changeBetween(ytext.toString(), text)
+      ytext.doc.transact(() => {
+        if (change.end > change.start) ytext.delete(change.start, change.end - change.start)
+        if (change.text) ytext.insert(change.start, change.text)
+      })
+      view.focus()
+      return true
     },
     setLabel (text) {
       view.dispatch({ effects: labelling.reconfigure(EditorView.contentAttributes.of({ 'aria-label': text })) })

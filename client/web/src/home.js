@@ -2,6 +2,7 @@
 import { errorBox, field, fill, formatTime, h } from './dom.js'
 import { ROLES, groupName } from './labels.js'
 import { may, roleFor, setToken, whoIs } from './session.js'
+import { newDraftForm } from './newdraft.js'
 
 export function signInPage (container, { message, onSignedIn }) {
   const token = h('textarea', { rows: 4, spellcheck: 'false', autocomplete: 'off', required: true, class: 'token-input' })
@@ -53,6 +54,10 @@ export async function draftsPage (container, { api, me }) {
     h('section', { class: 'drafts-page' },
       h('h1', {}, 'Drafts'),
       h('p', {}, `Signed in as ${me.name}${me.delegation ? ', ' + me.delegation : ''}${me.group ? ' (' + groupName(me.group) + ')' : ''}.`),
+      // The roles that may create drafts (the server's create_draft).
+      may(me.roles['*'], 'manage')
+        ? newDraftForm({ api, onCreated: (id) => { window.location.hash = `#/drafts/${encodeURIComponent(id)}` } })
+        : null,
       error, list))
   let drafts
   try {

@@ -36,7 +36,8 @@ function route () {
   const hash = window.location.hash.replace(/^#/, '') || '/'
   const parts = hash.split('/').filter(Boolean).map(decodeURIComponent)
   // The fourth part names what the page is about: a meeting (meetings) or a language (translations).
-  if (parts[0] === 'drafts' && parts[1]) return { page: parts[2] || 'text', draft: parts[1], meeting: parts[3], language: parts[3] }
+  // On the Text page it is a deep link's paragraph, amendment or annotation.
+  if (parts[0] === 'drafts' && parts[1]) return { page: parts[2] || 'text', draft: parts[1], meeting: parts[3], language: parts[3], target: parts[3] }
   return { page: 'home' }
 }
 
@@ -81,8 +82,21 @@ function showConnection (state) {
   connectionEl.dataset.state = state.state
   const symbol = { connected: '●', connecting: '◌', offline: '○', ended: '■' }[state.state]
   const short = { connected: 'Live', connecting: 'Connecting', offline: 'Offline', ended: 'Disconnected' }[state.state]
-  fill(connectionEl, h('span', { 'aria-hidden': 'true' }, symbol + ' '), h('strong', {}, short), h('span', { class: 'connection-detail' }, ' ' + state.message))
+  connectionEl.dataset.pending = String(state.pending || 0)
+  const waiting = state.pending && state.state !== 'connected'
+    ? h('span', { class: 'connection-pending', dataset: { test: 'pending' } }, ` · ${state.pending} waiting`)
+    : null
+  fill(connectionEl, h('span', { 'aria-hidden': 'true' }, symbol + ' '), h('strong', {}, short), waiting, h('span', { class: 'connection-detail' }, ' ' + state.message))
 }
+
+// Closing a tab that holds changes the server has not confirmed: they are kept in this browser and
+// merge when the draft is opened again, but the participant should know before leaving.
+window.addEventListener('beforeunload', (event) => {
+  if (conn && !conn.ended && conn.pendingEdits > 0) {
+    event.preventDefault()
+    event.returnValue = ''
+  }
+})
 
 async function render () {
   current?.destroy?.()
@@ -123,13 +137,13 @@ async function render () {
   }
   if (!conn || conn.draft !== r.draft || conn.token !== token) {
     conn?.destroy()
-    conn = new DraftConnection(r.draft, token)
+    conn = new DraftConnection(r.draft, token, me.id)
     conn.on('status', showConnection)
     conn.on('ended', () => { if (conn.ended.code === 4401) { signInMessage = conn.ended.message } })
   }
   showConnection(conn.state)
   const Page = { chair: ChairPage, meetings: MeetingPage, translate: TranslationPage }[r.page] || DraftPage
-  current = new Page({ api, me, role, draft: r.draft, conn, container: main, meeting: r.meeting, language: r.language })
+  current = new Page({ api, me, role, draft: r.draft, conn, container: main, meeting: r.meeting, language: r.language, target: r.target })
   await current.mount()
 }
 

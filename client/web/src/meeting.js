@@ -256,7 +256,7 @@ export class MeetingPage {
     fill(this.speaker,
       h('h2', { id: 'speaker-title' }, 'The floor'),
       current
-        ? [h('p', { class: 'speaker-name', dataset: { test: 'speaker' } }, h('strong', {}, current.delegation), ` (${groupName(current.group)})`, ' ', purposeBadge(current.purpose)),
+        ? [h('p', { class: 'speaker-name', dataset: { test: 'speaker' } }, ...(current.delegation ? [h('strong', {}, current.delegation), ` (${groupName(current.group)})`] : [h('strong', {}, `A speaker from ${groupName(current.group).toLowerCase()}`)]), ' ', purposeBadge(current.purpose)),
             h('p', { class: 'muted' }, `Since ${formatTime(current.started)}${current.limit_s ? ` · ${current.limit_s} s per turn` : ''}`),
             this.countdown]
         : h('p', { class: 'muted' }, m.current_item ? 'Nobody has the floor.' : 'No item is before the meeting.'),
@@ -408,7 +408,9 @@ export class MeetingPage {
     if (m.status !== 'open' || !m.current_item) return false
     if ((document_.introduced || []).some((i) => i.meeting === m.id && i.item === m.current_item)) return false
     if (['chair', 'secretariat'].includes(this.role)) return true
-    return document_.author === this.me.delegation && this.floor?.current?.delegation === this.me.delegation
+    // An informal meeting does not publish who has the floor: the server tells whether it is this delegation.
+    const current = this.floor?.current
+    return document_.author === this.me.delegation && !!current && (current.delegation ?? this.me.delegation) === this.me.delegation
   }
 
   // Decisions and conclusions; Groups of Friends of the Chair and their text.

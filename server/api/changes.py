@@ -1,0 +1,93 @@
+"""``GET /api/drafts/{draft}/changes?since=``: what changed in the text since a moment, word by word.
+
+For "what changed since I was last here" on opening a draft. Anyone who may read the draft may ask:
+it says how each paragraph read then and reads now, and the word-level operations between the two
+(crdt/record/wordiff.py), not who made the changes (that is the history, for the chair's roles;
+``…/diff`` gives it to them). ``since`` is an ISO 8601 time with a timezone or a sequence number;
+a moment before the draft's first entry compares with the empty draft.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
+
+from crdt.record import wordiff
+from crdt.record.history import HistoryError
+from server.api.endpoints import Call, Endpoint
+from server.api.problems import Problem, forbidden, not_found
+from server.identity import Action
+from server.procedure.drafts import get_draft
+from server.record.history import BadMoment, History, NotInHistory
+
+
+class ParagraphChange(BaseModel):
+    id: str
+    status: Literal["added", "removed", "changed"]
+    before: str | None
+    after: str | None
+    words: list[tuple[Literal["equal", "delete", "insert"], str]] = Field(
+        description="word-level operations: equal and delete spell the text before, equal and insert after"
+    )
+
+
+class ChangesOut(BaseModel):
+    draft: str
+    since: str | None = Field(description="the time of the entry compared from (ISO 8601 UTC)")
+    now: str | None = Field(description="the time of the log's last entry")
+    paragraphs: list[ParagraphChange]
+
+
+async def get_changes(call: Call) -> dict[str, Any]:
+    draft = call.path("draft")
+    if not call.participant.may(Action.READ, draft):
+        raise forbidden("reading this draft needs a role in it")
+    since = call.request.query_params.get("since", "").strip()
+    if not since:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "since is required: an ISO 8601 time with a timezone, or a sequence number",
+        )
+    if await get_draft(call.plenary.database, draft) is None:
+        raise not_found(f"no draft {draft!r}")
+    history = History.of(call.plenary.database)
+    try:
+        try:
+            diff = await history.diff(draft, since)
+        except NotInHistory:
+            diff = await history.diff(draft, 0)  # before the draft existed: everything is new
+    except BadMoment as exc:
+        raise Problem(422, "Unprocessable Content", str(exc)) from exc
+    except HistoryError as exc:
+        raise Problem(500, "Internal Server Error", f"the log could not be replayed: {exc}") from exc
+    except SQLAlchemyError as exc:
+        raise Problem(
+            503, "Service Unavailable", f"the database could not be read: {str(exc)[:200]}"
+        ) from exc
+    paragraphs = [
+        {
+            "id": p["id"],
+            "status": p["status"],
+            "before": p.get("before"),
+            "after": p.get("after"),
+            "words": wordiff.diff(p.get("before") or "", p.get("after") or ""),
+        }
+        for p in diff["paragraphs"]
+    ]
+    return {"draft": draft, "since": diff["from_time"], "now": diff["to_time"], "paragraphs": paragraphs}
+
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/drafts/{draft}/changes",
+        get_changes,
+        "What changed in the text since a moment (?since=ISO time or SEQ), word by word, for any reader",
+        None,
+        ChangesOut,
+        tags=["history"],
+    ),
+]

@@ -40,6 +40,7 @@ from crdt.wire.protocol import encode_awareness, encode_sync_update
 from server.identity import Participant, TokenIssuer
 
 ROOM = "bench-idle"
+ROOT = Path(__file__).resolve().parent.parent
 EMPTY_STEP2 = b"\x00\x01\x02\x00\x00"
 SYNC_UPDATE = b"\x00\x02"
 
@@ -185,6 +186,7 @@ def measure(idle: int, args: argparse.Namespace) -> dict[str, float]:
             secret,
             cpu=None,
             profile=None,
+            root=args.root,
             env={
                 "PLENARY_MAX_CONNECTIONS_PER_ROOM": "100000",
                 "PLENARY_MAX_OPENING_CONNECTIONS": "100000",
@@ -240,6 +242,9 @@ def main() -> None:
         "--settle", type=float, default=12.0, help="seconds after joining: members act, then go idle"
     )
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--root", type=Path, default=ROOT, help="serve the code of this checkout (to compare two versions)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = [measure(idle, args) for idle in args.idle]

@@ -111,6 +111,17 @@ class Presence:
                 accepted.append(entry)
         return accepted
 
+    def renews(self, entry: AwarenessEntry) -> bool:
+        """Whether ``entry`` only renews a live state (same state, a later clock), as every
+        y-protocols client does every 15 s so that others do not time it out."""
+        current = self._states.get(entry.client)
+        return (
+            current is not None
+            and current.state is not None
+            and current.state == entry.state
+            and current.clock < entry.clock
+        )
+
     def remove(self, clients: Iterable[int]) -> list[AwarenessEntry]:
         """Mark clients as gone; return the ``null`` entries to broadcast."""
         removed = []

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -231,10 +232,14 @@ class Room:
 
     def broadcast(self, frame: bytes, exclude: Member | None = None) -> None:
         """Send one encoded message to every connection but ``exclude``, framed once for all."""
+        started = time.perf_counter()
         wire = binary_frame(frame)
         for session in self.sessions:
             if session is not exclude:
                 session.send(frame, wire)
+        observe = self._registry.on_fanout
+        if observe is not None:
+            observe(time.perf_counter() - started)
 
     # Document.
 
@@ -528,8 +533,17 @@ class Room:
     def receive_awareness(self, session: Member, entries: list[AwarenessEntry]) -> None:
         """Presence is coalesced: the states that changed within ``AWARENESS_BATCH_SECONDS``
         go out as one message, instead of one message per cursor move per recipient
-        (500 people moving their cursor once a second would otherwise be 250,000 sends/s)."""
-        accepted = self.presence.apply(entries)
+        (500 people moving their cursor once a second would otherwise be 250,000 sends/s).
+
+        In a room of over ``quiet_presence_above`` connections, renewals (an unchanged state
+        at a later clock, every 15 s from every client) are taken but not relayed: relaying
+        them costs every member's renewal times every member. An idle member drops out of the
+        others' presence 30 s later (y-protocols' timeout) and is back when its state changes."""
+        if len(self.sessions) > self._settings.quiet_presence_above:
+            renewals = {entry.client for entry in entries if self.presence.renews(entry)}
+            accepted = [entry for entry in self.presence.apply(entries) if entry.client not in renewals]
+        else:
+            accepted = self.presence.apply(entries)
         if not accepted:
             return
         pending = self._pending_awareness
@@ -649,6 +663,8 @@ class Rooms:
         #: Reads the state of a past version ``{draft}@{seq}`` and its seq: the record's time travel,
         #: given by the application (``server.record.history.past_room_state``).
         self.past_state: Callable[[str], Awaitable[tuple[bytes, int]]] | None = None
+        #: Told how long each broadcast took to hand its frame to every connection (the metrics).
+        self.on_fanout: Callable[[float], None] | None = None
 
     def __len__(self) -> int:
         return len(self._rooms)

@@ -133,6 +133,11 @@ class Presence:
                 removed.append(entry)
         return removed
 
+    def latest(self, clients: Iterable[int]) -> list[AwarenessEntry]:
+        """The live states of ``clients`` as they stand now (a renewal sent late carries the newest clock)."""
+        states = self._states
+        return [e for c in clients if (e := states.get(c)) is not None and e.state is not None]
+
     def current(self) -> list[AwarenessEntry]:
         """Every live state, for a client that just joined or asked."""
         return [entry for entry in self._states.values() if entry.state is not None]

@@ -58,6 +58,10 @@ def _delete_set_of(state: bytes) -> dict[int, list[tuple[int, int]]]:
 
 #: Presence changes are sent at most this often per room (seconds).
 AWARENESS_BATCH_SECONDS = 0.03
+#: In large rooms, presence renewals (unchanged states) go out in a slow batch: well inside y-protocols'
+#: 30 s timeout for 15 s renewals, so nobody drops out of "Present", at a cost per member that no longer
+#: grows with the number of members.
+RENEWAL_BATCH_SECONDS = 5.0
 
 #: The owner recorded for the client ids the server itself writes with.
 SERVER = "plenary-server"
@@ -106,8 +110,10 @@ class Room:
         "_logged",
         "_pending_awareness",
         "_pending_relay",
+        "_pending_renewals",
         "_pending_sources",
         "_registry",
+        "_renewal_timer",
         "_settings",
         "_unload_timer",
         "_writer",
@@ -177,6 +183,8 @@ class Room:
         #: The presence of connections on other processes: node → Yjs client ids.
         self.remote_clients: dict[str, set[int]] = {}
         self._awareness_timer: asyncio.TimerHandle | None = None
+        self._pending_renewals: set[int] = set()
+        self._renewal_timer: asyncio.TimerHandle | None = None
         #: Client id → next clock: what the inspector checks updates against.
         self.client_state: dict[int, int] = replica.state()
         #: An upper bound of the document's encoded size, for the size limit.
@@ -536,14 +544,22 @@ class Room:
         (500 people moving their cursor once a second would otherwise be 250,000 sends/s).
 
         In a room of over ``quiet_presence_above`` connections, renewals (an unchanged state
-        at a later clock, every 15 s from every client) are taken but not relayed: relaying
-        them costs every member's renewal times every member. An idle member drops out of the
-        others' presence 30 s later (y-protocols' timeout) and is back when its state changes."""
+        at a later clock, every 15 s from every client) wait for a slow batch
+        (``RENEWAL_BATCH_SECONDS``): relayed at once, they cost every member's renewal times
+        every member; batched, one message per member every few seconds keeps everyone present."""
+        renewals: set[int] = set()
         if len(self.sessions) > self._settings.quiet_presence_above:
             renewals = {entry.client for entry in entries if self.presence.renews(entry)}
-            accepted = [entry for entry in self.presence.apply(entries) if entry.client not in renewals]
-        else:
-            accepted = self.presence.apply(entries)
+        accepted = self.presence.apply(entries)
+        if renewals:
+            renewed = [entry for entry in accepted if entry.client in renewals]
+            accepted = [entry for entry in accepted if entry.client not in renewals]
+            if renewed:
+                self._pending_renewals.update(entry.client for entry in renewed)
+                if self._renewal_timer is None:
+                    self._renewal_timer = asyncio.get_running_loop().call_later(
+                        RENEWAL_BATCH_SECONDS, self._flush_renewals
+                    )
         if not accepted:
             return
         pending = self._pending_awareness
@@ -557,6 +573,21 @@ class Room:
                 for clients in self.remote_clients.values():
                     clients.difference_update(entry.client for entry in accepted)
         self._pending_sources.add(session)
+        self._schedule_awareness()
+
+    def _flush_renewals(self) -> None:
+        self._renewal_timer = None
+        clients, self._pending_renewals = self._pending_renewals, set()
+        if self.closed:
+            return
+        renewed = self.presence.latest(clients)
+        if not renewed:
+            return
+        for entry in renewed:
+            self._pending_awareness.setdefault(entry.client, entry)
+            if self._registry.broker.shared:
+                self._pending_relay.setdefault(entry.client, entry)
+        self._pending_sources.add(None)  # type: ignore[arg-type]  # everyone hears the batch
         self._schedule_awareness()
 
     def receive_remote_awareness(self, node: str, update: bytes) -> None:
@@ -617,6 +648,9 @@ class Room:
         if self._awareness_timer is not None:
             self._awareness_timer.cancel()
             self._awareness_timer = None
+        if self._renewal_timer is not None:
+            self._renewal_timer.cancel()
+            self._renewal_timer = None
         if self._unload_timer is not None:
             self._unload_timer.cancel()
             self._unload_timer = None

@@ -9,12 +9,13 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -34,6 +35,7 @@ from server.api import roll as roll_api
 from server.api.endpoints import openapi_document
 from server.api.hosts import ServedHosts, served_hosts
 from server.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
+from server.api.throttle import CommandThrottle
 from server.broker import Broker
 from server.broker import messages as relay
 from server.config import Settings
@@ -55,10 +57,15 @@ from server.procedure.translations import Translations
 from server.record.history import past_room_refusal, past_room_state
 from server.signin import SignIn, signin_routes
 from server.stalls import StallWatch
-from server.storage.database import Database
+from server.storage.database import Database, now_us
 from server.storage.log import LogWriter
+from server.sync.allocator import release_free_memory
 from server.sync.closecodes import CloseCode
+from server.sync.handshake import Doorway
+from server.sync.idle import IdleDeliveries
 from server.sync.inspection import Inspector
+from server.sync.metrics import CONTENT_TYPE_LATEST, Metrics, token_matches
+from server.sync.ratelimit import Allowances
 from server.sync.roomnames import RoomKind, parse_room
 from server.sync.rooms import Rooms
 from server.sync.scopes import WriteScope
@@ -66,7 +73,13 @@ from server.sync.sessions import Actor, Session
 from server.sync.transport import RawSend
 from server.web import web_routes
 
+if TYPE_CHECKING:
+    from server.sync.budgets import SharedBudgets
+
 log = logging.getLogger("plenary.app")
+
+#: Memory is released once half of at least this many connections have left.
+RELEASE_AFTER_CONNECTIONS = 100
 
 
 class Plenary:
@@ -89,6 +102,27 @@ class Plenary:
         self.rooms = Rooms(self.database, self.writer, settings, self.broker)
         self.inspector = Inspector(settings)
         self.sessions: set[Session] = set()
+        self.allowances = Allowances(settings)
+        self.budgets: SharedBudgets | None = None
+        if settings.redis_url and not self.database.is_sqlite:
+            from server.sync.budgets import SharedBudgets
+
+            self.budgets = SharedBudgets(settings.redis_url, self.allowances)
+        self.idle_deliveries = IdleDeliveries()
+        self.metrics = Metrics()
+        self.doorway = Doorway(
+            settings.max_opening_connections,
+            settings.max_opening_connections_per_address,
+            settings.handshake_timeout_seconds,
+        )
+        self.doorway.on_refusal = self.metrics.handshake_refused
+        self.metrics.track(
+            connections=lambda: len(self.sessions),
+            rooms=lambda: len(self.rooms),
+            opening=lambda: self.doorway.total,
+        )
+        self.writer.on_commit = self.metrics.observe_commit
+        self.rooms.on_fanout = self.metrics.fanout_seconds.observe
         self.deliberations = Deliberations(self.database, self.rooms, self.broker)
         self.access = Access(self.database, self.rooms, self.broker, self.sessions)
         self.translations = Translations(self.database, self.rooms, self.deliberations)
@@ -102,6 +136,9 @@ class Plenary:
         self.ready = False
         self._drafts_seen: set[str] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self._metrics_server: Any = None
+        #: Most connections since memory was last released (see _release_after_departures).
+        self._high_water = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def draft_exists(self, draft: str) -> bool:
@@ -129,12 +166,16 @@ class Plenary:
         await self.database.migrate()
         self.writer.start()
         await self.broker.start()
+        if self.budgets is not None:
+            self.budgets.start()
         await self.access.load()
         await self.deliberations.load_all()
         await self.translations.start()
         self.rooms.start()
         self.deliberations.start()
         self._keepalive = asyncio.create_task(self._keep_alive(), name="plenary-keepalive")
+        if self.settings.metrics_port:
+            self._metrics_server = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
         self.stalls.start()
         # What start-up loaded (modules, routes, every draft's state) lives as long as the process:
         # out of the collector's sight, a full collection (a pause for every room) has less to walk.
@@ -146,11 +187,15 @@ class Plenary:
         await self.stalls.stop()
         if self._keepalive is not None:
             self._keepalive.cancel()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
         await self.deliberations.stop()
         await self.translations.stop()
         for session in list(self.sessions):
             session.close(CloseCode.SERVICE_RESTART, "server restarting; reconnect")
         await self.rooms.close()
+        if self.budgets is not None:
+            await self.budgets.stop()
         await self.broker.stop()
         await self.writer.stop()
         await self.database.close()
@@ -159,6 +204,7 @@ class Plenary:
 
     def on_message(self, node: str, message: relay.Message) -> None:
         if isinstance(message, relay.Entry):
+            self.metrics.relay_lag_seconds.observe(max(0, now_us() - message.time_us) / 1e6)
             self.rooms.receive(message)
         elif isinstance(message, relay.Presence):
             self.rooms.receive_presence(node, message)
@@ -187,20 +233,39 @@ class Plenary:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval / 3)
-            cutoff = loop.time() - interval
+            now = loop.time()
+            cutoff = now - interval
             for session in list(self.sessions):
                 if session.last_sent < cutoff:
                     session.send(KEEPALIVE_FRAME)
+                session.check_progress(now)
+            self.allowances.forget_idle()
+            await self._release_after_departures()
+
+    async def _release_after_departures(self) -> None:
+        """Once at least half of many connections have left, give their memory back to the OS:
+        collect the reference cycles they leave (sessions, protocols, tasks), then trim the heap."""
+        count = len(self.sessions)
+        self._high_water = max(self._high_water, count)
+        if self._high_water < RELEASE_AFTER_CONNECTIONS or count > self._high_water // 2:
+            return
+        self._high_water = count
+        gc.collect()
+        await asyncio.get_running_loop().run_in_executor(None, release_free_memory)
 
 
 async def healthz(request: Request) -> JSONResponse:
+    """Liveness for anyone; the figures only for the bearer of the metrics token."""
     plenary: Plenary = request.app.state.plenary
     if not plenary.ready:
         return JSONResponse({"status": "starting"}, status_code=503)
     try:
         await plenary.database.ping()
-    except Exception as exc:
-        return JSONResponse({"status": "unavailable", "detail": str(exc)[:200]}, status_code=503)
+    except Exception:
+        log.warning("health check: the database does not answer", exc_info=True)
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    if not token_matches(request.headers.get("authorization"), plenary.settings.metrics_token):
+        return JSONResponse({"status": "ok"})
     return JSONResponse(
         {
             "status": "ok",
@@ -210,6 +275,14 @@ async def healthz(request: Request) -> JSONResponse:
             "broker": plenary.broker.stats(),
         }
     )
+
+
+async def metrics(request: Request) -> Response:
+    plenary: Plenary = request.app.state.plenary
+    if not token_matches(request.headers.get("authorization"), plenary.settings.metrics_token):
+        # Not found rather than 401: without the token the figures do not exist here.
+        raise HTTPException(404, "Not Found")
+    return Response(plenary.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def sync_endpoint(websocket: WebSocket) -> None:
@@ -347,6 +420,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/metrics", metrics),
             Route("/api/openapi.json", openapi_json),
             *(endpoint.route() for endpoint in endpoints),
             WebSocketRoute("/ws/{room:path}", sync_endpoint),
@@ -370,6 +444,8 @@ def create_app(settings: Settings) -> Starlette:
 def create_asgi(settings: Settings) -> RawSend:
     """The ASGI application uvicorn runs: the Starlette app behind the fast-lane middleware."""
     app = create_app(settings)
-    wrapped = RawSend(app)
+    plenary: Plenary = app.state.plenary
+    limited = plenary.metrics.rate_limited.labels("commands").inc
+    wrapped = RawSend(CommandThrottle(app, plenary.tokens, plenary.allowances, on_limited=limited))
     wrapped.state = app.state  # type: ignore[attr-defined]
     return wrapped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -194,6 +195,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from server.app import create_asgi
     from server.identity import generate_secret
+    from server.sync.handshake import AnsweredWebSocket, GuardedHttp
 
     settings = Settings.from_env(
         host=args.host,
@@ -237,11 +239,16 @@ def run_serve(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = create_asgi(settings)
+    doorway = app.state.plenary.doorway
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        # The doorway bounds and times the connections still sending their request head (see
+        # server/sync/handshake.py); the websocket protocol answers the handshakes it cannot parse.
+        http=functools.partial(GuardedHttp, doorway=doorway),  # type: ignore[arg-type]
+        ws=functools.partial(AnsweredWebSocket, on_refusal=doorway.on_refusal),  # type: ignore[arg-type]
+        h11_max_incomplete_event_size=settings.max_request_head_bytes,
         ws_max_size=settings.max_message_bytes,
         ws_per_message_deflate=settings.websocket_deflate,
         ws_ping_interval=20.0,

@@ -48,6 +48,13 @@ class Settings:
     #: Lifetime of the token issued after a sign-in (seconds).
     oidc_token_ttl_seconds: int = 8 * 3600
 
+    # Operations (server/sync/metrics.py).
+    #: Bearer token for ``/metrics`` and the figures in ``/healthz``; unset: neither on the main port.
+    metrics_token: str | None = None
+    #: A separate port serving ``/metrics`` without a token (0: none), and the address it binds.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+
     # Limits. Each is enforced where the README's limits table says.
     #: Largest websocket message accepted (bytes); larger frames close with 1009.
     max_message_bytes: int = 8 * 1024 * 1024
@@ -61,11 +68,32 @@ class Settings:
     max_awareness_state_bytes: int = 64 * 1024
     #: Bytes queued for one slow client before it is dropped (close 4508).
     max_send_queue_bytes: int = 8 * 1024 * 1024
-    #: Messages per second one connection may send, sustained, and the burst above it.
+    #: Messages per second one participant may send over all their connections, sustained, and
+    #: the burst above it (close 4529).
     max_messages_per_second: float = 500.0
     message_burst: int = 2_000
+    #: Bytes per second one participant may send over all their connections, and the burst (close 4529).
+    max_bytes_per_second: float = 2 * 1024 * 1024
+    bytes_burst: int = 32 * 1024 * 1024
+    #: Presence (awareness) messages per second one participant may send, and the burst (close 4529).
+    max_awareness_per_second: float = 50.0
+    awareness_burst: int = 500
+    #: REST commands (POST, PUT, PATCH, DELETE) per second one participant may send, and the burst (429).
+    max_commands_per_second: float = 20.0
+    command_burst: int = 200
+    #: A send to a client that makes no progress for this long aborts the connection (seconds).
+    write_timeout_seconds: float = 20.0
+    #: Connections still sending their request head (not yet authenticated), in total and per
+    #: peer address (503 beyond either), and how long one may take to send it (408).
+    max_opening_connections: int = 1_024
+    max_opening_connections_per_address: int = 128
+    handshake_timeout_seconds: float = 10.0
+    #: Largest request head (request line and headers) read before refusing it (400; websockets: 414/431).
+    max_request_head_bytes: int = 16 * 1024
     #: Connections one room may hold.
     max_connections_per_room: int = 5_000
+    #: Rooms with more connections than this do not relay unchanged presence (renewals): see rooms.py.
+    quiet_presence_above: int = 100
     #: Size of one file attached to a document (bytes); larger uploads get 413.
     max_attachment_bytes: int = 10 * 1024 * 1024
     #: Files one draft may keep (uploads beyond it get 409).

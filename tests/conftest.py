@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = ROOT / "tests" / "js"
 #: A fixed, test-only secret: tokens in test output are useless elsewhere.
 TEST_SECRET = "plenary-test-secret-not-for-production-0123456789"
+#: Shows the figures in /healthz and serves /metrics (server/sync/metrics.py).
+METRICS_TOKEN = "plenary-test-metrics-token"
 POSTGRES_URL = os.environ.get("PLENARY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("PLENARY_REQUIRE_SERVICES") == "1"
 
@@ -167,6 +169,7 @@ class ServerProcess:
         env = {
             **os.environ,
             "PLENARY_SECRET": TEST_SECRET,
+            "PLENARY_METRICS_TOKEN": METRICS_TOKEN,
             "PLENARY_DATABASE_URL": self.database_url,
             "PLENARY_PORT": str(self.port),
             "PLENARY_HOST": "127.0.0.1",
@@ -199,6 +202,17 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"server did not become healthy:\n{self.output()}")
+
+    def health(self) -> dict[str, Any]:
+        """``/healthz`` with its figures (rooms, connections, log, broker)."""
+        headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        return httpx.get(f"{self.http}/healthz", headers=headers).json()
+
+    def metrics(self) -> str:
+        headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+        response = httpx.get(f"{self.http}/metrics", headers=headers)
+        response.raise_for_status()
+        return response.text
 
     def create_draft(self, draft: str, *paragraphs: str) -> None:
         """Create ``draft`` as a chair would over REST: only drafts (and their rooms) may be opened."""

@@ -101,7 +101,7 @@ async def test_flooding_client_is_rate_limited(server_factory, tokens):
 
 async def test_server_survives_and_counts_nothing_from_refused_updates(server, tokens):
     server.create_draft("quiet")
-    before = httpx.get(f"{server.http}/healthz").json()["log"]["entries"]
+    before = server.health()["log"]["entries"]
     for name, (frame, _, _) in CASES.items():
         if name == "oversize frame":
             continue  # this server has the default (larger) message limit
@@ -109,4 +109,4 @@ async def test_server_survives_and_counts_nothing_from_refused_updates(server, t
             await ws.send(frame)
             await receive_close(ws)
     await eventually(lambda: httpx.get(f"{server.http}/healthz").status_code == 200)
-    assert httpx.get(f"{server.http}/healthz").json()["log"]["entries"] == before
+    assert server.health()["log"]["entries"] == before

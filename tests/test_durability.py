@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 from pycrdt import Doc, Text
 
 from client.session import RoomClient
@@ -67,10 +66,10 @@ async def test_room_unloads_when_empty_and_reloads_identically(server_factory, d
         await client.wait_synced()
         text = client.doc.get("text", type=Text)
         text += "Paragraph 1 ✓"
-        await eventually(lambda: httpx.get(f"{server.http}/healthz").json()["log"]["entries"] >= 2)
+        await eventually(lambda: server.health()["log"]["entries"] >= 2)
         before = client.doc.get_update()
 
-    await eventually(lambda: httpx.get(f"{server.http}/healthz").json()["rooms"] == 0)
+    await eventually(lambda: server.health()["rooms"] == 0)
 
     async with RoomClient(server.ws, "unload-me", token=tokens()) as again:
         await again.wait_synced()
@@ -86,7 +85,7 @@ async def test_many_clients_joining_at_once_load_the_room_once(server_factory, d
     async with RoomClient(server.ws, "rush", token=tokens()) as seed:
         await seed.wait_synced()
         seed.doc.get("text", type=Text).insert(0, "seeded")
-        await eventually(lambda: httpx.get(f"{server.http}/healthz").json()["log"]["entries"] >= 2)
+        await eventually(lambda: server.health()["log"]["entries"] >= 2)
     clients = [RoomClient(server.ws, "rush", token=tokens()) for _ in range(20)]
     for client in clients:
         await client.start()

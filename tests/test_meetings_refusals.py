@@ -410,3 +410,28 @@ def test_an_informal_meeting_publishes_who_has_the_floor_without_attribution() -
         assert (
             state.proceedings.floors["mt-1/1"]["current"]["delegation"] == "Switzerland"
         )  # the state keeps it
+
+
+def test_a_silence_on_a_group_s_working_draft_can_be_broken_after_its_report() -> None:
+    """Found by the rules' review: a reported group refused its members' every command, so a silence started
+    on its working draft before the report ran on with nobody able to stop it."""
+    state = Deliberation()
+    mandate = {
+        "type": "friends.mandate",
+        "parent": "d",
+        "group": "foc-1",
+        "paragraphs": ["p1"],
+        "members": ["Switzerland"],
+        "deadline": "tomorrow",
+        "deadline_us": FUTURE_US,
+    }
+    state.apply(mandate, CHAIR, NOW_US, "t")
+    silence = {"type": "silence.start", "target": "p1", "deadline": "tomorrow", "deadline_us": FUTURE_US}
+    state.apply(silence, CHAIR, NOW_US, "t")
+    state.apply({"type": "friends.reported", "set": "fs-1", "amendments": ["am-1"]}, CHAIR, NOW_US, "t")
+    with pytest.raises(CommandRefused, match="reported"):
+        state.apply({"type": "annotation.create", "target": "p1", "text": "late"}, SWITZERLAND, NOW_US, "t")
+    state.apply({"type": "position.state", "target": "p1", "stance": "objection"}, SWITZERLAND, NOW_US, "t")
+    assert state.silences["p1"]["state"] == "broken"
+    with pytest.raises(CommandRefused, match="reported"):  # no silence left to break: refused as before
+        state.apply({"type": "position.state", "target": "p1", "stance": "support"}, SWITZERLAND, NOW_US, "t")

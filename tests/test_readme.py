@@ -10,6 +10,7 @@ with bash (``curl`` as itself, made to fail on an HTTP error), the JS one with N
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -161,5 +162,6 @@ def _run_all(server: ServerProcess, tokens: Tokens, workdir: Path) -> None:
             assert time.monotonic() < deadline, "the served example never answered"
             time.sleep(0.1)
     finally:
-        os.killpg(serve.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited: let its own failure show
+            os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=20)

@@ -155,3 +155,51 @@ async def test_presence_is_coalesced_and_the_latest_state_wins(server, tokens):
                 if entry.client == 777
             ]
             assert echoed == []
+
+
+async def test_in_a_large_room_renewals_come_in_a_slow_batch_and_nobody_drops_out(server_factory, tokens):
+    """Over PLENARY_QUIET_PRESENCE_ABOVE connections, an unchanged state renewed (every 15 s by every
+    y-protocols client) is relayed in one batch every few seconds, not at once: the cost per member no longer
+    grows with the members, and the renewal still arrives well inside the others' 30 s timeout."""
+    import json as jsonlib
+    import time
+
+    from websockets.asyncio.client import connect
+
+    from crdt.wire.awareness import AwarenessEntry, decode_awareness, encode_awareness_update
+    from crdt.wire.protocol import AwarenessMessage, encode_awareness, parse_message
+
+    server = server_factory(plenary_quiet_presence_above="2")
+    server.create_draft("hall")
+    url = f"{server.ws}/hall?token="
+
+    async def heard(ws, client: int, clock: int, within: float) -> float | None:
+        """Seconds until ``ws`` hears ``client`` at ``clock`` or later, or None."""
+        start = time.monotonic()
+        while (left := within - (time.monotonic() - start)) > 0:
+            try:
+                frame = parse_message(await asyncio.wait_for(ws.recv(), left))
+            except TimeoutError:
+                return None
+            if isinstance(frame, AwarenessMessage) and any(
+                e.client == client and e.clock >= clock for e in decode_awareness(frame.payload)
+            ):
+                return time.monotonic() - start
+        return None
+
+    state = jsonlib.dumps({"cursor": 1})
+
+    def presence(clock: int) -> bytes:
+        return encode_awareness(encode_awareness_update([AwarenessEntry(4242, clock, state)]))
+
+    async with (
+        connect(url + tokens(name="Idle one")) as idle,
+        connect(url + tokens(name="Watcher")) as watcher,
+        connect(url + tokens(name="Third")) as _third,
+    ):
+        await idle.send(presence(1))  # a new state: relayed at once
+        assert await heard(watcher, 4242, 1, within=5) is not None
+        await idle.send(presence(2))  # the same state renewed: waits for the slow batch
+        assert await heard(watcher, 4242, 2, within=1.5) is None
+        late = await heard(watcher, 4242, 2, within=8)
+        assert late is not None, "the renewal never came: the idle member would drop out of Present"

@@ -182,8 +182,18 @@ def admit(state: Procedure, command: Mapping[str, Any], actor: Actor) -> None:
         return
     if actor.delegation not in mandate["members"]:
         raise refuse(f"only the members of the {mandate['title']} take part in its work", 403)
-    if mandate["reported"] is not None:
+    if mandate["reported"] is not None and not _breaks_silence(state, command):
         raise refuse("the group has reported its text to the plenary", 409)
+
+
+def _breaks_silence(state: Procedure, command: Mapping[str, Any]) -> bool:
+    """A member's position on a target under a running silence: breaking a silence stays possible after
+    the report, so no silence started on the working draft runs on with nobody able to stop it."""
+    if command.get("type") != "position.state":
+        return False
+    target = command.get("target")
+    silence = state.silences.get(target) if isinstance(target, str) else None
+    return silence is not None and silence.get("state") == "running"
 
 
 HANDLERS = {

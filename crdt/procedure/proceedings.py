@@ -82,6 +82,7 @@ class Procedure(Protocol):
 
     proceedings: Proceedings
     amendments: dict[str, dict[str, Any]]
+    silences: dict[str, dict[str, Any]]
     locked: bool
     delegations: dict[str, str]
 

@@ -111,6 +111,17 @@ class Presence:
                 accepted.append(entry)
         return accepted
 
+    def renews(self, entry: AwarenessEntry) -> bool:
+        """Whether ``entry`` only renews a live state (same state, a later clock), as every
+        y-protocols client does every 15 s so that others do not time it out."""
+        current = self._states.get(entry.client)
+        return (
+            current is not None
+            and current.state is not None
+            and current.state == entry.state
+            and current.clock < entry.clock
+        )
+
     def remove(self, clients: Iterable[int]) -> list[AwarenessEntry]:
         """Mark clients as gone; return the ``null`` entries to broadcast."""
         removed = []
@@ -121,6 +132,11 @@ class Presence:
                 self._states[client] = entry
                 removed.append(entry)
         return removed
+
+    def latest(self, clients: Iterable[int]) -> list[AwarenessEntry]:
+        """The live states of ``clients`` as they stand now (a renewal sent late carries the newest clock)."""
+        states = self._states
+        return [e for c in clients if (e := states.get(c)) is not None and e.state is not None]
 
     def current(self) -> list[AwarenessEntry]:
         """Every live state, for a client that just joined or asked."""

@@ -326,6 +326,8 @@ class Deliberations:
             role=actor.role,
             # In the state already: a refresh from the log must not fold it again.
             on_logged=deliberation.executed_here.add if self.broker.shared else None,
+            # The time the command was judged at: folding the log applies it at the entry's time.
+            time_us=now,
         )
         for edit, connection in text_edits:
             # The text changes a command makes (anchors placed, an adoption),

@@ -55,6 +55,8 @@ class LogWriter:
         self._failed: weakref.WeakSet[Any] = weakref.WeakSet()
         self.commits = 0
         self.entries_written = 0
+        #: Told the duration (seconds) and entries of every commit (the metrics).
+        self.on_commit: Callable[[float, int], None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="plenary-log-writer")
@@ -131,6 +133,7 @@ class LogWriter:
                         break  # labelled with its room's last entry in this commit: nothing after it may join
                 entries = [item.entry for item in batch if item.entry is not None]
                 snapshots = [item.snapshot for item in batch if item.snapshot is not None]
+                started = time.perf_counter()
                 try:
                     if entries or snapshots:
                         started = time.perf_counter()
@@ -162,6 +165,8 @@ class LogWriter:
                         self._drained.set()
                 self.commits += 1
                 self.entries_written += len(entries)
+                if self.on_commit is not None and (entries or snapshots):
+                    self.on_commit(time.perf_counter() - started, len(entries))
                 for item in batch:
                     if item.on_durable is not None:
                         try:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -57,6 +58,10 @@ def _delete_set_of(state: bytes) -> dict[int, list[tuple[int, int]]]:
 
 #: Presence changes are sent at most this often per room (seconds).
 AWARENESS_BATCH_SECONDS = 0.03
+#: In large rooms, presence renewals (unchanged states) go out in a slow batch: well inside y-protocols'
+#: 30 s timeout for 15 s renewals, so nobody drops out of "Present", at a cost per member that no longer
+#: grows with the number of members.
+RENEWAL_BATCH_SECONDS = 5.0
 
 #: The owner recorded for the client ids the server itself writes with.
 SERVER = "plenary-server"
@@ -105,8 +110,10 @@ class Room:
         "_logged",
         "_pending_awareness",
         "_pending_relay",
+        "_pending_renewals",
         "_pending_sources",
         "_registry",
+        "_renewal_timer",
         "_settings",
         "_unload_timer",
         "_writer",
@@ -176,6 +183,8 @@ class Room:
         #: The presence of connections on other processes: node → Yjs client ids.
         self.remote_clients: dict[str, set[int]] = {}
         self._awareness_timer: asyncio.TimerHandle | None = None
+        self._pending_renewals: set[int] = set()
+        self._renewal_timer: asyncio.TimerHandle | None = None
         #: Client id → next clock: what the inspector checks updates against.
         self.client_state: dict[int, int] = replica.state()
         #: An upper bound of the document's encoded size, for the size limit.
@@ -231,10 +240,14 @@ class Room:
 
     def broadcast(self, frame: bytes, exclude: Member | None = None) -> None:
         """Send one encoded message to every connection but ``exclude``, framed once for all."""
+        started = time.perf_counter()
         wire = binary_frame(frame)
         for session in self.sessions:
             if session is not exclude:
                 session.send(frame, wire)
+        observe = self._registry.on_fanout
+        if observe is not None:
+            observe(time.perf_counter() - started)
 
     # Document.
 
@@ -296,13 +309,15 @@ class Room:
         owner: str | None = None,
         clients: bytes | None = None,
         on_logged: Callable[[int], None] | None = None,
+        time_us: int | None = None,
     ) -> int:
         """Append one entry to the room's log; broadcast the update when durable.
 
         Returns a mark for :meth:`until_logged`. The entry's sequence number is
         known once the database committed it: ``on_logged`` is called with it.
+        ``time_us`` is the time a command was judged at (its fold reads it back); now by default.
         """
-        time_us = now_us()
+        time_us = now_us() if time_us is None else time_us
         if kind == "update":
             if clients is None:
                 clients = encode_clients(decode_update(payload, values=False))
@@ -526,8 +541,25 @@ class Room:
     def receive_awareness(self, session: Member, entries: list[AwarenessEntry]) -> None:
         """Presence is coalesced: the states that changed within ``AWARENESS_BATCH_SECONDS``
         go out as one message, instead of one message per cursor move per recipient
-        (500 people moving their cursor once a second would otherwise be 250,000 sends/s)."""
+        (500 people moving their cursor once a second would otherwise be 250,000 sends/s).
+
+        In a room of over ``quiet_presence_above`` connections, renewals (an unchanged state
+        at a later clock, every 15 s from every client) wait for a slow batch
+        (``RENEWAL_BATCH_SECONDS``): relayed at once, they cost every member's renewal times
+        every member; batched, one message per member every few seconds keeps everyone present."""
+        renewals: set[int] = set()
+        if len(self.sessions) > self._settings.quiet_presence_above:
+            renewals = {entry.client for entry in entries if self.presence.renews(entry)}
         accepted = self.presence.apply(entries)
+        if renewals:
+            renewed = [entry for entry in accepted if entry.client in renewals]
+            accepted = [entry for entry in accepted if entry.client not in renewals]
+            if renewed:
+                self._pending_renewals.update(entry.client for entry in renewed)
+                if self._renewal_timer is None:
+                    self._renewal_timer = asyncio.get_running_loop().call_later(
+                        RENEWAL_BATCH_SECONDS, self._flush_renewals
+                    )
         if not accepted:
             return
         pending = self._pending_awareness
@@ -541,6 +573,21 @@ class Room:
                 for clients in self.remote_clients.values():
                     clients.difference_update(entry.client for entry in accepted)
         self._pending_sources.add(session)
+        self._schedule_awareness()
+
+    def _flush_renewals(self) -> None:
+        self._renewal_timer = None
+        clients, self._pending_renewals = self._pending_renewals, set()
+        if self.closed:
+            return
+        renewed = self.presence.latest(clients)
+        if not renewed:
+            return
+        for entry in renewed:
+            self._pending_awareness.setdefault(entry.client, entry)
+            if self._registry.broker.shared:
+                self._pending_relay.setdefault(entry.client, entry)
+        self._pending_sources.add(None)  # type: ignore[arg-type]  # everyone hears the batch
         self._schedule_awareness()
 
     def receive_remote_awareness(self, node: str, update: bytes) -> None:
@@ -601,6 +648,9 @@ class Room:
         if self._awareness_timer is not None:
             self._awareness_timer.cancel()
             self._awareness_timer = None
+        if self._renewal_timer is not None:
+            self._renewal_timer.cancel()
+            self._renewal_timer = None
         if self._unload_timer is not None:
             self._unload_timer.cancel()
             self._unload_timer = None
@@ -647,6 +697,8 @@ class Rooms:
         #: Reads the state of a past version ``{draft}@{seq}`` and its seq: the record's time travel,
         #: given by the application (``server.record.history.past_room_state``).
         self.past_state: Callable[[str], Awaitable[tuple[bytes, int]]] | None = None
+        #: Told how long each broadcast took to hand its frame to every connection (the metrics).
+        self.on_fanout: Callable[[float], None] | None = None
 
     def __len__(self) -> int:
         return len(self._rooms)

@@ -2,8 +2,11 @@
 and write frames back through a bounded outbox.
 
 Reading and writing are two tasks. Fan-out only appends an already encoded
-frame to each outbox, so a slow reader never holds anyone else up; when its
-outbox passes ``max_send_queue_bytes`` it is dropped with close code 4508.
+frame to each outbox, so a slow reader never holds anyone else up. A client
+that does not read is dropped (its transport aborted: a close frame would wait
+behind everything it did not read) when its outbox passes ``max_send_queue_bytes``
+or when what is written to it makes no progress for ``write_timeout_seconds``;
+its session and its place in the room are released at once.
 """
 
 from __future__ import annotations
@@ -37,14 +40,18 @@ from crdt.wire.protocol import (
     parse_message,
 )
 from server.sync.closecodes import CloseCode
-from server.sync.ratelimit import RateLimit
+from server.sync.idle import IDLE_AFTER_SECONDS, JOIN_SECONDS, IdleDeliveries
+from server.sync.ratelimit import Allowance, Allowances
 from server.sync.scopes import WriteScope
-from server.sync.transport import DirectLane, binary_frame
+from server.sync.transport import DirectLane, binary_frame, transport_of
 
 if TYPE_CHECKING:
+    from asyncio import Transport
+
     from server.config import Settings
     from server.storage.log import LogWriter
     from server.sync.inspection import Inspector
+    from server.sync.metrics import Metrics
     from server.sync.rooms import Room, Rooms
 
 log = logging.getLogger("plenary.sessions")
@@ -83,23 +90,37 @@ class Host(Protocol):
     @property
     def inspector(self) -> Inspector: ...
 
+    @property
+    def allowances(self) -> Allowances: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def idle_deliveries(self) -> IdleDeliveries: ...
+
 
 class Session:
     __slots__ = (
         "__weakref__",
+        "_allowance",
         "_backpressure",
         "_close",
+        "_deferred",
+        "_deferred_bytes",
         "_direct",
         "_max_outbox",
         "_outbox",
         "_outbox_bytes",
-        "_rate",
         "_sending",
+        "_stalled",
+        "_transport",
         "_writer",
         "actor",
         "awareness_clients",
         "host",
         "id",
+        "last_active",
         "last_sent",
         "owned_clients",
         "room",
@@ -129,9 +150,18 @@ class Session:
         self._writer: asyncio.Task[None] | None = None
         self._close: tuple[int, str] | None = None
         self.last_sent = time.monotonic()
+        #: When the client last edited or changed its presence (see server/sync/idle.py).
+        self.last_active = self.last_sent - IDLE_AFTER_SECONDS + JOIN_SECONDS
+        #: Frames for an idle member, written together by ``host.idle_deliveries``.
+        self._deferred: list[bytes] = []
+        self._deferred_bytes = 0
         settings = host.settings
         self._max_outbox = settings.max_send_queue_bytes
-        self._rate = RateLimit(settings.max_messages_per_second, settings.message_burst)
+        #: Shared by every connection of the same participant: reconnecting does not refill it.
+        self._allowance: Allowance = host.allowances.of(actor.participant_id)
+        self._transport: Transport | None = transport_of(websocket.scope)
+        #: (bytes waiting in the socket's buffer, since when it has not shrunk): see check_progress.
+        self._stalled: tuple[int, float] | None = None
 
     # Identity shortcuts used by the room when it logs.
     @property
@@ -150,24 +180,88 @@ class Session:
             return
         direct = self._direct
         if direct is not None and not self._outbox and not self._sending and direct.open():
-            buffered = direct.write(wire if wire is not None else binary_frame(frame))
-            self.last_sent = time.monotonic()
+            wire = wire if wire is not None else binary_frame(frame)
+            now = time.monotonic()
+            if now - self.last_active > IDLE_AFTER_SECONDS:
+                deferred = self._deferred
+                if not deferred:
+                    self.host.idle_deliveries.add(self)
+                deferred.append(wire)
+                self._deferred_bytes += len(wire)
+                if self._deferred_bytes > self._max_outbox:
+                    self.drop("queue")
+                return
+            if self._deferred:
+                self.flush_deferred()
+            buffered = direct.write(wire)
+            self.last_sent = now
             if buffered > self._max_outbox:
-                self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
+                self.drop("queue")
             return
+        if self._deferred:
+            self.flush_deferred()
         self._outbox.append(frame)
         self._outbox_bytes += len(frame)
         if self._outbox_bytes > self._max_outbox:
-            self._outbox.clear()
-            self._outbox_bytes = 0
-            self.close(CloseCode.SLOW_READER, "too slow: send queue over its limit; reconnect")
+            self.drop("queue")
             return
         self._start_writer()
+
+    def flush_deferred(self) -> None:
+        """Write an idle member's pending frames, in one write."""
+        deferred = self._deferred
+        if not deferred:
+            return
+        self.host.idle_deliveries.discard(self)
+        data = deferred[0] if len(deferred) == 1 else b"".join(deferred)
+        deferred.clear()
+        self._deferred_bytes = 0
+        direct = self._direct
+        if self._close is not None or direct is None or not direct.open():
+            return
+        buffered = direct.write(data)
+        self.last_sent = time.monotonic()
+        if buffered > self._max_outbox:
+            self.drop("queue")
+
+    def drop(self, why: str) -> None:
+        """The client does not read: abort its transport (whatever it did not read is discarded)."""
+        self._outbox.clear()
+        self._outbox_bytes = 0
+        self._deferred.clear()
+        self._deferred_bytes = 0
+        self.host.idle_deliveries.discard(self)
+        if self._close is None:
+            self._close = (CloseCode.SLOW_READER, "too slow; reconnect")
+            self.host.metrics.closes.labels(str(int(CloseCode.SLOW_READER))).inc()
+        self.host.metrics.slow_readers.labels(why).inc()
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            # Aborting reports the connection lost to the ASGI side: the read loop ends, and
+            # with it the session and its place in the room.
+            transport.abort()
+
+    def check_progress(self, now: float) -> None:
+        """Called every few seconds: drop the connection if its socket buffer has not shrunk
+        (the client read nothing) for ``write_timeout_seconds``."""
+        transport = self._transport
+        if transport is None or (self._close is not None and transport.is_closing()):
+            return
+        waiting = transport.get_write_buffer_size()
+        stalled = self._stalled
+        if waiting == 0 or stalled is None or waiting < stalled[0]:
+            self._stalled = (waiting, now) if waiting else None
+        elif now - stalled[1] >= self.host.settings.write_timeout_seconds:
+            self.drop("write timeout")
+        else:
+            self._stalled = (waiting, stalled[1])
 
     def close(self, code: int, reason: str) -> None:
         """Close after the frames already queued (such as an auth message) are sent."""
         if self._close is None:
+            self.flush_deferred()  # what was sent before the close goes before it
             self._close = (code, reason[:120])  # a close reason must fit in 123 bytes
+            self.host.metrics.closes.labels(str(int(code))).inc()
             self._start_writer()
 
     def _start_writer(self) -> None:
@@ -248,8 +342,12 @@ class Session:
             if data is None:
                 self.refuse(CloseCode.PROTOCOL, "text frames are not part of the protocol")
                 return
-            if not self._rate.allow():
-                self.refuse(CloseCode.RATE_LIMITED, "too many messages; slow down")
+            allowance = self._allowance
+            if not allowance.take("messages"):
+                self._rate_limited("messages", "too many messages; slow down")
+                return
+            if not allowance.take("bytes", len(data)):
+                self._rate_limited("bytes", "too many bytes per second; slow down")
                 return
             try:
                 await self._handle(room, parse_message(data))
@@ -263,6 +361,8 @@ class Session:
 
     async def _handle(self, room: Room, message: object) -> None:
         if isinstance(message, SyncUpdate | SyncStep2):
+            if message.update != EMPTY_UPDATE:
+                self.active()
             self._receive_update(room, message.update, is_step2=isinstance(message, SyncStep2))
         elif isinstance(message, SyncStep1):
             update, seq = room.step2_for(message.state_vector)
@@ -270,6 +370,9 @@ class Session:
             await room.until_logged(seq)
             self.send(encode_sync_step2(update))
         elif isinstance(message, AwarenessMessage):
+            if not self._allowance.take("awareness"):
+                self._rate_limited("awareness", "too many presence updates; slow down")
+                return
             self._receive_awareness(room, message.payload)
         elif isinstance(message, QueryAwareness):
             frame = room.awareness_frame()
@@ -277,6 +380,10 @@ class Session:
                 self.send(frame)
         elif isinstance(message, PermissionDenied):
             raise ProtocolError("auth messages are sent by the server only")
+
+    def _rate_limited(self, kind: str, reason: str) -> None:
+        self.host.metrics.rate_limited.labels(kind).inc()
+        self.refuse(CloseCode.RATE_LIMITED, reason)
 
     def _receive_update(self, room: Room, update: bytes, *, is_step2: bool) -> None:
         scope = self.actor.scope
@@ -324,7 +431,15 @@ class Session:
         if user is not None:
             own = [_with_user(entry, user) for entry in own]
         if own:
+            if not all(room.presence.renews(entry) for entry in own):
+                self.active()  # a renewal every 15 s is what an idle tab sends
             room.receive_awareness(self, own)
+
+    def active(self) -> None:
+        """The client acts: deliver to it at once again (server/sync/idle.py)."""
+        self.last_active = time.monotonic()
+        if self._deferred:
+            self.flush_deferred()
 
     def owns(self, room: Room, client: int) -> bool:
         """Whether ``client`` is known to be this connection's or this participant's."""

@@ -44,6 +44,13 @@ class RawSend:
         await self.app(scope, receive, send)
 
 
+def transport_of(scope: Scope) -> Any:
+    """The asyncio transport under a websocket connection (None when the server hides it)."""
+    protocol = getattr(scope.get(RAW_SEND), "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    return transport if hasattr(transport, "get_write_buffer_size") else None
+
+
 class DirectLane:
     """Writes prebuilt frames to one connection's socket, while the connection is open."""
 

@@ -10,7 +10,8 @@ entry goes through ``Room.append`` (hash chain, clock ranges, group commit, snap
 - the text at random entries (``History.text_at``: paragraphs and deliberation state), first
   use (folding the whole log into checkpoints) and then p50 / p99 over ``--samples`` seqs,
   each checked against a plain replay of the log up to that seq (target: < 200 ms);
-- blame of the final text (``History.blame``), cold (a fold from entry 1) and cached;
+- blame of the final text (``History.blame``), cold (read off the items' ids, replaying only as a
+  fallback) and cached, and blame at 10 random past entries;
 - a page of 100 readable events at random places;
 - storage: the SQLite file (after a WAL checkpoint) divided by the number of entries.
 
@@ -200,6 +201,18 @@ async def measure(url: str, head: int, samples: int, seed: int, expected_final: 
         start = time.perf_counter()
         await history.blame(DRAFT, head)
         results["blame_cached_s"] = time.perf_counter() - start
+        results["blame_writers_bytes_per_entry"] = draft_history.writers.nbytes / head
+        say("blame at past entries (each a new moment: a checkpoint plus updates, read by ids)")
+        timings = []
+        for seq in rng.sample(range(1, head), 10):
+            start = time.perf_counter()
+            past = await history.blame(DRAFT, seq)
+            timings.append((time.perf_counter() - start) * 1000)
+            plain = await history.text_at(DRAFT, seq)
+            assert [p["text"] for p in past["paragraphs"]] == [p["text"] for p in plain["paragraphs"]], seq
+        results["blame_past_ms_p50"] = statistics.median(timings)
+        results["blame_past_ms_max"] = max(timings)
+        results["blame_replay_folds"] = len(draft_history.folds)
     finally:
         await database.close()
     return results
@@ -266,10 +279,15 @@ def main() -> int:
         ("events page (100 entries), p50", f"{results['events_page_ms_p50']:.1f} ms", ""),
         (
             "blame of the final text, cold",
-            f"{results['blame_s']:.1f} s ({results['blame_spans']:,} spans)",
+            f"{results['blame_s']:.2f} s ({results['blame_spans']:,} spans)",
             "",
         ),
         ("blame of the final text, cached", f"{results['blame_cached_s'] * 1000:.0f} ms", ""),
+        (
+            "blame at a past entry, p50 / max of 10",
+            f"{results['blame_past_ms_p50']:.0f} / {results['blame_past_ms_max']:.0f} ms",
+            f"writers index {results['blame_writers_bytes_per_entry']:.0f} bytes/entry",
+        ),
         (
             "storage per entry (SQLite file / entries)",
             f"{results['bytes_per_entry']:.0f} B "

@@ -9,11 +9,19 @@ in ``seq`` order. The log is the truth and everything here is a fold of it:
 - **the deliberation state** at *n* is the ``cmd.*`` entries up to *n* folded through
   :meth:`crdt.procedure.deliberation.Deliberation.apply` with the logged actor and time, exactly as the
   server rebuilds it on load (:class:`CommandTimeline`);
-- **blame** (:class:`BlameFold`): pycrdt exposes no per-character authorship, so the updates are
-  replayed one by one and each text event's delta is applied to a list of attributed spans per
-  paragraph. Deltas count UTF-8 bytes (pycrdt), spans keep Python text, and positions are reported
-  in UTF-16 code units like every public Plenary API. Formatting (a ``retain`` with attributes:
-  anchors of annotations and amendments) changes no attribution;
+- **blame** is read off item ids (:func:`blame_doc`, ``authorship.py``): every Yjs item's id is
+  (client, clock), and :class:`Writers` (fed with the log, ~23 bytes per entry) knows which entry
+  wrote which clock range of which client. The document state at the moment asked for (kept with
+  ``skip_gc=True``, so deleted items keep their place) is decoded once, its items are put in
+  document order by integrating them as Yjs does (``items.py``), and each paragraph's live items
+  are cut by the entries that wrote them. The whole automerge-paper trace: ≈0.4 s of CPU, where
+  replaying it takes ≈30 s. Positions are UTF-16 code units like every public Plenary API;
+  formatting (anchors) changes no attribution. When the ids cannot be trusted (a log that rewrites
+  clocks, a state with collected neighbours) ``blame_doc`` raises and the caller replays;
+- the replaying fold (:class:`BlameFold`) is that fallback, the reference the tests compare
+  against, and what diffs and events are made of: pycrdt exposes no per-character authorship, so
+  the updates are replayed one by one and each text event's delta is applied to a list of
+  attributed spans per paragraph. Deltas count UTF-8 bytes (pycrdt), spans keep Python text;
 - **diffs** come from the same fold: :meth:`BlameFold.mark` stamps every span with its offset in the
   text as it was then; what is unstamped later was inserted since, and deletions of stamped text
   are recorded with who deleted it.
@@ -29,6 +37,7 @@ does), so attribution costs O(length of the paragraph) per entry. On the automer
 paragraphs, each its own ``Y.Text``. The server keeps blame folds and continues them.
 """
 
+from crdt.record.history.authorship import blame_doc, blame_state
 from crdt.record.history.blame import BlameFold, EntryChange
 from crdt.record.history.entries import (
     AMENDMENT_CONNECTION,
@@ -44,6 +53,7 @@ from crdt.record.history.entries import (
 )
 from crdt.record.history.events import amendment_story, describe, text_change
 from crdt.record.history.timeline import CommandEntry, CommandTimeline, TextTimeline
+from crdt.record.history.writers import Writers
 from crdt.times import iso_us
 
 __all__ = [
@@ -60,7 +70,10 @@ __all__ = [
     "Origin",
     "Person",
     "TextTimeline",
+    "Writers",
     "amendment_story",
+    "blame_doc",
+    "blame_state",
     "describe",
     "doc_from",
     "fold_people",

@@ -93,9 +93,10 @@ def _apply(doc: Doc, update: bytes, seq: int) -> None:
         raise HistoryError(f"entry {seq}: the update could not be replayed ({type(exc).__name__})") from exc
 
 
-def doc_from(state: bytes | None, entries: Iterable[Entry | bytes]) -> Doc:
-    """A fresh document: a checkpoint's state, then the update entries (or bare payloads) after it."""
-    doc = Doc()
+def doc_from(state: bytes | None, entries: Iterable[Entry | bytes], *, skip_gc: bool = False) -> Doc:
+    """A fresh document: a checkpoint's state, then the update entries (or bare payloads) after it.
+    ``skip_gc`` keeps deleted items as items (blame orders the text by them)."""
+    doc = Doc(skip_gc=skip_gc)
     if state:
         _apply(doc, state, 0)
     for entry in entries:

@@ -29,7 +29,9 @@ class TextTimeline:
         self.every = every
         self.every_bytes = every_bytes
         self.max_bytes = max_bytes
-        self.doc = Doc()
+        # Without GC: deleted items stay items, so blame can order the text from the state's ids
+        # (a collected item that a live one names as its neighbour would lose its place).
+        self.doc = Doc(skip_gc=True)
         #: The last entry folded, and the time it was written.
         self.seq = 0
         self.time_us = 0

@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pycrdt import Text
 
@@ -52,14 +51,17 @@ class Cluster:
         self.servers: list[ServerProcess] = []
 
     def start(self, count: int, **env: str) -> list[ServerProcess]:
+        """Start ``count`` processes side by side (their start-ups overlap, as in a real deployment)."""
         for _ in range(count):
             server = ServerProcess(
                 self.database_url,
                 self.workdir,
                 {"PLENARY_REDIS_URL": self.redis_url, **{k.upper(): v for k, v in env.items()}},
             )
-            server.start()
+            server.launch()
             self.servers.append(server)
+        for server in self.servers[-count:]:
+            server.wait_healthy()
         return self.servers
 
     def stop(self) -> None:
@@ -441,7 +443,7 @@ async def test_a_room_unloaded_on_one_process_comes_back_with_what_others_wrote(
         eve.doc.get("text", type=Text).insert(0, "before unload. ")
         await eventually(lambda: "before" in str(eve.doc.get("text", type=Text)))
         await asyncio.sleep(0.2)
-    await eventually(lambda: httpx.get(f"{one.http}/healthz").json()["rooms"] == 0)
+    await eventually(lambda: one.health()["rooms"] == 0)
     # Process one has unloaded the room (and saved a snapshot); process two writes on.
     async with RoomClient(two.ws, "idle", token=tokens(user="fay")) as fay:
         await fay.wait_synced()
@@ -510,7 +512,7 @@ async def test_messages_forged_on_redis_are_dropped(cluster, tokens):
             await client.publish(prefix + "room:guarded", forged + bytes(16))
         finally:
             await client.aclose()
-        await eventually(lambda: httpx.get(f"{one.http}/healthz").json()["broker"]["forged"] == 1)
+        await eventually(lambda: one.health()["broker"]["forged"] == 1)
         text.insert(len(text), " text")
         await asyncio.sleep(0.3)
         assert str(text) == "genuine text"

@@ -372,13 +372,13 @@ async def test_read_only_observer(server, tokens, js_peers):
 async def test_attacks_leave_no_trace_in_the_stored_document(server, tokens, js_peers):
     alice = await start_alice(server, tokens, js_peers)
     alice_id, alice_next = await js_state(alice)
-    entries = httpx.get(f"{server.http}/healthz").json()["log"]["entries"]
+    entries = server.health()["log"]["entries"]
     for make, code, reason in CASES.values():
         outcome = await send_update(server, tokens(user="mallory"), make(alice_id, alice_next))
         assert_refused(outcome, code, reason)
     outcome = await send_update(server, tokens("observer"), build((ATTACKER, 0, [string_item("o")])))
     assert_refused(outcome, 4403, "read-only")
-    assert httpx.get(f"{server.http}/healthz").json()["log"]["entries"] == entries
+    assert server.health()["log"]["entries"] == entries
 
     server.restart()
     assert await fresh_client_text(server, tokens(user="bob")) == STABLE
@@ -409,7 +409,7 @@ async def test_client_id_of_a_disconnected_client_cannot_be_taken_over(server, t
     alice = await start_alice(server, tokens, js_peers)
     alice_id, alice_next = await js_state(alice)
     await alice.call("disconnect")
-    await eventually(lambda: httpx.get(f"{server.http}/healthz").json()["connections"] == 0)
+    await eventually(lambda: server.health()["connections"] == 0)
 
     spoof = build((alice_id, alice_next, [string_item("EVIL", origin=(alice_id, alice_next - 1))]))
     outcome = await send_update(server, tokens(user="mallory"), spoof)

@@ -17,7 +17,7 @@ from server.exitcodes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
@@ -49,7 +49,25 @@ def _environmental(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, SQLAlchemyError))
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: The commands the record's modules add, by module: each imports what its commands use (the
+#: database, cryptography, the exports), so a command loads only its own (`plenary audit verify` skips
+#: the exports, `plenary serve` and `plenary token` all of them).
+RECORD_COMMANDS = {
+    "roll": ("roll",),
+    "audit": ("audit", "revisions", "compare"),
+    "history": ("history", "blame", "events"),
+    "exports": ("export",),
+}
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv`` (its first word that is not an option), if any."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or only what ``command`` needs when it is one of the built-in commands
+    or a record command (anything else, or none, gets every command, for the help and the errors)."""
     parser = argparse.ArgumentParser(
         prog="plenary",
         description="Plenary: a real-time collaborative deliberation server (Yjs-compatible).",
@@ -152,21 +170,29 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--json", action="store_true", help="print the result as JSON")
     importer.set_defaults(run=run_drafts_import)
 
-    from server.procedure.roll_import import add_commands as add_roll_commands
+    if command in commands.choices:
+        return parser
+    wanted = {group for group, names in RECORD_COMMANDS.items() if command in names} or set(RECORD_COMMANDS)
+    if "roll" in wanted:
+        from server.procedure.roll_import import add_commands as add_roll_commands
 
-    add_roll_commands(commands)
-    from server.record.audit import add_commands as add_audit_commands
+        add_roll_commands(commands)
+    if "audit" in wanted:
+        from server.record.audit import add_commands as add_audit_commands
 
-    audit_commands = add_audit_commands(commands)
-    from server.record.history import add_history_commands
+        audit_commands = add_audit_commands(commands)
+    if "history" in wanted:
+        from server.record.history import add_history_commands
 
-    add_history_commands(commands)
-    from server.record.exports import add_commands as add_export_commands
+        add_history_commands(commands)
+    if "exports" in wanted:
+        from server.record.exports import add_commands as add_export_commands
 
-    add_export_commands(commands)
-    from server.record.revisions import add_commands as add_revision_commands
+        add_export_commands(commands)
+    if "audit" in wanted:  # `revisions`, `compare`, and `audit revision | check-revision`
+        from server.record.revisions import add_commands as add_revision_commands
 
-    add_revision_commands(commands, audit_commands)
+        add_revision_commands(commands, audit_commands)
     return parser
 
 

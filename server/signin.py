@@ -22,15 +22,9 @@ import secrets
 import time
 import warnings
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-import httpx
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
-from joserfc.jws import JWSRegistry
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -40,9 +34,9 @@ from server.identity import Participant, TokenIssuer
 from server.procedure.drafts import list_drafts
 from server.procedure.roll import States, roll_of, seated
 
-with warnings.catch_warnings():
-    # authlib 1.9 prefers the httpx2 package and says so on import; httpx is what this project uses.
-    warnings.simplefilter("ignore", DeprecationWarning)
+# authlib, joserfc and httpx (with what they import: 0.2 s of every server start) are imported by
+# the sign-in itself, not by every process that never has one.
+if TYPE_CHECKING:
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 log = logging.getLogger("plenary.signin")
@@ -83,6 +77,11 @@ class SignIn:
         return bool(s.oidc_issuer and s.oidc_client_id and s.oidc_client_secret)
 
     def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
+        with warnings.catch_warnings():
+            # authlib 1.9 prefers the httpx2 package and says so on import; httpx is what this project uses.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from authlib.integrations.httpx_client import AsyncOAuth2Client
+
         return AsyncOAuth2Client(
             client_id=self.settings.oidc_client_id,
             client_secret=self.settings.oidc_client_secret,
@@ -96,6 +95,8 @@ class SignIn:
         """The provider's discovery document, with its keys (``jwks``)."""
         if self._metadata is not None and not force and time.monotonic() - self._fetched < METADATA_SECONDS:
             return self._metadata
+        import httpx
+
         issuer = (self.settings.oidc_issuer or "").rstrip("/")
         try:
             async with httpx.AsyncClient(timeout=10) as client:
@@ -206,6 +207,12 @@ class SignIn:
         return response
 
     async def _id_token(self, token: dict[str, Any], nonce: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        from authlib.oidc.core import CodeIDToken
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+        from joserfc.jws import JWSRegistry
+
         raw = token.get("id_token")
         if not raw:
             raise SignInRefused(403, "the identity provider sent no ID token")

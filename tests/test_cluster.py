@@ -51,14 +51,17 @@ class Cluster:
         self.servers: list[ServerProcess] = []
 
     def start(self, count: int, **env: str) -> list[ServerProcess]:
+        """Start ``count`` processes side by side (their start-ups overlap, as in a real deployment)."""
         for _ in range(count):
             server = ServerProcess(
                 self.database_url,
                 self.workdir,
                 {"PLENARY_REDIS_URL": self.redis_url, **{k.upper(): v for k, v in env.items()}},
             )
-            server.start()
+            server.launch()
             self.servers.append(server)
+        for server in self.servers[-count:]:
+            server.wait_healthy()
         return self.servers
 
     def stop(self) -> None:

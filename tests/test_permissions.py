@@ -4,6 +4,8 @@ role table, every kind of bad token, tokens for another draft, revocation."""
 from __future__ import annotations
 
 import asyncio
+import secrets
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -16,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from client.session import RoomClient
 from crdt.wire.protocol import PermissionDenied, SyncStep1, parse_message
 from server.identity import Participant, TokenIssuer
-from tests.conftest import TEST_SECRET, eventually
+from tests.conftest import TEST_SECRET, ServerProcess, eventually
 from tests.test_deliberation import Table, create
 
 ROLES = ["chair", "secretariat", "delegate", "observer", "archivist"]
@@ -30,6 +32,22 @@ HTTP_CELLS = {
     "decide": {"chair"},
 }
 EDIT_ALLOWED = {"chair", "secretariat", "delegate"}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the table's many cells, each on a draft of its own (a server start costs a
+    second of CPU; revocation and the list of drafts, which are not per draft, get their own server)."""
+    workdir = tmp_path_factory.mktemp("permissions")
+    server = ServerProcess(f"sqlite:///{workdir / 'plenary.sqlite3'}", workdir)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def draft() -> str:
+    return f"tunis-{secrets.token_hex(4)}"
 
 
 def token_for(tokens, role: str, **kwargs) -> str:
@@ -51,17 +69,17 @@ async def close_of(ws) -> tuple[int | None, str, list[str]]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_every_role_reads_and_only_editors_edit(server, tokens, role):
-    table = Table(server, tokens)
-    create(table)
-    async with RoomClient(server.ws, "tunis", token=token_for(tokens, role), reconnect=False) as client:
+async def test_every_role_reads_and_only_editors_edit(shared, tokens, role, draft):
+    table = Table(shared, tokens)
+    create(table, draft)
+    async with RoomClient(shared.ws, draft, token=token_for(tokens, role), reconnect=False) as client:
         await client.wait_synced()
         paragraphs = client.doc.get("paragraphs", type=Array)
         assert len(paragraphs) == 7  # read: everyone
         paragraphs[1]["text"].insert(0, "Edited: ")
         if role in EDIT_ALLOWED:
             await eventually(
-                lambda: table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"][1]["text"].startswith(
+                lambda: table.ok("chair", "GET", f"/api/drafts/{draft}")["paragraphs"][1]["text"].startswith(
                     "Edited"
                 )
             )
@@ -70,32 +88,34 @@ async def test_every_role_reads_and_only_editors_edit(server, tokens, role):
             assert client.close_code == 4403
             assert any("read-only" in reason for reason in client.denied)
     if role not in EDIT_ALLOWED:
-        assert not table.ok("chair", "GET", "/api/drafts/tunis")["paragraphs"][1]["text"].startswith("Edited")
+        assert not table.ok("chair", "GET", f"/api/drafts/{draft}")["paragraphs"][1]["text"].startswith(
+            "Edited"
+        )
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", list(HTTP_CELLS))
-async def test_http_permission_cells(server, tokens, role, action):
-    table = Table(server, tokens)
-    create(table)
+async def test_http_permission_cells(shared, tokens, role, action, draft):
+    table = Table(shared, tokens)
+    create(table, draft)
     table.tokens[role] = token_for(tokens, role)
     amendment = table.ok(
         "ccbi",
         "POST",
-        "/api/drafts/tunis/amendments",
+        f"/api/drafts/{draft}/amendments",
         {"paragraph": "p2", "start": 0, "end": 3, "kind": "deletion"},
     )
     aid = amendment["result"]["id"]
     requests = {
-        "annotate": ("POST", "/api/drafts/tunis/annotations", {"paragraph": "p2", "body": "A comment"}),
+        "annotate": ("POST", f"/api/drafts/{draft}/annotations", {"paragraph": "p2", "body": "A comment"}),
         "propose": (
             "POST",
-            "/api/drafts/tunis/amendments",
+            f"/api/drafts/{draft}/amendments",
             {"paragraph": "p2", "start": 0, "end": 3, "kind": "substitution", "text": "Each"},
         ),
-        "position": ("PUT", f"/api/drafts/tunis/positions/{aid}", {"stance": "support"}),
-        "manage_process": ("PUT", "/api/drafts/tunis/paragraphs/p2/status", {"status": "bracketed"}),
-        "decide": ("POST", f"/api/drafts/tunis/amendments/{aid}/reject", {"reason": "Not now"}),
+        "position": ("PUT", f"/api/drafts/{draft}/positions/{aid}", {"stance": "support"}),
+        "manage_process": ("PUT", f"/api/drafts/{draft}/paragraphs/p2/status", {"status": "bracketed"}),
+        "decide": ("POST", f"/api/drafts/{draft}/amendments/{aid}/reject", {"reason": "Not now"}),
     }
     method, path, body = requests[action]
     response = table(role, method, path, body)
@@ -107,12 +127,12 @@ async def test_http_permission_cells(server, tokens, role, action):
 
 
 @pytest.mark.parametrize("role", ROLES)
-async def test_everyone_reads_the_deliberation_state(server, tokens, role):
-    table = Table(server, tokens)
-    create(table)
+async def test_everyone_reads_the_deliberation_state(shared, tokens, role, draft):
+    table = Table(shared, tokens)
+    create(table, draft)
     table.tokens[role] = token_for(tokens, role)
-    assert table(role, "GET", "/api/drafts/tunis/deliberation").status_code == 200
-    assert table(role, "GET", "/api/drafts/tunis").status_code == 200
+    assert table(role, "GET", f"/api/drafts/{draft}/deliberation").status_code == 200
+    assert table(role, "GET", f"/api/drafts/{draft}").status_code == 200
 
 
 def forged(secret: str = TEST_SECRET, **changes) -> str:
@@ -146,15 +166,15 @@ def bad_token(kind: str) -> str | None:
 
 
 @pytest.mark.parametrize("kind", list(BAD_TOKENS))
-async def test_bad_tokens_are_refused(server, tokens, kind):
+async def test_bad_tokens_are_refused(shared, kind):
     token = bad_token(kind)
-    url = f"{server.ws}/tunis" + (f"?token={token}" if token else "")
+    url = f"{shared.ws}/tunis" + (f"?token={token}" if token else "")
     async with connect(url) as ws:
         code, reason, denied = await close_of(ws)
     assert code == 4401
     assert denied and denied[0] == reason
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = httpx.get(f"{server.http}/api/drafts", headers=headers)
+    response = httpx.get(f"{shared.http}/api/drafts", headers=headers)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
 

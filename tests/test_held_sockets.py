@@ -100,3 +100,66 @@ def test_connections_still_opening_are_bounded_and_timed(server_factory):
     figures = server.metrics()
     assert 'plenary_handshakes_refused_total{reason="busy"} 1.0' in figures
     assert 'plenary_handshakes_refused_total{reason="timeout"} 20.0' in figures
+
+
+def response_on(sock: socket.socket, request: bytes, timeout: float = 10) -> bytes:
+    """Send ``request`` and read one whole response (Content-Length bodies), keeping the socket."""
+    sock.settimeout(timeout)
+    sock.sendall(request)
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_every_request_head_on_a_kept_alive_connection_is_bounded_and_timed(server_factory, tokens):
+    server = server_factory(
+        plenary_max_opening_connections_per_address="4", plenary_handshake_timeout_seconds="2"
+    )
+    ask = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    honest = socket.create_connection(("127.0.0.1", server.port))
+    upgrading = socket.create_connection(("127.0.0.1", server.port))
+    held: list[socket.socket] = []
+    try:
+        # Many requests on one connection, one of them with its head split across two writes.
+        for _ in range(20):
+            assert status_of(response_on(honest, ask)) == 200
+        honest.sendall(ask[:20])
+        time.sleep(0.2)
+        assert status_of(response_on(honest, ask[20:])) == 200
+        assert status_of(response_on(upgrading, ask)) == 200
+        # One whole request each, then the next head begun and never finished: uvicorn's
+        # keep-alive timer stops at its first byte, so only the doorway can time it.
+        begun = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+        for _ in range(7):
+            held.append(sock := socket.create_connection(("127.0.0.1", server.port)))
+            assert status_of(response_on(sock, ask)) == 200
+            sock.sendall(begun)
+        # And one pipelined: the begun head waits in h11's buffer while the first is answered.
+        held.append(sock := socket.create_connection(("127.0.0.1", server.port)))
+        assert status_of(response_on(sock, ask + begun)) == 200
+        time.sleep(1.5)  # past the grace: they count against the per-address limit
+        one_more = socket.create_connection(("127.0.0.1", server.port))
+        with one_more:
+            assert status_of(answer_and_eof(one_more)) == 503
+        # Kept-alive connections whose heads arrive whole never wait at the door.
+        assert status_of(response_on(honest, ask)) == 200
+        upgrading.settimeout(10)
+        upgrading.sendall(handshake(server.port, f"/ws/plan-a?token={tokens()}"))
+        assert status_of(upgrading.recv(65536)) == 101
+        # Each held one is answered 408 and closed once its time is up.
+        assert [status_of(answer_and_eof(sock)) for sock in held] == [408] * len(held)
+    finally:
+        for sock in [honest, upgrading, *held]:
+            sock.close()
+    figures = server.metrics()
+    assert 'plenary_handshakes_refused_total{reason="busy"} 1.0' in figures
+    assert 'plenary_handshakes_refused_total{reason="timeout"} 8.0' in figures

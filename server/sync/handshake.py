@@ -11,7 +11,8 @@ many file descriptors for minutes. Here:
   have been at it for over a second;
 - :class:`GuardedHttp` closes one whose head is not complete within the
   handshake timeout (408), and leaves the doorway once its request has arrived:
-  from there the application authenticates it without waiting on the client;
+  from there the application authenticates it without waiting on the client.
+  Each later request head on a kept-alive connection is timed and counted again;
 - :class:`AnsweredWebSocket` writes the refusal ``websockets`` prepared for a
   handshake it cannot parse, and closes the connection.
 """
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
@@ -109,23 +111,46 @@ def _older_than(waiting: dict[object, float], cutoff: float, limit: int) -> bool
 
 
 class GuardedHttp(H11Protocol):
-    """uvicorn's h11 protocol, with the doorway's bounds and deadline on the request head."""
+    """uvicorn's h11 protocol, with the doorway's bounds and deadline on every request head.
+
+    Not only the first: uvicorn cancels its keep-alive timer on the first byte of the next
+    request, so a kept-alive connection that trickles its next head would otherwise hold the
+    socket for ever, uncounted. The next head is timed (and counted) from when its first bytes
+    are left waiting, and only then: an idle kept-alive connection stays under uvicorn's
+    keep-alive timeout, and a head that arrives whole never enters the doorway.
+    """
 
     def __init__(self, *args: Any, doorway: Doorway, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._doorway = doorway
+        #: The peer address while this connection's current request head is in the doorway.
         self._address: str | None = None
         self._deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._arm()
+
+    def _arm(self) -> None:
+        """Enter the doorway with the head now awaited, and start its deadline (or refuse: 503)."""
         address = self.client[0] if self.client else "?"
         if not self._doorway.enter(self, address):
-            transport.write(BUSY)
-            transport.close()
+            self.transport.write(BUSY)
+            self.transport.close()
             return
         self._address = address
         self._deadline = self.loop.call_later(self._doorway.timeout, self._too_slow)
+
+    def _arm_if_head_pending(self) -> None:
+        """Arm for a later request whose head has begun (bytes buffered) but is not complete."""
+        if (
+            self._address is None
+            and not self.transport.is_closing()
+            and self.conn.our_state is h11.IDLE
+            and self.conn.their_state is h11.IDLE
+            and self.conn.trailing_data[0]
+        ):
+            self._arm()
 
     def _through(self) -> None:
         if self._deadline is not None:
@@ -143,11 +168,24 @@ class GuardedHttp(H11Protocol):
             self.transport.write(SLOW)
             self.transport.close()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # The next request on a kept-alive connection began but its head is not all here.
+        self._arm_if_head_pending()
+
     def handle_events(self) -> None:
         super().handle_events()
-        # A request (or an upgrade) arrived, or h11 refused the head (and closed): through the door.
-        if self._address is not None and (self.scope is not None or self.transport.is_closing()):
+        # The awaited head arrived (h11 left IDLE: a request or an upgrade), or h11 refused it
+        # (and closed): through the door.
+        if self._address is not None and (
+            self.conn.their_state is not h11.IDLE or self.transport.is_closing()
+        ):
             self._through()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # A pipelined next head, buffered while the response was written, is still incomplete.
+        self._arm_if_head_pending()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._through()

@@ -61,5 +61,10 @@ def test_bad_input_is_a_problem(server: Any, tokens: Any) -> None:
         assert response.status_code == status, (query, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert words in response.json()["detail"], response.json()
+    # Found in review: a seq past the head or a revision never issued was answered "everything is new".
+    for query, words in [("?since=999999", "no entry 999999"), ("?since=rev7", "no revision")]:
+        response = table("csc", "GET", f"/api/drafts/tunis/changes{query}")
+        assert response.status_code == 404, (query, response.text)
+        assert words in response.json()["detail"], response.json()
     missing = table("csc", "GET", "/api/drafts/nope/changes?since=0")
     assert missing.status_code in (403, 404) and "problem+json" in missing.headers["content-type"]

@@ -102,3 +102,22 @@ async def test_the_budget_holds_across_processes(cluster, tokens):  # noqa: F811
     # Somebody else, on either process, is not affected.
     other = tokens(user="elsewhere")
     assert await send_then_close_code(f"{two.ws}/spread?token={other}", [QUERY_AWARENESS] * 10) is None
+
+
+def test_an_allowance_in_use_is_never_forgotten():
+    """Found in review: the table forgot a participant's allowance 60 s after their connection opened, while
+    the connection still spent from it, so a second connection (or a REST command) got a fresh, full budget."""
+    from server.config import Settings
+    from server.sync.ratelimit import Allowances
+
+    now = [0.0]
+    allowances = Allowances(Settings(message_burst=5, max_messages_per_second=0.001), clock=lambda: now[0])
+    held = allowances.hold("eager")
+    assert all(held.take("messages") for _ in range(5)) and not held.take("messages")
+    now[0] += 3600
+    allowances.forget_idle()
+    assert allowances.of("eager") is held  # still open: the same, spent budget
+    allowances.release(held)
+    now[0] += 3600
+    allowances.forget_idle()
+    assert allowances.of("eager") is not held  # closed and idle: forgotten, as before

@@ -3,8 +3,13 @@
 For "what changed since I was last here" on opening a draft. Anyone who may read the draft may ask:
 it says how each paragraph read then and reads now, and the word-level operations between the two
 (crdt/record/wordiff.py), not who made the changes (that is the history, for the chair's roles;
-``…/diff`` gives it to them). ``since`` is an ISO 8601 time with a timezone or a sequence number;
-a moment before the draft's first entry compares with the empty draft.
+``…/diff`` gives it to them). ``since`` is an ISO 8601 time with a timezone, a sequence number or a
+revision (``rev2``); a time before the draft's first entry compares with the empty draft.
+
+Why any reader, when ``…/text?at=`` and ``…/diff`` need the history roles: what those add is the
+archive's (who wrote which words, every entry, the audit); the words a paragraph had are what every
+reader of the draft was shown live at that moment, and "what changed since yesterday" is what a
+delegation needs every morning of a negotiation. Authors stay out of this answer.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from server.api.endpoints import Call, Endpoint
 from server.api.problems import Problem, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import get_draft
-from server.record.history import BadMoment, History, NotInHistory
+from server.record.history import BadMoment, History, NotInHistory, parse_moment
 
 
 class ParagraphChange(BaseModel):
@@ -58,7 +63,11 @@ async def get_changes(call: Call) -> dict[str, Any]:
         try:
             diff = await history.diff(draft, since)
         except NotInHistory:
-            diff = await history.diff(draft, 0)  # before the draft existed: everything is new
+            if not _is_time(since):
+                raise  # a seq past the head or a revision never issued: not "everything is new"
+            diff = await history.diff(draft, 0)  # a time before the draft existed: everything is new
+    except NotInHistory as exc:
+        raise not_found(str(exc)) from exc
     except BadMoment as exc:
         raise Problem(422, "Unprocessable Content", str(exc)) from exc
     except HistoryError as exc:
@@ -77,7 +86,19 @@ async def get_changes(call: Call) -> dict[str, Any]:
         }
         for p in diff["paragraphs"]
     ]
-    return {"draft": draft, "since": diff["from_time"], "now": diff["to_time"], "paragraphs": paragraphs}
+    return {
+        "draft": draft,
+        "since": diff["from_time"],
+        "now": diff["to_time"],
+        "paragraphs": paragraphs,
+    }
+
+
+def _is_time(since: str) -> bool:
+    try:
+        return parse_moment(since)[0] == "time"
+    except (BadMoment, ValueError):
+        return False
 
 
 ENDPOINTS = [

@@ -308,13 +308,12 @@ class Deliberations:
         text_edits = command.pop("_text_edits", None) or []
         if "_text_edit" in command:
             text_edits.append(command.pop("_text_edit"))
-        try:
-            result = state.apply(command, actor, now, iso_seconds(now))  # nothing logged if refused
-        except CommandRefused:
-            # Handlers validate before they change anything; should one ever fail to, the state
-            # must not keep what the log does not hold: fold it again from the log.
-            await self._rebuild(deliberation)
-            raise
+        # Nothing is logged if refused, and handlers validate before they change anything: the
+        # property tests (tests/test_meetings_refusals.py, tests/test_procedure_properties.py) check
+        # that any refused command leaves the state as it was. Folding the whole log again after
+        # every refusal (as a safety net) cost time in proportion to the log under the draft's lock,
+        # which any delegate could repeat at their command rate.
+        result = state.apply(command, actor, now, iso_seconds(now))
         payload = json.dumps(
             {"command": command, "actor": actor.to_json()}, sort_keys=True, ensure_ascii=False
         )
@@ -340,26 +339,6 @@ class Deliberations:
             reseat(self.rooms, deliberation.draft, state.roll)
         self._wake.set()
         return result
-
-    async def _rebuild(self, deliberation: DraftDeliberation) -> None:
-        """Fold the draft's state again from its log, in a thread, into a fresh state swapped in whole
-        (readers never see half a fold; holders of ``deliberation`` keep its lock)."""
-        draft = deliberation.draft
-        head = (await self.database.head(draft)).seq
-        state = Deliberation()
-        batch: list[Any] = []
-        async for row in self.database.commands(draft, COMMAND_PREFIX, 0, head):
-            batch.append(row)
-            if len(batch) >= REBUILD_BATCH:
-                await asyncio.to_thread(_replay_rows, draft, state, batch)
-                batch = []
-        await asyncio.to_thread(_replay_rows, draft, state, batch)
-        deliberation.state, deliberation.seq = state, max(head, 0)
-        deliberation.executed_here.clear()
-        room = self.rooms.get(draft)
-        if room is not None:
-            room.locked = state.locked
-        await self.refresh(deliberation)  # commands relayed while it folded
 
     def _prepare(
         self, state: Deliberation, doc: Doc, command: dict[str, Any], actor: Actor, now: int
@@ -728,17 +707,6 @@ def _inserted(event: Any) -> list[int]:
             out.extend(range(index, index + count))
             index += count
     return out
-
-
-#: Logged commands replayed per thread hop when a state is folded again after a refusal.
-REBUILD_BATCH = 2_000
-
-
-def _replay_rows(draft: str, state: Deliberation, rows: list[Any]) -> None:
-    for row in rows:
-        skipped = fold_entry(state, row.seq, row.payload, row.time_us)
-        if skipped is not None:  # the log is the truth: keep going, but say so
-            log.error("draft %r: entry %d skipped: %s", draft, row.seq, skipped["reason"])
 
 
 def _changes_original(path: list[Any], event: Any) -> bool:

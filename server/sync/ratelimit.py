@@ -38,7 +38,7 @@ KINDS = ("messages", "bytes", "awareness", "commands")
 class Allowance:
     """One participant's budgets, shared by all of their connections and REST commands."""
 
-    __slots__ = ("_buckets", "last_used", "over_until", "spent")
+    __slots__ = ("_buckets", "holders", "last_used", "over_until", "spent")
 
     def __init__(self, settings: Settings, now: float) -> None:
         self._buckets = {
@@ -48,6 +48,9 @@ class Allowance:
             "commands": RateLimit(settings.max_commands_per_second, settings.command_burst),
         }
         self.last_used = now
+        #: Connections using this allowance now: it is never forgotten while one is open (a second
+        #: connection or a REST command would otherwise get a fresh, full budget beside it).
+        self.holders = 0
         #: What was taken since the last report to the other processes (see SharedBudgets).
         self.spent: dict[str, float] = {}
         #: Kinds over budget across all processes, until when (monotonic time).
@@ -60,6 +63,7 @@ class Allowance:
         if not self._buckets[kind].allow(cost):
             return False
         self.spent[kind] = self.spent.get(kind, 0.0) + cost
+        self.last_used = time.monotonic()
         return True
 
     def rate(self, kind: str) -> float:
@@ -74,8 +78,8 @@ class Allowance:
 class Allowances:
     """Rate limits per participant, not per connection: reconnecting does not refill them.
 
-    An allowance unused for ``FORGET_AFTER_SECONDS`` is forgotten (its buckets would be
-    full again by then anyway), so the table holds only the people recently active.
+    An allowance no connection holds and unused for ``FORGET_AFTER_SECONDS`` is forgotten (its
+    buckets would be full again by then anyway), so the table holds only the people recently active.
     """
 
     FORGET_AFTER_SECONDS = 60.0
@@ -93,9 +97,23 @@ class Allowances:
         allowance.last_used = now
         return allowance
 
+    def hold(self, participant: str) -> Allowance:
+        """The allowance of a connection that opens: kept as long as it is held (see :meth:`release`)."""
+        allowance = self.of(participant)
+        allowance.holders += 1
+        return allowance
+
+    def release(self, allowance: Allowance) -> None:
+        allowance.holders -= 1
+        allowance.last_used = self._clock()
+
     def forget_idle(self) -> None:
         cutoff = self._clock() - self.FORGET_AFTER_SECONDS
-        idle = [key for key, allowance in self._by_participant.items() if allowance.last_used < cutoff]
+        idle = [
+            key
+            for key, allowance in self._by_participant.items()
+            if allowance.holders <= 0 and allowance.last_used < cutoff
+        ]
         for key in idle:
             del self._by_participant[key]
 

@@ -158,7 +158,7 @@ class Session:
         settings = host.settings
         self._max_outbox = settings.max_send_queue_bytes
         #: Shared by every connection of the same participant: reconnecting does not refill it.
-        self._allowance: Allowance = host.allowances.of(actor.participant_id)
+        self._allowance: Allowance = host.allowances.hold(actor.participant_id)  # released in run()
         self._transport: Transport | None = transport_of(websocket.scope)
         #: (bytes waiting in the socket's buffer, since when it has not shrunk): see check_progress.
         self._stalled: tuple[int, float] | None = None
@@ -322,6 +322,7 @@ class Session:
             log.exception("session %s in room %r failed", self.id, self.room_name)
             self.close(CloseCode.INTERNAL_ERROR, "internal error")
         finally:
+            self.host.allowances.release(self._allowance)
             if self.room is not None:
                 self.room.leave(self)
             self.close(1000, "")

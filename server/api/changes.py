@@ -17,11 +17,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import SQLAlchemyError
 
 from crdt.record import wordiff
-from crdt.record.history import HistoryError
 from server.api.endpoints import Call, Endpoint
+from server.api.history import answer
 from server.api.problems import Problem, forbidden, not_found
 from server.identity import Action
 from server.procedure.drafts import get_draft
@@ -59,23 +58,16 @@ async def get_changes(call: Call) -> dict[str, Any]:
     if await get_draft(call.plenary.database, draft) is None:
         raise not_found(f"no draft {draft!r}")
     history = History.of(call.plenary.database)
-    try:
+
+    async def compared() -> dict[str, Any]:
         try:
-            diff = await history.diff(draft, since)
+            return await history.diff(draft, since)
         except NotInHistory:
             if not _is_time(since):
                 raise  # a seq past the head or a revision never issued: not "everything is new"
-            diff = await history.diff(draft, 0)  # a time before the draft existed: everything is new
-    except NotInHistory as exc:
-        raise not_found(str(exc)) from exc
-    except BadMoment as exc:
-        raise Problem(422, "Unprocessable Content", str(exc)) from exc
-    except HistoryError as exc:
-        raise Problem(500, "Internal Server Error", f"the log could not be replayed: {exc}") from exc
-    except SQLAlchemyError as exc:
-        raise Problem(
-            503, "Service Unavailable", f"the database could not be read: {str(exc)[:200]}"
-        ) from exc
+            return await history.diff(draft, 0)  # a time before the draft existed: everything is new
+
+    diff = await answer(compared())
     paragraphs = [
         {
             "id": p["id"],

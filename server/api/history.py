@@ -181,7 +181,7 @@ def _int(call: Call, name: str, default: int, low: int, high: int) -> int:
     return int(value)
 
 
-async def _answer(work: Any) -> Any:
+async def answer(work: Any) -> Any:
     try:
         return await work
     except NotInHistory as exc:
@@ -197,18 +197,18 @@ async def _answer(work: Any) -> Any:
 
 async def get_text(call: Call) -> dict[str, Any]:
     draft, history, _ = await _open(call)
-    return await _answer(history.text_at(draft, call.request.query_params.get("at")))
+    return await answer(history.text_at(draft, call.request.query_params.get("at")))
 
 
 async def get_blame(call: Call) -> dict[str, Any]:
     draft, history, _ = await _open(call)
-    return await _answer(history.blame(draft, call.request.query_params.get("at"), _directory(call)))
+    return await answer(history.blame(draft, call.request.query_params.get("at"), _directory(call)))
 
 
 async def get_diff(call: Call) -> dict[str, Any]:
     draft, history, _ = await _open(call)
     query = call.request.query_params
-    return await _answer(history.diff(draft, query.get("from"), query.get("to"), _directory(call)))
+    return await answer(history.diff(draft, query.get("from"), query.get("to"), _directory(call)))
 
 
 async def get_events(call: Call) -> dict[str, Any]:
@@ -219,7 +219,7 @@ async def get_events(call: Call) -> dict[str, Any]:
     hide = None
     if not call.participant.may(Action.READ_INFORMAL_RECORD, draft):
         hide = await informal_record_filter(call.plenary.deliberations, draft)
-    result = await _answer(history.events(draft, after, limit, participant=only, hide=hide))
+    result = await answer(history.events(draft, after, limit, participant=only, hide=hide))
     if only is not None:
         result["participant"] = only
     return result
@@ -227,7 +227,7 @@ async def get_events(call: Call) -> dict[str, Any]:
 
 async def get_amendment(call: Call) -> dict[str, Any]:
     draft, history, _ = await _open(call)
-    return await _answer(history.amendment(draft, call.path("amendment"), _directory(call)))
+    return await answer(history.amendment(draft, call.path("amendment"), _directory(call)))
 
 
 AT = "an entry's seq or an ISO 8601 time with a timezone (default: now)"

@@ -48,9 +48,26 @@ def need(condition: bool, reason: str) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nobody listens on now. Under pytest-xdist a worker takes only ports equal to its number
+    modulo the number of workers, so two workers never pick the same one for servers starting at once."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0")
+    held: list[socket.socket] = []  # the ports passed over stay bound, so the kernel offers others
+    try:
+        while True:
+            sock = socket.socket()
+            held.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            if port % workers == worker % workers:
+                return port
+    finally:
+        for sock in held:
+            sock.close()
+
+
+class PortTaken(RuntimeError):
+    """The server could not bind its port: something else took it between free_port() and the bind."""
 
 
 def plenary_command(
@@ -158,6 +175,7 @@ class ServerProcess:
     env_extra: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    served: bool = False
 
     @property
     def http(self) -> str:
@@ -168,8 +186,18 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     def start(self) -> None:
-        self.launch()
-        self.wait_healthy()
+        for attempt in range(3):
+            self.launch()
+            try:
+                self.wait_healthy()
+                return
+            except PortTaken:
+                # An outgoing connection may take a free port before the server binds it: a first
+                # start moves to another port (a restart keeps its port, which clients reconnect to).
+                if self.served or attempt == 2:
+                    raise
+                self.stop()
+                self.port = free_port()
 
     def launch(self) -> None:
         """Start the process without waiting for it (see :meth:`wait_healthy`): several servers
@@ -208,9 +236,14 @@ class ServerProcess:
         with httpx.Client(timeout=1) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.output()}")
+                    output = self.output()
+                    taken = "address already in use" in output.lower()
+                    raise (PortTaken if taken else RuntimeError)(
+                        f"server exited with {self.proc.returncode}:\n{output}"
+                    )
                 try:
                     if client.get(f"{self.http}/healthz").status_code == 200:
+                        self.served = True
                         return
                 except httpx.HTTPError:
                     pass

@@ -190,7 +190,9 @@ class Provider:
                 return Response(body, status_code=status, headers=dict(headers))
 
         self.server = Server()
-        self.server.register_token_generator("default", BearerTokenGenerator(lambda *a, **k: secrets.token_urlsafe(32)))
+        self.server.register_token_generator(
+            "default", BearerTokenGenerator(lambda *a, **k: secrets.token_urlsafe(32))
+        )
         self.server.register_grant(Grant, [CodeChallenge(required=True), IdTokens(require_nonce=True)])
 
     def request(self, request: Request, data: dict[str, str]) -> OAuth2Request:
@@ -221,7 +223,8 @@ class Provider:
         if request.method == "GET":
             grant = self.server.get_consent_grant(self.request(request, query))
             hidden = "".join(
-                f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>" for k, v in query.items()
+                f"<input type='hidden' name='{html.escape(k)}' value='{html.escape(v)}'>"
+                for k, v in query.items()
             )
             return HTMLResponse(
                 "<!doctype html><title>Test identity provider</title><h1>Sign in to the test provider</h1>"

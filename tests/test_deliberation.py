@@ -212,7 +212,12 @@ async def test_scripted_session(server, tokens, js_peers):
             assert any("p3" in reason and "agreed" in reason for reason in itu.denied)
         assert table.ok("ccbi", "GET", "/api/drafts/tunis")["paragraphs"][2]["text"] == agreed_text
         assert statuses.get("p3")["status"] == "agreed"
-        assert table("secretariat", "POST", "/api/drafts/tunis/paragraphs/p3/reopen", {"reason": "x"}).status_code == 403
+        assert (
+            table(
+                "secretariat", "POST", "/api/drafts/tunis/paragraphs/p3/reopen", {"reason": "x"}
+            ).status_code
+            == 403
+        )
         table.ok("chair", "POST", "/api/drafts/tunis/paragraphs/p3/reopen", {"reason": "Capitals asked"})
         await eventually(lambda: (statuses.get("p3") or {}).get("status") == "pending")
         assert statuses.get("p3")["reason"] == "Capitals asked"

@@ -69,7 +69,11 @@ def test_no_import_cycles():
     graph = _graph()
     # Packages' __init__ modules re-exporting their own submodules are not cycles of design.
     for name in list(graph):
-        graph[name] = {dep for dep in graph[name] if not (name.startswith(dep + ".") and MODULES[dep].name == "__init__.py")}
+        graph[name] = {
+            dep
+            for dep in graph[name]
+            if not (name.startswith(dep + ".") and MODULES[dep].name == "__init__.py")
+        }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []

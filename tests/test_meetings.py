@@ -56,10 +56,18 @@ class Table:
                 "chair", user="chair", name="Chair", delegation="Bureau", group="international_organization"
             ),
             "secretariat": tokens(
-                "secretariat", user="sec", name="Secretariat", delegation="Secretariat", group="international_organization"
+                "secretariat",
+                user="sec",
+                name="Secretariat",
+                delegation="Secretariat",
+                group="international_organization",
             ),
-            "observer": tokens("observer", user="obs", delegation="Academic Network", group="technical_academic"),
-            "archivist": tokens("archivist", user="arch", delegation="Records", group="international_organization"),
+            "observer": tokens(
+                "observer", user="obs", delegation="Academic Network", group="technical_academic"
+            ),
+            "archivist": tokens(
+                "archivist", user="arch", delegation="Records", group="international_organization"
+            ),
         }
         for key, (delegation, group) in DELEGATIONS.items():
             self.tokens[key] = tokens(
@@ -73,12 +81,16 @@ class Table:
 
     def ok(self, who: str, method: str, path: str, json: Any = None, **kwargs: Any) -> Any:
         response = self(who, method, path, json, **kwargs)
-        assert response.status_code in (200, 201), f"{who} {method} {path}: {response.status_code} {response.text}"
+        assert response.status_code in (200, 201), (
+            f"{who} {method} {path}: {response.status_code} {response.text}"
+        )
         return response.json()
 
     def refused(self, status: int, who: str, method: str, path: str, json: Any = None, **kwargs: Any) -> str:
         response = self(who, method, path, json, **kwargs)
-        assert response.status_code == status, f"{who} {method} {path}: {response.status_code} {response.text}"
+        assert response.status_code == status, (
+            f"{who} {method} {path}: {response.status_code} {response.text}"
+        )
         assert response.headers["content-type"].startswith("application/problem+json")
         return str(response.json()["detail"])
 
@@ -95,7 +107,12 @@ def table(server: Any, tokens: Any) -> Table:
         "chair",
         "POST",
         "/api/drafts",
-        {"id": "tunis", "title": "Tunis Final Document(s)", "symbol": "WSIS-II/PC-3/DT/1", "paragraphs": paragraphs},
+        {
+            "id": "tunis",
+            "title": "Tunis Final Document(s)",
+            "symbol": "WSIS-II/PC-3/DT/1",
+            "paragraphs": paragraphs,
+        },
     )
     return table
 
@@ -188,7 +205,12 @@ async def test_the_seed_meeting(table: Table) -> None:
         table.ok("chair", "POST", f"{MEETING}/agenda/take-up", {"item": "2"})
         await eventually(lambda: (meetings.get("mt-1") or {}).get("current_item") == "2")
         for document in ("doc-1", "doc-2"):
-            table.ok("secretariat", "POST", f"/api/drafts/tunis/documents/{document}/introduce", {"meeting": "mt-1"})
+            table.ok(
+                "secretariat",
+                "POST",
+                f"/api/drafts/tunis/documents/{document}/introduce",
+                {"meeting": "mt-1"},
+            )
 
         # The list of speakers: four groups ask for the floor; the chair gives each a time limit.
         table.ok("chair", "PUT", f"{MEETING}/floor/limit", {"seconds": 180})
@@ -196,22 +218,45 @@ async def test_the_seed_meeting(table: Table) -> None:
         table.ok("chair", "PUT", f"{MEETING}/floor/mode", {"mode": "request_order"})
         entries = {}
         for who in ("csc", "ccbi", "switzerland", "itu", "brazil"):
-            entries[who] = table.ok("switzerland" if who == "x" else who, "POST", f"{MEETING}/floor/requests")["result"]["id"]
+            entries[who] = table.ok(
+                "switzerland" if who == "x" else who, "POST", f"{MEETING}/floor/requests"
+            )["result"]["id"]
         detail = table.refused(409, "csc", "POST", f"{MEETING}/floor/requests")
         assert "already on the list" in detail
-        assert "only States" in table.refused(403, "observer", "POST", f"{MEETING}/floor/requests", {"purpose": "point_of_order"})
+        assert "only States" in table.refused(
+            403, "observer", "POST", f"{MEETING}/floor/requests", {"purpose": "point_of_order"}
+        )
         await eventually(lambda: len((speakers.get("mt-1") or {}).get("order", [])) == 5)
 
         summaries = {
-            "csc": ("urged that a formal multi-stakeholder dialogue on implementation and follow-up be "
-                    "established within the WSIS process", [], None, []),
-            "ccbi": ("while welcoming the chance for dialogue, urged that ITU's WG-WSIS should not assume that "
-                     "ITU will be given a role in WSIS implementation", [], None, []),
-            "switzerland": ("presented a proposal based around two documents to be noted at the Tunis Summit",
-                            [], None, ["doc-3"]),
+            "csc": (
+                "urged that a formal multi-stakeholder dialogue on implementation and follow-up be "
+                "established within the WSIS process",
+                [],
+                None,
+                [],
+            ),
+            "ccbi": (
+                "while welcoming the chance for dialogue, urged that ITU's WG-WSIS should not assume that "
+                "ITU will be given a role in WSIS implementation",
+                [],
+                None,
+                [],
+            ),
+            "switzerland": (
+                "presented a proposal based around two documents to be noted at the Tunis Summit",
+                [],
+                None,
+                ["doc-3"],
+            ),
             "itu": ("felt there was no requirement for such a “mechanism”", ["p5"], "objection", []),
-            "brazil": ("argued that there should be an implementation mechanism, decentralised and based around "
-                       "multi-stakeholder teams", ["p5"], "support", []),
+            "brazil": (
+                "argued that there should be an implementation mechanism, decentralised and based around "
+                "multi-stakeholder teams",
+                ["p5"],
+                "support",
+                [],
+            ),
         }
 
         async def speaks(who: str, expected: str | None = None) -> str:
@@ -220,21 +265,30 @@ async def test_the_seed_meeting(table: Table) -> None:
             assert current["deadline_us"] == current["started_us"] + 180_000_000
             # Live for everyone: who has the floor and until when (server time; clients count down).
             live = await eventually(
-                lambda: (speakers.get("mt-1") or {}).get("current")
-                if ((speakers.get("mt-1") or {}).get("current") or {}).get("statement") == current["statement"]
-                else None
+                lambda: (
+                    (speakers.get("mt-1") or {}).get("current")
+                    if ((speakers.get("mt-1") or {}).get("current") or {}).get("statement")
+                    == current["statement"]
+                    else None
+                )
             )
             assert live["deadline_us"] == current["deadline_us"]
             # An informal consultation publishes the group speaking, not who (the log keeps that).
-            assert live["group"] == DELEGATIONS[who][1] and not {"delegation", "entry", "given_by"} & set(live)
+            assert live["group"] == DELEGATIONS[who][1] and not {"delegation", "entry", "given_by"} & set(
+                live
+            )
             return current["statement"]
 
         said = {}
         said["csc"] = await speaks("csc")
         said["ccbi"] = await speaks("ccbi")
         # Brazil rises on a point of order while CCBI speaks: it is heard next, before everyone waiting.
-        point = table.ok("brazil", "POST", f"{MEETING}/floor/requests", {"purpose": "point_of_order"})["result"]
-        await eventually(lambda: [e["id"] for e in (speakers.get("mt-1") or {}).get("order", [])][:1] == [point["id"]])
+        point = table.ok("brazil", "POST", f"{MEETING}/floor/requests", {"purpose": "point_of_order"})[
+            "result"
+        ]
+        await eventually(
+            lambda: [e["id"] for e in (speakers.get("mt-1") or {}).get("order", [])][:1] == [point["id"]]
+        )
         said["point"] = await speaks("brazil")
         # Switzerland presents its proposal while it has the floor.
         said["switzerland"] = await speaks("switzerland")
@@ -254,10 +308,15 @@ async def test_the_seed_meeting(table: Table) -> None:
         )["result"]
         assert proposal["id"] == "doc-3" and proposal["symbol"] == "WSIS-II/PC-3/CRP/1"
         assert "symbols" in table.refused(
-            403, "ccbi", "POST", "/api/drafts/tunis/documents",
+            403,
+            "ccbi",
+            "POST",
+            "/api/drafts/tunis/documents",
             {"kind": "non_paper", "title": "x", "text": "x", "symbol": "WSIS-II/PC-3/CRP/9"},
         )
-        assert "its own" in table.refused(403, "ccbi", "POST", "/api/drafts/tunis/documents/doc-3/introduce", {"meeting": "mt-1"})
+        assert "its own" in table.refused(
+            403, "ccbi", "POST", "/api/drafts/tunis/documents/doc-3/introduce", {"meeting": "mt-1"}
+        )
         table.ok("switzerland", "POST", "/api/drafts/tunis/documents/doc-3/introduce", {"meeting": "mt-1"})
         said["itu"] = await speaks("itu")
         said["brazil"] = await speaks("brazil")
@@ -270,12 +329,24 @@ async def test_the_seed_meeting(table: Table) -> None:
                 text, paragraphs, stance, documents = summaries[who]
                 body = {"summary": text, "paragraphs": paragraphs, "stance": stance, "documents": documents}
             table.ok("secretariat", "PUT", f"/api/drafts/tunis/statements/{statement}/summary", body)
-        table.ok("csc", "PUT", f"/api/drafts/tunis/statements/{said['csc']}/text", {"text": "Full text of our statement."})
-        assert "only the delegation" in table.refused(403, "ccbi", "PUT", f"/api/drafts/tunis/statements/{said['csc']}/text", {"text": "x"})
+        table.ok(
+            "csc",
+            "PUT",
+            f"/api/drafts/tunis/statements/{said['csc']}/text",
+            {"text": "Full text of our statement."},
+        )
+        assert "only the delegation" in table.refused(
+            403, "ccbi", "PUT", f"/api/drafts/tunis/statements/{said['csc']}/text", {"text": "x"}
+        )
         # Six statements, four stakeholder groups, one point of order; published without attribution.
         await eventually(lambda: len(statements) == 6 and all(s.get("summary") for s in statements.values()))
         published = [dict(s) for s in statements.values()]
-        assert {s["group"] for s in published} == {"civil_society", "private_sector", "government", "international_organization"}
+        assert {s["group"] for s in published} == {
+            "civil_society",
+            "private_sector",
+            "government",
+            "international_organization",
+        }
         assert [s["purpose"] for s in published].count("point_of_order") == 1
         assert all("delegation" not in s and "speaker" not in s and "text" not in s for s in published)
         for name in ("Civil Society Caucus", "CCBI", "Brazil", "Switzerland", "Delegate of"):
@@ -283,14 +354,28 @@ async def test_the_seed_meeting(table: Table) -> None:
         seen_by_delegate = table.ok("ccbi", "GET", f"{MEETING}/statements")
         assert all("delegation" not in s for s in seen_by_delegate)
         attributed = table.ok("archivist", "GET", f"{MEETING}/statements")
-        assert {s["delegation"] for s in attributed} == {"Civil Society Caucus", "CCBI", "Brazil", "Switzerland", "ITU"}
+        assert {s["delegation"] for s in attributed} == {
+            "Civil Society Caucus",
+            "CCBI",
+            "Brazil",
+            "Switzerland",
+            "ITU",
+        }
 
         # The proposal receives broad support (every group supports; one government objects).
-        for who, stance in [("switzerland", "support"), ("brazil", "support"), ("egypt", "objection"),
-                            ("ccbi", "support"), ("csc", "support"), ("itu", "support")]:
+        for who, stance in [
+            ("switzerland", "support"),
+            ("brazil", "support"),
+            ("egypt", "objection"),
+            ("ccbi", "support"),
+            ("csc", "support"),
+            ("itu", "support"),
+        ]:
             table.ok(who, "PUT", "/api/drafts/tunis/positions/doc-3", {"stance": stance})
         documents = watcher.doc.get("documents", type=Map)
-        await eventually(lambda: ((documents.get("doc-3") or {}).get("indicator") or {}).get("status") == "broad_support")
+        await eventually(
+            lambda: ((documents.get("doc-3") or {}).get("indicator") or {}).get("status") == "broad_support"
+        )
         # Principles: agreement on paragraphs 1 and 2.
         for who in DELEGATIONS:
             for pid in ("p2", "p3"):
@@ -315,18 +400,25 @@ async def test_the_seed_meeting(table: Table) -> None:
         assert contribution["symbol"] == "WSIS-II/PC-3/CONTR/1"
         found = table.ok("observer", "GET", "/api/drafts/tunis/documents?q=itu+council+ready")
         assert [d["id"] for d in found] == [contribution["id"]]
-        assert {d["id"] for d in table.ok("observer", "GET", "/api/drafts/tunis/documents?meeting=mt-1&item=2")} == {
-            "doc-1", "doc-2", "doc-3"
-        }
+        assert {
+            d["id"] for d in table.ok("observer", "GET", "/api/drafts/tunis/documents?meeting=mt-1&item=2")
+        } == {"doc-1", "doc-2", "doc-3"}
 
         # The deadline for comments on chapters one and four; the chair's conclusion.
         deadline = in_days(29)
-        table.ok("chair", "POST", "/api/drafts/tunis/periods", {"paragraphs": ["p2", "p3", "p5", "p6", "p7"], "deadline": deadline})
+        table.ok(
+            "chair",
+            "POST",
+            "/api/drafts/tunis/periods",
+            {"paragraphs": ["p2", "p3", "p5", "p6", "p7"], "deadline": deadline},
+        )
         table.ok(
             "chair",
             "POST",
             f"{MEETING}/decisions",
-            {"text": "The WSIS Bureau may establish a new Group of Friends of the Chair, if there are sufficient comments to discuss."},
+            {
+                "text": "The WSIS Bureau may establish a new Group of Friends of the Chair, if there are sufficient comments to discuss."
+            },
         )
 
         # A Group of Friends of the Chair on paragraph 3 (p5), with four members.
@@ -334,14 +426,20 @@ async def test_the_seed_meeting(table: Table) -> None:
             "chair",
             "POST",
             "/api/drafts/tunis/friends",
-            {"paragraphs": ["p5"], "members": ["Switzerland", "Brazil", "CCBI", "Civil Society Caucus"],
-             "deadline": in_days(10), "meeting": "mt-1"},
+            {
+                "paragraphs": ["p5"],
+                "members": ["Switzerland", "Brazil", "CCBI", "Civil Society Caucus"],
+                "deadline": in_days(10),
+                "meeting": "mt-1",
+            },
         )["result"]
         assert group["id"] == "foc-1" and group["draft"] == "tunis-foc-1"
         working = table.ok("switzerland", "GET", "/api/drafts/tunis-foc-1")
         assert [p["id"] for p in working["paragraphs"]] == ["p5"]
         # Its members edit their text live; a delegation outside it cannot, nor state positions there.
-        new_text = "There should be a decentralised implementation process based around multi-stakeholder teams."
+        new_text = (
+            "There should be a decentralised implementation process based around multi-stakeholder teams."
+        )
         async with (
             RoomClient(server.ws, "tunis-foc-1", token=table.tokens["switzerland"]) as member,
             RoomClient(server.ws, "tunis-foc-1", token=table.tokens["itu"], reconnect=False) as outsider,
@@ -352,12 +450,18 @@ async def test_the_seed_meeting(table: Table) -> None:
             with member.doc.transaction():
                 del text[0 : len(text)]
                 text.insert(0, new_text)
-            await eventually(lambda: table.ok("chair", "GET", "/api/drafts/tunis-foc-1")["paragraphs"][0]["text"] == new_text)
+            await eventually(
+                lambda: (
+                    table.ok("chair", "GET", "/api/drafts/tunis-foc-1")["paragraphs"][0]["text"] == new_text
+                )
+            )
             intruder = outsider.doc.get("paragraphs", type=Array)[0]["text"]
             intruder.insert(0, "Not ")
             await eventually(lambda: outsider.close_code == 4403)
         table.ok("brazil", "PUT", "/api/drafts/tunis-foc-1/positions/p5", {"stance": "support"})
-        assert "members" in table.refused(403, "itu", "PUT", "/api/drafts/tunis-foc-1/positions/p5", {"stance": "objection"})
+        assert "members" in table.refused(
+            403, "itu", "PUT", "/api/drafts/tunis-foc-1/positions/p5", {"stance": "objection"}
+        )
 
         # Its text comes back as one amendment set, attributed to the group, and the plenary adopts it.
         reported = table.ok("chair", "POST", "/api/drafts/tunis/friends/foc-1/report")["result"]
@@ -365,7 +469,9 @@ async def test_the_seed_meeting(table: Table) -> None:
         amendment = table.ok("chair", "GET", "/api/drafts/tunis/deliberation")["amendments"][amendment_id]
         assert amendment["sponsor"] == "Group of Friends of the Chair" and amendment["set"] == "foc-1"
         assert amendment["text"] == new_text
-        assert "reported" in table.refused(409, "switzerland", "PUT", "/api/drafts/tunis-foc-1/positions/p5", {"stance": "objection"})
+        assert "reported" in table.refused(
+            409, "switzerland", "PUT", "/api/drafts/tunis-foc-1/positions/p5", {"stance": "objection"}
+        )
         for who in DELEGATIONS:
             table.ok(who, "PUT", f"/api/drafts/tunis/positions/{amendment_id}", {"stance": "support"})
         table.ok("chair", "POST", f"/api/drafts/tunis/amendments/{amendment_id}/adopt", {})
@@ -412,7 +518,9 @@ async def test_the_seed_meeting(table: Table) -> None:
         assert drafted["text"] == generated
         async with (
             RoomClient(server.ws, "tunis/summary/mt-1", token=table.tokens["chair"]) as editor,
-            RoomClient(server.ws, "tunis/summary/mt-1", token=table.tokens["ccbi"], reconnect=False) as reader,
+            RoomClient(
+                server.ws, "tunis/summary/mt-1", token=table.tokens["ccbi"], reconnect=False
+            ) as reader,
         ):
             await editor.wait_synced()
             await reader.wait_synced()
@@ -429,12 +537,14 @@ async def test_the_seed_meeting(table: Table) -> None:
         check = table.ok("ccbi", "POST", "/api/drafts/tunis/audit/receipts/verify", receipt)
         assert check["ok"] is True, check
         assert "published already" in table.refused(409, "chair", "POST", f"{MEETING}/summary/publish")
-        await eventually(lambda: (watcher.doc.get("summaries", type=Map).get("mt-1") or {}).get("text") == generated + addition)
+        await eventually(
+            lambda: (
+                (watcher.doc.get("summaries", type=Map).get("mt-1") or {}).get("text") == generated + addition
+            )
+        )
 
         # Exports of the published version: Markdown, HTML, Akoma Ntoso (valid against the official schema).
-        markdown = table(
-            "observer", "GET", f"{MEETING}/summary/published/1?format=markdown"
-        )
+        markdown = table("observer", "GET", f"{MEETING}/summary/published/1?format=markdown")
         assert markdown.status_code == 200 and published_version["sha256"] in markdown.text
         html = table("observer", "GET", f"{MEETING}/summary/published/1?format=html").text
         assert "<li>Civil society representatives urged" in html and "<script" not in html
@@ -444,14 +554,22 @@ async def test_the_seed_meeting(table: Table) -> None:
         assert b"debateReport" in akn.content and b"Civil society representatives" in akn.content
 
     # The archive shows the path, on both drafts, each referring to the other.
-    events = [e["summary"] for e in table.ok("archivist", "GET", "/api/drafts/tunis/events?limit=1000")["events"]]
-    assert any("established the Group of Friends of the Chair foc-1" in e and "tunis-foc-1" in e for e in events)
+    events = [
+        e["summary"] for e in table.ok("archivist", "GET", "/api/drafts/tunis/events?limit=1000")["events"]
+    ]
+    assert any(
+        "established the Group of Friends of the Chair foc-1" in e and "tunis-foc-1" in e for e in events
+    )
     assert any(f"brought the text of foc-1 to the plenary as amendments {amendment_id}" in e for e in events)
     assert any("asked for the floor in mt-1 (point of order" in e for e in events)
     assert any("published the summary of mt-1" in e for e in events)
-    group_events = [e["summary"] for e in table.ok("archivist", "GET", "/api/drafts/tunis-foc-1/events")["events"]]
+    group_events = [
+        e["summary"] for e in table.ok("archivist", "GET", "/api/drafts/tunis-foc-1/events")["events"]
+    ]
     assert any("mandate from tunis (foc-1)" in e for e in group_events)
-    assert any(f"reported this text to tunis as amendment set foc-1 ({amendment_id})" in e for e in group_events)
+    assert any(
+        f"reported this text to tunis as amendment set foc-1 ({amendment_id})" in e for e in group_events
+    )
     story = table.ok("archivist", "GET", f"/api/drafts/tunis/amendments/{amendment_id}/history")
     assert [e["event"] for e in story["events"]][:1] == ["proposed"] and story["events"][0]["set"] == "foc-1"
     # Who spoke in the informal meeting is the Bureau's and the archivists': a delegate's own log
@@ -465,9 +583,14 @@ async def test_the_seed_meeting(table: Table) -> None:
     names = set(archive.namelist())
     assert {"record.json", "SHA256SUMS", "documents/WSIS-II_PC-3_DT_3-stocktaking.pdf"} <= names
     assert archive.read("documents/WSIS-II_PC-3_DT_3-stocktaking.pdf") == PDF
-    sums = {name: sha for sha, name in (line.split("  ", 1) for line in archive.read("SHA256SUMS").decode().splitlines())}
+    sums = {
+        name: sha
+        for sha, name in (line.split("  ", 1) for line in archive.read("SHA256SUMS").decode().splitlines())
+    }
     assert set(sums) == names - {"SHA256SUMS"}
-    assert all(__import__("hashlib").sha256(archive.read(name)).hexdigest() == sha for name, sha in sums.items())
+    assert all(
+        __import__("hashlib").sha256(archive.read(name)).hexdigest() == sha for name, sha in sums.items()
+    )
     assert any(name.startswith("summary/") and name.endswith(".akn.xml") for name in names)
     file = table("observer", "GET", "/api/drafts/tunis/documents/doc-2/file")
     assert file.content == PDF and file.headers["content-disposition"].startswith("attachment")
@@ -495,23 +618,34 @@ def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
     table.refused(422, "secretariat", "POST", meetings, {**base, "kind": "plenary"})
     table.refused(422, "secretariat", "POST", meetings, {**base, "starts": "2005-09-19T10:00:00"})
     table.refused(422, "secretariat", "POST", meetings, {**base, "timezone": "Mars/Olympus_Mons"})
-    table.refused(404, "secretariat", "POST", meetings, {**base, "agenda": [{"title": "x", "paragraphs": ["nope"]}]})
+    table.refused(
+        404, "secretariat", "POST", meetings, {**base, "agenda": [{"title": "x", "paragraphs": ["nope"]}]}
+    )
     table.refused(403, "switzerland", "POST", meetings, base)
     table.refused(404, "chair", "POST", f"{meetings}/mt-9/open")
-    table.refused(415, "secretariat", "POST", meetings, content=b"title=x", headers={"Content-Type": "text/plain"})
+    table.refused(
+        415, "secretariat", "POST", meetings, content=b"title=x", headers={"Content-Type": "text/plain"}
+    )
     table.ok("secretariat", "POST", meetings, {**base, "agenda": [{"title": "General debate"}]})
     table.ok("secretariat", "POST", meetings, {**base, "title": "Second meeting"})
     formal = f"{meetings}/mt-1"
     table.refused(409, "switzerland", "POST", f"{formal}/floor/requests")  # not open yet
     table.ok("chair", "POST", f"{formal}/open")
     assert "in session" in table.refused(409, "chair", "POST", f"{meetings}/mt-2/open")
-    table.ok("chair", "POST", f"{formal}/agenda/adopt", {"items": [{"title": "General debate"}, {"title": "Other matters"}]})
+    table.ok(
+        "chair",
+        "POST",
+        f"{formal}/agenda/adopt",
+        {"items": [{"title": "General debate"}, {"title": "Other matters"}]},
+    )
     assert "adopted already" in table.refused(409, "chair", "POST", f"{formal}/agenda/adopt")
     table.refused(404, "chair", "POST", f"{formal}/agenda/take-up", {"item": "7"})
     assert "no agenda item" in table.refused(409, "switzerland", "POST", f"{formal}/floor/requests")
     table.ok("chair", "POST", f"{formal}/agenda/take-up", {"item": "1"})
     table.refused(422, "chair", "PUT", f"{formal}/floor/limit", {"seconds": 5})
-    assert "intergovernmental" in table.refused(409, "chair", "PUT", f"{formal}/floor/mode", {"mode": "alternate"})
+    assert "intergovernmental" in table.refused(
+        409, "chair", "PUT", f"{formal}/floor/mode", {"mode": "alternate"}
+    )
     table.refused(403, "ccbi", "POST", f"{formal}/floor/next")
     assert "nobody is waiting" in table.refused(409, "chair", "POST", f"{formal}/floor/next")
     table.refused(422, "ccbi", "POST", f"{formal}/floor/requests", {"purpose": "filibuster"})
@@ -526,14 +660,28 @@ def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
     assert order == [swiss, ccbi]
     table.refused(404, "chair", "PUT", f"{formal}/floor/order", {"order": ["fl-99"]})
     # A delegation introduces its own document when it has the floor.
-    table.ok("ccbi", "POST", "/api/drafts/tunis/documents", {"kind": "proposal", "title": "Business principles", "text": "…"})
-    assert "has the floor" in table.refused(409, "ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"})
+    table.ok(
+        "ccbi",
+        "POST",
+        "/api/drafts/tunis/documents",
+        {"kind": "proposal", "title": "Business principles", "text": "…"},
+    )
+    assert "has the floor" in table.refused(
+        409, "ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"}
+    )
     first = table.ok("chair", "POST", f"{formal}/floor/next")["result"]
     assert first["delegation"] == "Switzerland"
-    table.ok("secretariat", "PUT", f"/api/drafts/tunis/statements/{first['statement']}/summary", {"summary": "urged that implementation start at once"})
+    table.ok(
+        "secretariat",
+        "PUT",
+        f"/api/drafts/tunis/statements/{first['statement']}/summary",
+        {"summary": "urged that implementation start at once"},
+    )
     second = table.ok("chair", "POST", f"{formal}/floor/next")["result"]
     table.ok("ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"})
-    assert "introduced under this item already" in table.refused(409, "ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"})
+    assert "introduced under this item already" in table.refused(
+        409, "ccbi", "POST", "/api/drafts/tunis/documents/doc-1/introduce", {"meeting": "mt-1"}
+    )
     table.ok(
         "secretariat",
         "PUT",
@@ -541,7 +689,13 @@ def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
         {"summary": "presented its principles", "documents": ["doc-1"]},
     )
     table.refused(404, "secretariat", "PUT", "/api/drafts/tunis/statements/st-9/summary", {"summary": "x"})
-    table.refused(422, "secretariat", "PUT", f"/api/drafts/tunis/statements/{first['statement']}/summary", {"summary": "x", "stance": "maybe"})
+    table.refused(
+        422,
+        "secretariat",
+        "PUT",
+        f"/api/drafts/tunis/statements/{first['statement']}/summary",
+        {"summary": "x", "stance": "maybe"},
+    )
     # Attributed for everyone, in the API and in the summary.
     statements = table.ok("observer", "GET", f"{formal}/statements")
     assert [s["delegation"] for s in statements] == ["Switzerland", "CCBI"]
@@ -555,16 +709,36 @@ def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
     assert "cmd.floor.request" in own
     # Documents: symbols, content, files.
     docs = "/api/drafts/tunis/documents"
-    note = {"kind": "background", "title": "Note", "text": "A note.", "author": "the secretariat", "author_type": "body"}
-    assert "not a document symbol" in table.refused(422, "secretariat", "POST", docs, {**note, "symbol": "wsis//x"})
+    note = {
+        "kind": "background",
+        "title": "Note",
+        "text": "A note.",
+        "author": "the secretariat",
+        "author_type": "body",
+    }
+    assert "not a document symbol" in table.refused(
+        422, "secretariat", "POST", docs, {**note, "symbol": "wsis//x"}
+    )
     table.ok("secretariat", "POST", docs, {**note, "symbol": "WSIS-II/PC-3/INF/7"})
-    assert "exists" in table.refused(409, "secretariat", "POST", docs, {**note, "symbol": "WSIS-II/PC-3/INF/7"})
-    assert "no symbol" in table.refused(422, "secretariat", "POST", docs, {**note, "kind": "non_paper", "symbol": "WSIS-II/PC-3/INF/8"})
+    assert "exists" in table.refused(
+        409, "secretariat", "POST", docs, {**note, "symbol": "WSIS-II/PC-3/INF/7"}
+    )
+    assert "no symbol" in table.refused(
+        422, "secretariat", "POST", docs, {**note, "kind": "non_paper", "symbol": "WSIS-II/PC-3/INF/8"}
+    )
     assert "content" in table.refused(422, "secretariat", "POST", docs, {**note, "text": ""})
-    assert "upload it first" in table.refused(404, "secretariat", "POST", docs, {**note, "text": "", "file": "0" * 64})
-    assert "own name" in table.refused(403, "ccbi", "POST", docs, {"kind": "contribution", "title": "x", "text": "x", "author": "Brazil"})
-    assert "chair or the secretariat" in table.refused(403, "ccbi", "POST", docs, {"kind": "background", "title": "x", "text": "x"})
-    non_paper = table.ok("csc", "POST", docs, {"kind": "non_paper", "title": "Ideas", "text": "Some ideas."})["result"]
+    assert "upload it first" in table.refused(
+        404, "secretariat", "POST", docs, {**note, "text": "", "file": "0" * 64}
+    )
+    assert "own name" in table.refused(
+        403, "ccbi", "POST", docs, {"kind": "contribution", "title": "x", "text": "x", "author": "Brazil"}
+    )
+    assert "chair or the secretariat" in table.refused(
+        403, "ccbi", "POST", docs, {"kind": "background", "title": "x", "text": "x"}
+    )
+    non_paper = table.ok("csc", "POST", docs, {"kind": "non_paper", "title": "Ideas", "text": "Some ideas."})[
+        "result"
+    ]
     assert non_paper["symbol"] is None
     # Summaries: nothing to publish yet; published versions that do not exist.
     assert "draft it first" in table.refused(409, "chair", "POST", f"{formal}/summary/publish")
@@ -575,11 +749,25 @@ def test_formal_meeting_rules_refusals_and_bad_input(table: Table) -> None:
     table.refused(422, "observer", "GET", f"{formal}/summary/published/1?format=pdf")
     # Friends of the Chair: a mandate needs paragraphs of the draft, members and a future deadline.
     friends = "/api/drafts/tunis/friends"
-    table.refused(404, "chair", "POST", friends, {"paragraphs": ["p99"], "members": ["Brazil"], "deadline": in_days(3)})
-    table.refused(422, "chair", "POST", friends, {"paragraphs": ["p2"], "members": [], "deadline": in_days(3)})
-    assert "future" in table.refused(422, "chair", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(-1)})
-    table.refused(403, "switzerland", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(3)})
-    group = table.ok("chair", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(3)})["result"]
+    table.refused(
+        404, "chair", "POST", friends, {"paragraphs": ["p99"], "members": ["Brazil"], "deadline": in_days(3)}
+    )
+    table.refused(
+        422, "chair", "POST", friends, {"paragraphs": ["p2"], "members": [], "deadline": in_days(3)}
+    )
+    assert "future" in table.refused(
+        422, "chair", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(-1)}
+    )
+    table.refused(
+        403,
+        "switzerland",
+        "POST",
+        friends,
+        {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(3)},
+    )
+    group = table.ok(
+        "chair", "POST", friends, {"paragraphs": ["p2"], "members": ["Brazil"], "deadline": in_days(3)}
+    )["result"]
     assert "nothing to propose" in table.refused(409, "chair", "POST", f"{friends}/{group['id']}/report")
     table.refused(404, "chair", "POST", f"{friends}/foc-9/report")
     table.refused(403, "brazil", "POST", f"{friends}/{group['id']}/report")
@@ -599,7 +787,9 @@ def test_files_on_each_database(database_url: str, server_factory: Any, tokens: 
     files = "/api/drafts/tunis/files"
     pdf = {"Content-Type": "application/pdf"}
     assert "4096" in table.refused(413, "csc", "POST", files, content=b"x" * 5000, headers=pdf)
-    assert "types" in table.refused(415, "csc", "POST", files, content=b"<script>", headers={"Content-Type": "text/html"})
+    assert "types" in table.refused(
+        415, "csc", "POST", files, content=b"<script>", headers={"Content-Type": "text/html"}
+    )
     table.refused(422, "csc", "POST", files, content=b"", headers=pdf)
     table.refused(403, "archivist", "POST", files, content=PDF, headers=pdf)
     first = table.ok("csc", "POST", f"{files}?filename=../../etc/passwd", content=PDF, headers=pdf)
@@ -607,10 +797,28 @@ def test_files_on_each_database(database_url: str, server_factory: Any, tokens: 
     assert first["sha256"] == again["sha256"] == __import__("hashlib").sha256(PDF).hexdigest()
     assert first["filename"] == "passwd.pdf"
     text = "Stakeholder commitments: real, measurable and public. Ünïcode ✓".encode()
-    plain = table.ok("csc", "POST", f"{files}?filename=commitments.txt", content=text, headers={"Content-Type": "text/plain; charset=utf-8"})
-    table.ok("csc", "POST", "/api/drafts/tunis/documents", {"kind": "contribution", "title": "Commitments", "file": plain["sha256"]})
-    table.ok("csc", "POST", "/api/drafts/tunis/documents", {"kind": "contribution", "title": "Annex", "file": first["sha256"]})
-    assert [d["title"] for d in table.ok("observer", "GET", "/api/drafts/tunis/documents?q=MEASURABLE ünïcode")] == ["Commitments"]
+    plain = table.ok(
+        "csc",
+        "POST",
+        f"{files}?filename=commitments.txt",
+        content=text,
+        headers={"Content-Type": "text/plain; charset=utf-8"},
+    )
+    table.ok(
+        "csc",
+        "POST",
+        "/api/drafts/tunis/documents",
+        {"kind": "contribution", "title": "Commitments", "file": plain["sha256"]},
+    )
+    table.ok(
+        "csc",
+        "POST",
+        "/api/drafts/tunis/documents",
+        {"kind": "contribution", "title": "Annex", "file": first["sha256"]},
+    )
+    assert [
+        d["title"] for d in table.ok("observer", "GET", "/api/drafts/tunis/documents?q=MEASURABLE ünïcode")
+    ] == ["Commitments"]
     download = table("observer", "GET", "/api/drafts/tunis/documents/doc-2/file")
     assert download.content == PDF and download.headers["content-type"] == "application/pdf"
     assert download.headers["content-disposition"] == 'attachment; filename="passwd.pdf"'
@@ -620,7 +828,9 @@ def test_files_on_each_database(database_url: str, server_factory: Any, tokens: 
     # bytes again are the same file.
     assert "per person" in table.refused(409, "csc", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
     table.ok("ccbi", "POST", files, content=b"%PDF-1.4 third", headers=pdf)
-    assert "keeps 3 files" in table.refused(409, "ccbi", "POST", files, content=b"%PDF-1.4 fourth", headers=pdf)
+    assert "keeps 3 files" in table.refused(
+        409, "ccbi", "POST", files, content=b"%PDF-1.4 fourth", headers=pdf
+    )
     assert table.ok("ccbi", "POST", files, content=PDF, headers=pdf)["sha256"] == first["sha256"]
 
 
@@ -632,7 +842,13 @@ MEETING_CELLS = {
     "submit_document": {"chair", "secretariat", "delegate", "observer"},
     "read_informal_record": {"chair", "secretariat", "archivist"},
 }
-SEATS = {"chair": "chair", "secretariat": "secretariat", "delegate": "ccbi", "observer": "observer", "archivist": "archivist"}
+SEATS = {
+    "chair": "chair",
+    "secretariat": "secretariat",
+    "delegate": "ccbi",
+    "observer": "observer",
+    "archivist": "archivist",
+}
 
 
 def test_meeting_permission_cells(table: Table) -> None:
@@ -641,9 +857,17 @@ def test_meeting_permission_cells(table: Table) -> None:
     convene(table)
     requests = {
         "preside": ("POST", f"{MEETING}/open", None),
-        "convene": ("POST", "/api/drafts/tunis/meetings", {"title": "x", "kind": "formal", "starts": "2005-05-03T10:00:00Z"}),
+        "convene": (
+            "POST",
+            "/api/drafts/tunis/meetings",
+            {"title": "x", "kind": "formal", "starts": "2005-05-03T10:00:00Z"},
+        ),
         "request_floor": ("POST", f"{MEETING}/floor/requests", {}),
-        "submit_document": ("POST", "/api/drafts/tunis/documents", {"kind": "contribution", "title": "x", "text": "x"}),
+        "submit_document": (
+            "POST",
+            "/api/drafts/tunis/documents",
+            {"kind": "contribution", "title": "x", "text": "x"},
+        ),
         "read_informal_record": ("GET", f"{MEETING}/record", None),
     }
     for right, (method, path, body) in requests.items():

@@ -36,7 +36,9 @@ def schema() -> etree.XMLSchema:
 
 
 def test_the_summary_text_as_structure() -> None:
-    report = parse("# Title: 2 May 2005\n\n## Meeting summary\n\n- One\n  - sub a\n  - sub b\n- Two\n\nA paragraph\ncontinued.\n")
+    report = parse(
+        "# Title: 2 May 2005\n\n## Meeting summary\n\n- One\n  - sub a\n  - sub b\n- Two\n\nA paragraph\ncontinued.\n"
+    )
     assert (report.title, report.subtitle) == ("Title: 2 May 2005", "Meeting summary")
     assert [(b.text, b.bullet, b.subs) for b in report.blocks] == [
         ("One", True, ["sub a", "sub b"]),
@@ -59,7 +61,11 @@ def test_renderings_escape_and_carry_their_provenance(schema: etree.XMLSchema) -
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n -#·"), max_size=300))
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("\n -#·"), max_size=300
+    )
+)
 def test_any_text_the_chair_types_renders_and_validates(schema: etree.XMLSchema, text: str) -> None:
     assert schema.validate(etree.fromstring(akn(text, META))), schema.error_log
     html_page(text, META)
@@ -67,13 +73,21 @@ def test_any_text_the_chair_types_renders_and_validates(schema: etree.XMLSchema,
 
 @pytest.mark.parametrize(
     "symbol",
-    ["WSIS-II/PC-3/CONTR/12", "WSIS-II/PC-3/DT/5/Rev.1", "A/RES/60/1", "E/CN.16/2005/L.1", "A/C.2/60/L.1/Add.1"],
+    [
+        "WSIS-II/PC-3/CONTR/12",
+        "WSIS-II/PC-3/DT/5/Rev.1",
+        "A/RES/60/1",
+        "E/CN.16/2005/L.1",
+        "A/C.2/60/L.1/Add.1",
+    ],
 )
 def test_document_symbols(symbol: str) -> None:
     assert symbol_problem(symbol) is None
 
 
-@pytest.mark.parametrize("symbol", ["", "WSIS", "wsis-ii/pc-3", "WSIS//DT", "WSIS/DT/", "/DT/1", "WSIS/D T/1", "A/" + "X" * 120])
+@pytest.mark.parametrize(
+    "symbol", ["", "WSIS", "wsis-ii/pc-3", "WSIS//DT", "WSIS/DT/", "/DT/1", "WSIS/D T/1", "A/" + "X" * 120]
+)
 def test_not_document_symbols(symbol: str) -> None:
     assert symbol_problem(symbol) is not None
 

@@ -26,8 +26,16 @@ class Clock:
 
 
 def convene(run: Clock, meeting: str) -> None:
-    run(CHAIR, "meeting.create", id=meeting, title=meeting, kind="formal", starts="2005-05-02T10:00:00Z",
-        starts_us=1, agenda=[{"title": "Item"}])
+    run(
+        CHAIR,
+        "meeting.create",
+        id=meeting,
+        title=meeting,
+        kind="formal",
+        starts="2005-05-02T10:00:00Z",
+        starts_us=1,
+        agenda=[{"title": "Item"}],
+    )
 
 
 @pytest.mark.parametrize(
@@ -95,8 +103,16 @@ def test_a_group_s_members_come_from_the_roll() -> None:
 
 def test_only_members_work_on_a_group_s_draft_until_it_reports() -> None:
     run = Clock(Deliberation())
-    run(CHAIR, "friends.mandate", parent="d", group="foc-1", paragraphs=["p1"], members=["Switzerland"],
-        deadline="later", deadline_us=1 << 60)
+    run(
+        CHAIR,
+        "friends.mandate",
+        parent="d",
+        group="foc-1",
+        paragraphs=["p1"],
+        members=["Switzerland"],
+        deadline="later",
+        deadline_us=1 << 60,
+    )
     position = {"target": "p1", "stance": "support"}
     with pytest.raises(CommandRefused, match="only the members") as refused:
         run(ITU, "position.state", **position)
@@ -104,8 +120,16 @@ def test_only_members_work_on_a_group_s_draft_until_it_reports() -> None:
     run(SWISS, "position.state", **position)
     run(CHAIR, "paragraph.status", paragraph="p1", status="bracketed")  # the chair keeps the chair's role
     with pytest.raises(CommandRefused, match="establish"):
-        run(CHAIR, "friends.establish", id="foc-2", draft="x", paragraphs=["p1"], members=["Switzerland"],
-            deadline="later", deadline_us=1 << 60)
+        run(
+            CHAIR,
+            "friends.establish",
+            id="foc-2",
+            draft="x",
+            paragraphs=["p1"],
+            members=["Switzerland"],
+            deadline="later",
+            deadline_us=1 << 60,
+        )
     run(CHAIR, "friends.reported", parent="d", set="foc-1", amendments=["am-1"])
     assert run.state.locked
     with pytest.raises(CommandRefused, match="reported") as late:

@@ -22,7 +22,12 @@ SEATS = {
     "chair": (None, None, None, "chair"),
     "sec": (None, None, None, "secretariat"),
     "ch-1": ("Switzerland", "government", "member_state", "head_of_delegation"),
-    "apc-1": ("Association for Progressive Communications", "civil_society", "accredited_organisation", "delegate"),
+    "apc-1": (
+        "Association for Progressive Communications",
+        "civil_society",
+        "accredited_organisation",
+        "delegate",
+    ),
     "obs": (None, None, None, "observer"),
     "arch": (None, None, None, "archivist"),
 }
@@ -54,9 +59,7 @@ EDIT_CELLS = {
 
 
 def roll_json():
-    delegations = {
-        d: {"name": d, "group": g, "kind": k} for d, g, k, _ in SEATS.values() if d is not None
-    }
+    delegations = {d: {"name": d, "group": g, "kind": k} for d, g, k, _ in SEATS.values() if d is not None}
     delegations["Brazil"] = {"name": "Brazil", "group": "government", "kind": "member_state"}
     people = [
         {"id": pid, "name": pid, "delegation": d, "role": role} for pid, (d, _g, _k, role) in SEATS.items()
@@ -73,7 +76,9 @@ class Seats:
         self.tokens = {pid: tokens("chair", user=pid, delegation="claimed") for pid in [*SEATS, OTHER[0]]}
 
     def __call__(self, who: str, method: str, path: str, json=None) -> httpx.Response:
-        return self.http.request(method, path, json=json, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        return self.http.request(
+            method, path, json=json, headers={"Authorization": f"Bearer {self.tokens[who]}"}
+        )
 
     def ok(self, who: str, method: str, path: str, json=None):
         response = self(who, method, path, json)
@@ -111,7 +116,10 @@ async def test_every_cell_by_profile(server, tokens, profile):
 
     def request(action: str, who: str) -> httpx.Response:
         other = seats.ok(
-            OTHER[0], "POST", "/api/drafts/tunis/amendments", {"paragraph": "p2", "start": 0, "end": 3, "kind": "deletion"}
+            OTHER[0],
+            "POST",
+            "/api/drafts/tunis/amendments",
+            {"paragraph": "p2", "start": 0, "end": 3, "kind": "deletion"},
         )["result"]["id"]
         nonce = secrets.token_hex(3)
         calls = {

@@ -71,7 +71,9 @@ async def test_editing_modes_and_closed_periods_over_the_websocket(server, token
     table = Table(server, tokens)
     create(table)
     pen = tokens("delegate", user="facilitator", delegation="Kenya", group="government")
-    table.ok("chair", "PUT", "/api/drafts/tunis/editing", {"mode": "pen_holder", "pen_holders": ["facilitator"]})
+    table.ok(
+        "chair", "PUT", "/api/drafts/tunis/editing", {"mode": "pen_holder", "pen_holders": ["facilitator"]}
+    )
     assert any("pen-holders" in r for r in await refused_edit(server, table.tokens["ccbi"], 1))
     assert await refused_edit(server, pen, 1) is None
     assert await refused_edit(server, table.tokens["secretariat"], 1) is None
@@ -88,7 +90,9 @@ async def test_editing_modes_and_closed_periods_over_the_websocket(server, token
 
     # A comment period on p5 that has closed closes p5 to edits too; p2 stays open.
     deadline = (datetime.now(UTC) + timedelta(seconds=60)).isoformat()
-    period = table.ok("chair", "POST", "/api/drafts/tunis/periods", {"deadline": deadline, "paragraphs": ["p5"]})
+    period = table.ok(
+        "chair", "POST", "/api/drafts/tunis/periods", {"deadline": deadline, "paragraphs": ["p5"]}
+    )
     table.ok("chair", "POST", f"/api/drafts/tunis/periods/{period['result']['id']}/close")
     assert any("closed" in r and "p5" in r for r in await refused_edit(server, table.tokens["ccbi"], 4))
     assert await refused_edit(server, table.tokens["ccbi"], 1) is None

@@ -74,7 +74,9 @@ def test_paragraphs_added_removed_renamed_or_duplicated():
     doc = draft("Alpha.", "Beta.")
     added = edit(
         doc,
-        lambda d: d.get("paragraphs", type=Array).append(Map({"id": "p9", "kind": "operative", "text": Text("New")})),
+        lambda d: d.get("paragraphs", type=Array).append(
+            Map({"id": "p9", "kind": "operative", "text": Text("New")})
+        ),
     )
     assert changes_of(doc, added) == TextChanges(created=("p9",))
     removed = edit(doc, lambda d: d.get("paragraphs", type=Array).pop(1))
@@ -86,7 +88,9 @@ def test_paragraphs_added_removed_renamed_or_duplicated():
     assert changes_of(doc, edit(doc, rename)).renamed == {"p1"}
     duplicate = edit(
         doc,
-        lambda d: d.get("paragraphs", type=Array).append(Map({"id": "p1", "kind": "operative", "text": Text("X")})),
+        lambda d: d.get("paragraphs", type=Array).append(
+            Map({"id": "p1", "kind": "operative", "text": Text("X")})
+        ),
     )
     assert changes_of(doc, duplicate).duplicates == ("p1",)
 
@@ -111,7 +115,9 @@ def test_the_index_follows_the_updates_it_is_fed():
         index.feed(decode_update(update), classify=False)
     added = edit(
         doc,
-        lambda d: d.get("paragraphs", type=Array).append(Map({"id": "p3", "kind": "operative", "text": Text("C")})),
+        lambda d: d.get("paragraphs", type=Array).append(
+            Map({"id": "p3", "kind": "operative", "text": Text("C")})
+        ),
     )
     doc.apply_update(added)
     index.feed(decode_update(added), classify=False)

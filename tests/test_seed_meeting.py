@@ -51,10 +51,21 @@ def iso_in(seconds: float) -> str:
 async def test_the_seed_meeting_under_either_profile(server, tokens, profile):
     m = Meeting(server, tokens)
     paragraphs = [{"id": p.id, "kind": p.kind, "text": p.text} for p in parse_plain_text(DEMO_TEXT)]
-    m.ok("chair", "POST", "/api/drafts", {"id": "wsis", "title": "Follow-up", "paragraphs": paragraphs}, role="chair")
+    m.ok(
+        "chair",
+        "POST",
+        "/api/drafts",
+        {"id": "wsis", "title": "Follow-up", "paragraphs": paragraphs},
+        role="chair",
+    )
     roll = parse_roll_csv(ROLL.read_text())
     assert len(roll.delegations) >= 20 and {d["group"] for d in roll.delegations} == GROUPS
-    m.ok("chair", "POST", "/api/drafts/wsis/roll/import", {"delegations": roll.delegations, "people": roll.people})
+    m.ok(
+        "chair",
+        "POST",
+        "/api/drafts/wsis/roll/import",
+        {"delegations": roll.delegations, "people": roll.people},
+    )
     before_profile = m.ok("arch", "GET", "/api/drafts/wsis/events?limit=500", role="archivist")
     m.ok("chair", "PUT", "/api/drafts/wsis/profile", {"profile": profile})
     # The secretariat introduces the documents; comments on chapters one and four by a deadline.
@@ -65,7 +76,13 @@ async def test_the_seed_meeting_under_either_profile(server, tokens, profile):
         "ch-1",
         "POST",
         "/api/drafts/wsis/amendments",
-        {"paragraph": "p8", "kind": "insertion", "start": 0, "end": 0, "text": "To be noted at the Tunis Summit: "},
+        {
+            "paragraph": "p8",
+            "kind": "insertion",
+            "start": 0,
+            "end": 0,
+            "text": "To be noted at the Tunis Summit: ",
+        },
     )["result"]
     for person in ("br-1", "ke-1", "jp-1", "itu-1", "ccbi-1", "isoc-1"):
         m.ok(person, "PUT", f"/api/drafts/wsis/positions/{proposal['id']}", {"stance": "support"})
@@ -73,7 +90,12 @@ async def test_the_seed_meeting_under_either_profile(server, tokens, profile):
     # that WGIG was the model: civil society objects formally to the paragraph as it stands.
     for person in ("ch-1", "br-1", "tn-1", "lv-1", "ke-1", "us-1", "jp-1", "in-1"):
         m.ok(person, "PUT", "/api/drafts/wsis/positions/p2", {"stance": "support"})
-    m.ok("cs-1", "PUT", "/api/drafts/wsis/positions/p2", {"stance": "formal_objection", "explanation": "WGIG model"})
+    m.ok(
+        "cs-1",
+        "PUT",
+        "/api/drafts/wsis/positions/p2",
+        {"stance": "formal_objection", "explanation": "WGIG model"},
+    )
 
     state = m.ok("chair", "GET", "/api/drafts/wsis/deliberation", role="chair")
     p2 = state["indicators"]["p2"]
@@ -86,7 +108,12 @@ async def test_the_seed_meeting_under_either_profile(server, tokens, profile):
         # Silent delegations are the Member States on the roll that have not spoken
         # (every Member State has spoken; observer States and stakeholders are not waited for).
         assert p2["silent_delegations"] == [] and p2["silent_groups"] == []
-        refused = m("icc-1", "POST", "/api/drafts/wsis/amendments", {"paragraph": "p2", "kind": "deletion", "start": 0, "end": 3})
+        refused = m(
+            "icc-1",
+            "POST",
+            "/api/drafts/wsis/amendments",
+            {"paragraph": "p2", "kind": "deletion", "start": 0, "end": 3},
+        )
         assert refused.status_code == 403 and "negotiating rights" in refused.json()["detail"]
     else:
         assert p2["status"] == "blocked" and not p2["rule_satisfied"]
@@ -114,7 +141,10 @@ async def test_the_seed_meeting_under_either_profile(server, tokens, profile):
             await eventually(lambda: brazil.closed.is_set())
             assert brazil.close_code == 4403 and "agreed" in (brazil.close_reason or "")
     else:
-        assert silence["state"] == "broken" and silence["broken_by"]["delegation"] == "Association for Progressive Communications"
+        assert (
+            silence["state"] == "broken"
+            and silence["broken_by"]["delegation"] == "Association for Progressive Communications"
+        )
 
     # The exports say which rules applied and who was on the roll.
     export = m("chair", "GET", "/api/drafts/wsis/export?format=markdown", role="chair")

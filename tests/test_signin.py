@@ -24,8 +24,20 @@ CLIENT_ID = "plenary-test"
 CLIENT_SECRET = "a-client-secret-for-the-tests-only"
 USERS = [
     # On the roll through their e-mail (Switzerland's head of delegation in tests/fixtures/wsis-roll.csv).
-    {"username": "furrer", "password": "pw-furrer", "sub": "idp-7f3a", "email": "furrer@admin.example.ch", "name": "M. Furrer"},
-    {"username": "stranger", "password": "pw-stranger", "sub": "idp-0000", "email": "who@nowhere.example", "name": "Who"},
+    {
+        "username": "furrer",
+        "password": "pw-furrer",
+        "sub": "idp-7f3a",
+        "email": "furrer@admin.example.ch",
+        "name": "M. Furrer",
+    },
+    {
+        "username": "stranger",
+        "password": "pw-stranger",
+        "sub": "idp-0000",
+        "email": "who@nowhere.example",
+        "name": "Who",
+    },
 ]
 
 
@@ -38,7 +50,16 @@ def provider_and_server(server_factory) -> Iterator[tuple[str, Any]]:
     )
     redirect = f"{server.http}/auth/oidc/callback"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.oidc_provider", str(port), CLIENT_ID, CLIENT_SECRET, redirect, json.dumps(USERS)],
+        [
+            sys.executable,
+            "-m",
+            "tests.oidc_provider",
+            str(port),
+            CLIENT_ID,
+            CLIENT_SECRET,
+            redirect,
+            json.dumps(USERS),
+        ],
         cwd=ROOT,
     )
     try:
@@ -107,7 +128,12 @@ def test_sign_in_through_the_web_app_in_chromium(browser, provider_and_server, t
     # The server's own token, for the drafts the person is on, in the capacity the roll gives.
     response = httpx.get(f"{server.http}/api/drafts/tunis/me", headers={"Authorization": f"Bearer {token}"})
     me = response.json()
-    assert (me["id"], me["delegation"], me["role"], me["roll_role"]) == ("ch-1", "Switzerland", "delegate", "head_of_delegation")
+    assert (me["id"], me["delegation"], me["role"], me["roll_role"]) == (
+        "ch-1",
+        "Switzerland",
+        "delegate",
+        "head_of_delegation",
+    )
 
 
 def test_sign_in_refusals(provider_and_server, tokens):

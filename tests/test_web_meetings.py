@@ -29,7 +29,9 @@ def meeting_page(app: App, who: str) -> Any:
 
 
 def entries(page: Any) -> list[str]:
-    return page.locator("[data-test=speaking-list] li.entry").evaluate_all("els => els.map(e => e.dataset.delegation)")
+    return page.locator("[data-test=speaking-list] li.entry").evaluate_all(
+        "els => els.map(e => e.dataset.delegation)"
+    )
 
 
 def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
@@ -52,8 +54,15 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
         "secretariat",
         "POST",
         "/api/drafts/tunis/documents",
-        {"kind": "background", "title": "Background note", "text": "…", "author": "the secretariat",
-         "author_type": "body", "meeting": "mt-1", "item": "2"},
+        {
+            "kind": "background",
+            "title": "Background note",
+            "text": "…",
+            "author": "the secretariat",
+            "author_type": "body",
+            "meeting": "mt-1",
+            "item": "2",
+        },
     )
     chair = meeting_page(app, "chair")
     status = chair.locator("[data-test=meeting-status]")
@@ -69,10 +78,15 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
         page.locator(".agenda-item.current[data-item='2']").wait_for()
         page.get_by_role("button", name="Request the floor").click()
         page.get_by_role("button", name="Request the floor").wait_for(state="detached")
-    wait_until(chair, lambda: entries(chair) == ["Switzerland", "CCBI", "Civil Society Caucus"], "three requests")
+    wait_until(
+        chair, lambda: entries(chair) == ["Switzerland", "CCBI", "Civil Society Caucus"], "three requests"
+    )
     for page in delegations.values():
         wait_until(page, lambda page=page: len(entries(page)) == 3, "the list everywhere")
-    assert delegations["ccbi"].locator(".document[data-document='doc-1']", has_text="Background note").count() == 1
+    assert (
+        delegations["ccbi"].locator(".document[data-document='doc-1']", has_text="Background note").count()
+        == 1
+    )
 
     # The chair sets a time limit and gives the floor; everyone sees who speaks and the time left.
     chair.get_by_label("Seconds per turn").fill("120")
@@ -90,10 +104,18 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
 
     # A point of order goes first; the chair reorders the rest.
     delegations["csc"].get_by_role("button", name="Point of order").click()
-    wait_until(chair, lambda: entries(chair) == ["Civil Society Caucus", "CCBI", "Civil Society Caucus"], "the point of order first")
+    wait_until(
+        chair,
+        lambda: entries(chair) == ["Civil Society Caucus", "CCBI", "Civil Society Caucus"],
+        "the point of order first",
+    )
     assert ccbi.locator("li.entry").first.locator(".purpose-point_of_order").count() == 1
     chair.get_by_role("button", name="Move CCBI down").click()
-    wait_until(ccbi, lambda: entries(ccbi) == ["Civil Society Caucus", "Civil Society Caucus", "CCBI"], "the chair's order")
+    wait_until(
+        ccbi,
+        lambda: entries(ccbi) == ["Civil Society Caucus", "Civil Society Caucus", "CCBI"],
+        "the chair's order",
+    )
     assert ccbi.locator("li.entry[data-delegation='CCBI']", has_text="placed by the chair").count() == 1
     chair.get_by_role("button", name="Next speaker").click()
     ccbi.locator("[data-test=speaker]", has_text="A speaker from civil society").wait_for()
@@ -101,7 +123,9 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
 
     # The chair introduces the background note, records a conclusion, establishes a Group of Friends.
     chair.locator(".document[data-document='doc-1']").get_by_role("button", name="Introduce").click()
-    ccbi.locator(".document[data-document='doc-1']", has_text="Introduced by the Chair under item 2").wait_for()
+    ccbi.locator(
+        ".document[data-document='doc-1']", has_text="Introduced by the Chair under item 2"
+    ).wait_for()
     chair.get_by_label("Decision or conclusion").fill("Comments on chapter one are due by 31 May.")
     chair.get_by_role("button", name="Record the decision").click()
     ccbi.locator(".decision-list", has_text="Comments on chapter one are due by 31 May.").wait_for()
@@ -121,7 +145,9 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
     editor.click()
     chair.keyboard.press("Control+End")
     chair.keyboard.type("\n- The Chair thanked the participants.")
-    ccbi.locator("[data-test=summary-editor] .cm-content", has_text="The Chair thanked the participants.").wait_for()
+    ccbi.locator(
+        "[data-test=summary-editor] .cm-content", has_text="The Chair thanked the participants."
+    ).wait_for()
     assert ccbi.locator("[data-test=summary-editor] .cm-content").get_attribute("contenteditable") == "false"
     assert ccbi.get_by_role("button", name="Publish").count() == 0
     shot(chair, "meeting-chair", full_page=True)
@@ -131,4 +157,7 @@ def test_a_meeting_with_a_chair_and_three_delegations(app: App) -> None:
     assert "\n- The Chair thanked the participants." in published["text"]
     assert published["text"].startswith("# Informal consultation on implementation: 2 May 2005")
     assert "- Comments on chapter one are due by 31 May." in published["text"]
-    assert "A Group of Friends of the Chair was established on paragraph 1, with Switzerland and CCBI" in published["text"]
+    assert (
+        "A Group of Friends of the Chair was established on paragraph 1, with Switzerland and CCBI"
+        in published["text"]
+    )

@@ -83,4 +83,3 @@ def views_by_group(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         if stance in group:
             group[stance] += 1
     return {"counts": dict(sorted(counts.items())), "delegations": sorted(latest), "total": len(latest)}
-

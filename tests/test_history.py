@@ -688,11 +688,13 @@ async def test_events_amendment_story_and_who_may_read_history(server, tokens):
     assert [e["summary"] for e in found] == ["CCBI co-sponsored am-1"]
     found = played.get("archivist", "/api/drafts/tunis/events?limit=1000&q=text%20edit%20on%20p2")["events"]
     assert found == [e for e in seen if "text edit on p2" in e["summary"]] and len(found) >= 2
-    for bad in ("decisions=yes", "q=" + "x" * 201):
+    swiss = played.get("archivist", "/api/drafts/tunis/events?limit=1000&delegation=Switzerland")["events"]
+    assert swiss and swiss == [e for e in seen if e["participant"] == "switzerland"]
+    for bad in ("decisions=yes", "q=" + "x" * 201, "delegation=" + "d" * 201):
         problem = played.get("archivist", f"/api/drafts/tunis/events?{bad}", 422)
         assert problem["detail"].startswith(bad.split("=")[0]), problem
     paths = played.get("archivist", "/api/openapi.json")["paths"]["/api/drafts/{draft}/events"]["get"]
-    assert {"decisions", "q"} <= {p["name"] for p in paths["parameters"]}
+    assert {"decisions", "q", "delegation"} <= {p["name"] for p in paths["parameters"]}
 
     # A delegate reads their own entries only; an observer reads none.
     mine = played.get("switzerland", "/api/drafts/tunis/events?limit=1000")

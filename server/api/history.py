@@ -226,6 +226,9 @@ async def get_events(call: Call) -> dict[str, Any]:
     search = query.get("q") or None
     if search is not None and len(search) > MAX_SEARCH:
         raise Problem(422, "Unprocessable Content", f"q must be at most {MAX_SEARCH} characters")
+    delegation = query.get("delegation") or None
+    if delegation is not None and len(delegation) > MAX_SEARCH:
+        raise Problem(422, "Unprocessable Content", f"delegation must be at most {MAX_SEARCH} characters")
     result = await answer(
         history.events(
             draft,
@@ -235,6 +238,7 @@ async def get_events(call: Call) -> dict[str, Any]:
             hide=hide,
             decisions=only_decisions == "true",
             search=search,
+            delegation=delegation,
         )
     )
     if only is not None:
@@ -294,6 +298,7 @@ ENDPOINTS = [
             "after": "events after this seq (default 0)",
             "limit": "at most this many, 1 to 1000 (default 100)",
             "decisions": "true: only the procedure's commands that applied (default false)",
+            "delegation": "only entries by participants of this delegation (as the log records them)",
             "q": "only events whose summary contains this text, any case (at most 200 characters)",
         },
     ),

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -47,23 +48,38 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def _ephemeral_ports() -> tuple[int, int]:
+    """The range the kernel takes outgoing connections' local ports from."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A port nobody listens on now. Under pytest-xdist a worker takes only ports equal to its number
-    modulo the number of workers, so two workers never pick the same one for servers starting at once."""
+    """A port nobody listens on now, for a test server.
+
+    Taken below the kernel's ephemeral range: a port bound to 0 comes from that range, where every outgoing
+    connection (hundreds at once in the socket tests on the other worker) takes its local port, so one
+    could take ours between this check and the server's bind. Under pytest-xdist a worker takes only ports
+    equal to its number modulo the number of workers, so two workers never pick the same one."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or "0")
-    held: list[socket.socket] = []  # the ports passed over stay bound, so the kernel offers others
-    try:
-        while True:
-            sock = socket.socket()
-            held.append(sock)
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-            if port % workers == worker % workers:
-                return port
-    finally:
-        for sock in held:
-            sock.close()
+    low, high = 10000, _ephemeral_ports()[0] - 1
+    if high - low < 1000:  # an unusual range: fall back to the kernel's choice
+        low, high = _ephemeral_ports()[1] + 1, 65535
+    for _ in range(10_000):
+        port = random.randrange(low, high + 1)
+        if port % workers != worker % workers:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port for a test server")
 
 
 class PortTaken(RuntimeError):

@@ -30,3 +30,12 @@ def test_a_server_whose_port_was_taken_moves_to_another(tmp_path: Path) -> None:
             assert server.port != port and server.alive()
         finally:
             server.stop()
+
+
+def test_server_ports_are_outside_the_range_outgoing_connections_take() -> None:
+    """Outgoing connections take their local ports from the ephemeral range: a server port from there could
+    be taken by a client between the check and the server's bind (it was, beside the socket tests)."""
+    from tests.conftest import _ephemeral_ports
+
+    low, _ = _ephemeral_ports()
+    assert all(free_port() < low for _ in range(50))

@@ -385,11 +385,13 @@ class Editing:
         translated = element.get("translations") is not None and self.data.draw(st.booleans())
         target = element["translations"]["fr"] if translated else element["text"]
         current = str(target)
-        at = utf16_to_utf8(current, self.data.draw(st.integers(0, len(current))))
+        unit = self.data.draw(st.integers(0, len(current)))  # a UTF-16 offset (the texts are all in the BMP)
+        at = utf16_to_utf8(current, unit)
         if kind == "type":
             target.insert(at, self.data.draw(st.sampled_from(["a", "é", "法", " word"])))
-        elif kind == "cut" and at < len(current.encode()):
-            del target[at : min(len(current.encode()), at + 1)]
+        elif kind == "cut" and unit < len(current):
+            # One whole character: a cut inside "é" or "法" (UTF-8 bytes) makes yrs panic in the client.
+            del target[at : utf16_to_utf8(current, unit + 1)]
         elif kind == "mark" and current:
             target.format(0, len(current.encode()), {"anchor:x": True})
         elif kind == "add":

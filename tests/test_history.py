@@ -680,6 +680,22 @@ async def test_events_amendment_story_and_who_may_read_history(server, tokens):
     assert any(s.startswith("adoption of am-1: text edit on p5 (+22 −24 chars)") for s in summaries)
     assert "added paragraph p8" in summaries
 
+    # Filters, server-side: decisions only (commands that applied), and a search over the summaries.
+    decided = played.get("archivist", "/api/drafts/tunis/events?limit=1000&decisions=true")["events"]
+    assert decided and all(e["kind"].startswith("cmd.") and "skipped" not in e for e in decided)
+    assert decided == [e for e in seen if e["kind"].startswith("cmd.") and "skipped" not in e]
+    found = played.get("archivist", "/api/drafts/tunis/events?limit=1000&q=CO-SPONSORED")["events"]
+    assert [e["summary"] for e in found] == ["CCBI co-sponsored am-1"]
+    found = played.get("archivist", "/api/drafts/tunis/events?limit=1000&q=text%20edit%20on%20p2")["events"]
+    assert found == [e for e in seen if "text edit on p2" in e["summary"]] and len(found) >= 2
+    swiss = played.get("archivist", "/api/drafts/tunis/events?limit=1000&delegation=Switzerland")["events"]
+    assert swiss and swiss == [e for e in seen if e["participant"] == "switzerland"]
+    for bad in ("decisions=yes", "q=" + "x" * 201, "delegation=" + "d" * 201):
+        problem = played.get("archivist", f"/api/drafts/tunis/events?{bad}", 422)
+        assert problem["detail"].startswith(bad.split("=")[0]), problem
+    paths = played.get("archivist", "/api/openapi.json")["paths"]["/api/drafts/{draft}/events"]["get"]
+    assert {"decisions", "q", "delegation"} <= {p["name"] for p in paths["parameters"]}
+
     # A delegate reads their own entries only; an observer reads none.
     mine = played.get("switzerland", "/api/drafts/tunis/events?limit=1000")
     assert mine["participant"] == "switzerland"

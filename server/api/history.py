@@ -219,7 +219,28 @@ async def get_events(call: Call) -> dict[str, Any]:
     hide = None
     if not call.participant.may(Action.READ_INFORMAL_RECORD, draft):
         hide = await informal_record_filter(call.plenary.deliberations, draft)
-    result = await answer(history.events(draft, after, limit, participant=only, hide=hide))
+    query = call.request.query_params
+    only_decisions = query.get("decisions", "false")
+    if only_decisions not in ("true", "false"):
+        raise Problem(422, "Unprocessable Content", "decisions must be true or false")
+    search = query.get("q") or None
+    if search is not None and len(search) > MAX_SEARCH:
+        raise Problem(422, "Unprocessable Content", f"q must be at most {MAX_SEARCH} characters")
+    delegation = query.get("delegation") or None
+    if delegation is not None and len(delegation) > MAX_SEARCH:
+        raise Problem(422, "Unprocessable Content", f"delegation must be at most {MAX_SEARCH} characters")
+    result = await answer(
+        history.events(
+            draft,
+            after,
+            limit,
+            participant=only,
+            hide=hide,
+            decisions=only_decisions == "true",
+            search=search,
+            delegation=delegation,
+        )
+    )
     if only is not None:
         result["participant"] = only
     return result
@@ -229,6 +250,8 @@ async def get_amendment(call: Call) -> dict[str, Any]:
     draft, history, _ = await _open(call)
     return await answer(history.amendment(draft, call.path("amendment"), _directory(call)))
 
+
+MAX_SEARCH = 200
 
 AT = "an entry's seq or an ISO 8601 time with a timezone (default: now)"
 
@@ -274,6 +297,9 @@ ENDPOINTS = [
         query={
             "after": "events after this seq (default 0)",
             "limit": "at most this many, 1 to 1000 (default 100)",
+            "decisions": "true: only the procedure's commands that applied (default false)",
+            "delegation": "only entries by participants of this delegation (as the log records them)",
+            "q": "only events whose summary contains this text, any case (at most 200 characters)",
         },
     ),
     Endpoint(

@@ -500,9 +500,17 @@ class History:
         limit: int = 100,
         participant: str | None = None,
         hide: Callable[[CommandEntry], bool] | None = None,
+        decisions: bool = False,
+        search: str | None = None,
+        delegation: str | None = None,
     ) -> dict[str, Any]:
         """Readable events after ``after`` (only ``participant``'s, if given; none of the commands
-        ``hide`` says the caller may not see), ``limit`` at most."""
+        ``hide`` says the caller may not see), ``limit`` at most. ``decisions`` keeps only the
+        procedure's commands that applied; ``search`` only events whose summary contains it (any
+        case). Filters apply within the page of ``limit`` entries read, so a page may hold fewer
+        events: go on with ``next_after``. ``delegation`` keeps the entries of participants the log
+        knows to be of that delegation."""
+        needle = search.casefold() if search else None
         limit = max(1, min(limit, MAX_EVENTS_PAGE))
         history = await self.sync(draft)
         page: list[Entry] = []
@@ -544,6 +552,14 @@ class History:
                 if why is not None:
                     record["skipped"] = why
                     record["summary"] = f"skipped (it cannot apply: {why}): {record['summary']}"
+                if decisions and (command is None or why is not None):
+                    continue
+                if needle is not None and needle not in str(record["summary"]).casefold():
+                    continue
+                if delegation is not None:
+                    person = history.commands.people.get(entry.participant or "")
+                    if person is None or person.delegation != delegation:
+                        continue
                 events.append(record)
         return {
             "draft": draft,

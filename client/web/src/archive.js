@@ -289,6 +289,8 @@ export class ArchivePage {
   }
 
   async go (seq, { fromSlider = false } = {}) {
+    // A button or an event clicked after a slider move wins over that move, still waiting to be made.
+    if (!fromSlider) this.goSoon?.cancel()
     seq = Math.max(this.firstSeq, Math.min(this.head, Math.round(seq)))
     this.target = seq
     const token = (this.going = {})

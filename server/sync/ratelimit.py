@@ -63,7 +63,6 @@ class Allowance:
         if not self._buckets[kind].allow(cost):
             return False
         self.spent[kind] = self.spent.get(kind, 0.0) + cost
-        self.last_used = time.monotonic()
         return True
 
     def rate(self, kind: str) -> float:
